@@ -1,0 +1,243 @@
+"""Command-line entry point: one subcommand per pipeline step, so every Snakemake rule is a shell line
+a person can rerun by hand.  Run `ridgerenorm <command> --help` for the arguments."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from . import config as cfg
+from . import io, spectra
+
+QUANTITY_ATTRS = {
+    "eg": ("generalization error E_g (excess population risk)", "1"),
+    "etr": ("training error E_tr", "1"),
+    "bias": ("Bias^2", "1"),
+    "var_x": ("Var_X (variance over data draws)", "1"),
+    "var_xeps": ("Var_Xeps (label-noise variance)", "1"),
+    "df1": ("df_1 (degrees of freedom)", "1"),
+    "df2": ("df_2", "1"),
+    "gamma": ("gamma = q df_2", "1"),
+    "kappa": ("renormalized ridge kappa", "1"),
+    "kappa_hat": ("empirical kappa (GCV form) from one training set", "1"),
+    "df1_hat": ("empirical df_1 from one training set", "1"),
+    "gcv": ("GCV estimate of the excess risk", "1"),
+    "S": ("S-transform kappa/lambda (train-test gap)", "1"),
+    "lam": ("ridge lambda", "1"),
+    "P": ("number of training samples", "1"),
+}
+
+
+def _spec(text: str) -> dict:
+    spec = json.loads(text)
+    if "name" in spec and "spectrum" in spec:
+        body = {k: v for k, v in spec.items() if k not in ("name", "seed", "D")}
+        cfg.check_experiment(spec["name"], body, partial=True)
+    return spec
+
+
+def _attrs(name: str) -> dict:
+    long_name, units = QUANTITY_ATTRS.get(name.split("_se")[0].split("_std")[0].replace("_per_draw", ""), (name, "1"))
+    suffix = " (standard error)" if name.endswith("_se") else " (seed-to-seed std)" if name.endswith("_std") else ""
+    return {"long_name": long_name + suffix, "units": units}
+
+
+# --------------------------------------------------------------------------------------------- steps
+
+
+def cmd_check_config(args) -> None:
+    config = cfg.load_config(*args.configfiles)
+    print(f"config OK: scale {config['scale']!r}, {len(config['experiments'])} experiments, {len(config['figures'])} figures")
+
+
+def cmd_spectrum(args) -> None:
+    t0 = time.perf_counter()
+    spec = _spec(args.spec)
+    ds = spectra.population_dataset(spec["spectrum"], spec["teacher"])
+    io.write_dataset(ds, args.out, io.provenance(spec=spec, wall_time=time.perf_counter() - t0))
+
+
+def _grid(spec: dict):
+    P = spectra.sample_sizes(spec["samples"], spec["D"])
+    return P, cfg.ridge_values(spec["ridge"], P)
+
+
+def cmd_simulate(args) -> None:
+    from .simulation import Progress, simulate_linear_ridge
+
+    t0 = time.perf_counter()
+    spec = _spec(args.spec)
+    pop = io.read_dataset(args.spectrum)
+    start, stop = (int(x) for x in args.draws.split(":"))
+    if not (0 <= start < stop <= spec["draws"]):
+        raise SystemExit(f"error: --draws {args.draws}: must satisfy 0 <= start < stop <= draws ({spec['draws']})")
+    P, lam = _grid(spec)
+    draws = range(start, stop)
+    progress = Progress(len(draws), f"{spec['name']} draws {start}:{stop}")
+    print(f"[{spec['name']}] D={spec['D']} P={P.min()}..{P.max()} ({P.size} sizes), {len(draws)} draws, {args.threads} threads", file=sys.stderr, flush=True)
+    res = simulate_linear_ridge(
+        pop.eta.values, pop.w.values, P, lam, spec["sigma_eps"], draws,
+        experiment=spec["name"], seed=spec["seed"], threads=args.threads,
+        mem_budget_bytes=args.mem_gb * 1e9, progress=progress,
+    )
+    wall = time.perf_counter() - t0
+    coords = {"draw": ("draw", np.arange(start, stop)), "P": ("P", P, _attrs("P")), "k": ("k", pop.k.values)}
+    data = {name: (("draw", "P"), res[name], _attrs(name)) for name in ("eg", "etr", "df1_hat", "kappa_hat", "gcv")}
+    data["noise_sq"] = (("draw", "P"), res["noise_sq"], {"long_name": "|Sigma^1/2 beta_noise|^2 of one draw", "units": "1"})
+    data["e_clean"] = (("draw", "P", "k"), res["e_clean"], {"long_name": "whitened clean-label error Sigma^1/2 (beta - w)", "units": "1"})
+    data["lam"] = ("P", lam, _attrs("lam"))
+    ds = xr.Dataset(data, coords=coords)
+    gflops = (res["flops"] + res["flops_eigh"]) / 1e9
+    extra = {"flops_gemm": res["flops"], "flops_eigh": res["flops_eigh"], "gflops_per_s": gflops / wall, "threads": args.threads}
+    seeds = {"root_seed": spec["seed"], "experiment": spec["name"], "stream": "data", "draws": [start, stop]}
+    io.write_dataset(ds, args.out, io.provenance(spec=spec, inputs=[args.spectrum], seeds=seeds, wall_time=wall, extra=extra))
+    print(f"[{spec['name']}] done in {wall:.1f} s, {gflops:.1f} GFLOP ({gflops / wall:.1f} GFLOP/s)", file=sys.stderr)
+
+
+def cmd_merge(args) -> None:
+    from .estimators import mean_and_se, one_way_components
+
+    t0 = time.perf_counter()
+    spec = _spec(args.spec)
+    blocks = [io.read_dataset(p) for p in args.blocks]
+    ds = xr.concat(blocks, dim="draw", data_vars="minimal", coords="minimal", compat="override").sortby("draw")
+    draws = ds.draw.values
+    if not np.array_equal(draws, np.arange(spec["draws"])):
+        raise SystemExit(f"error: blocks cover draws {draws.tolist()}, expected 0..{spec['draws'] - 1}")
+    out = {}
+    for name in ("eg", "etr", "df1_hat", "kappa_hat", "gcv"):
+        m, s, se = mean_and_se(ds[name].values)
+        out[name] = ("P", m, _attrs(name))
+        out[name + "_std"] = ("P", s, _attrs(name + "_std"))
+        out[name + "_se"] = ("P", se, _attrs(name + "_se"))
+        out[name + "_per_draw"] = (("draw", "P"), ds[name].values, _attrs(name))
+    m, s, se = mean_and_se(ds["noise_sq"].values)
+    out["var_xeps"], out["var_xeps_se"] = ("P", m, _attrs("var_xeps")), ("P", se, _attrs("var_xeps_se"))
+    comp = one_way_components(ds["e_clean"].values)
+    for name in ("bias", "var_x"):
+        out[name] = ("P", comp[name], _attrs(name))
+        out[name + "_se"] = ("P", comp[name + "_se"], _attrs(name + "_se"))
+    out["lam"] = ("P", ds["lam"].values, _attrs("lam"))
+    P = ds.P.values
+    merged = xr.Dataset(out, coords={"P": ("P", P, _attrs("P")), "draw": ("draw", draws),
+                                     "q": ("P", spec["D"] / P, {"long_name": "q = D/P", "units": "1"})})
+    wall_sim = float(sum(b.attrs.get("wall_time_s", 0.0) for b in blocks))
+    flops = float(sum(b.attrs.get("flops_gemm", 0.0) + b.attrs.get("flops_eigh", 0.0) for b in blocks))
+    extra = {"simulation_wall_time_s": wall_sim, "flops_total": flops, "n_blocks": len(blocks)}
+    io.write_dataset(merged, args.out, io.provenance(spec=spec, inputs=args.blocks, wall_time=time.perf_counter() - t0, extra=extra))
+
+
+def cmd_theory(args) -> None:
+    from . import theory
+
+    t0 = time.perf_counter()
+    spec = _spec(args.spec)
+    pop = io.read_dataset(args.spectrum)
+    P_sim, _ = _grid(spec)
+    P_dense = spec["D"] / spectra.grid_q(spec["theory_samples"])
+    P = np.unique(np.concatenate([P_dense, P_sim.astype(float)]))
+    lam = cfg.ridge_values(spec["ridge"], P)
+    th = theory.linear_ridge(pop.eta.values, pop.w.values, P, lam, spec["sigma_eps"])
+    th = th.drop_vars("P").rename({"point": "P"}).assign_coords(P=("P", P, _attrs("P")))
+    for name in th.data_vars:
+        th[name].attrs.update(_attrs(name))
+    th = th.assign_coords(
+        q=("P", spec["D"] / P, {"long_name": "q = D/P", "units": "1"}),
+        simulated=("P", np.isin(P, P_sim.astype(float)), {"long_name": "P is on the simulation grid"}),
+    )
+    io.write_dataset(th, args.out, io.provenance(spec=spec, inputs=[args.spectrum], wall_time=time.perf_counter() - t0))
+
+
+def _pairs(items) -> dict:
+    out = {}
+    for item in items:
+        role, _, paths = item.partition("=")
+        out[role] = paths.split(",")
+    return out
+
+
+def cmd_figure(args) -> None:
+    from .plotting import render
+
+    t0 = time.perf_counter()
+    spec = _spec(args.spec)
+    data = {role: [io.read_dataset(p) for p in paths] for role, paths in _pairs(args.data).items()}
+    render(spec, data, args.out, args.png)
+    print(f"figure {spec.get('id', '?')} rendered in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+
+
+def cmd_agreement(args) -> None:
+    from .estimators import write_agreement_csv
+
+    pairs = {name: tuple(io.read_dataset(p) for p in paths) for name, paths in _pairs(args.pair).items()}
+    for r in write_agreement_csv(pairs, args.out):
+        print(f"{r['experiment']:>14s} {r['quantity']:>10s}  median rel dev {r['median_rel_dev']:.3g}  "
+              f"max {r['max_rel_dev']:.3g}  median |dev|/SE {r['median_abs_dev_over_se']:.3g}", file=sys.stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ridgerenorm", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("check-config", help="validate (merged) config files")
+    s.add_argument("configfiles", nargs="+")
+    s.set_defaults(func=cmd_check_config)
+
+    s = sub.add_parser("spectrum", help="write an experiment's population spectrum and teacher")
+    s.add_argument("--spec", required=True, help="experiment parameters as JSON")
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_spectrum)
+
+    s = sub.add_parser("simulate", help="simulate a block of data draws of an experiment")
+    s.add_argument("--spec", required=True)
+    s.add_argument("--spectrum", required=True)
+    s.add_argument("--draws", required=True, help="START:STOP data-draw indices")
+    s.add_argument("--threads", type=int, default=1)
+    s.add_argument("--mem-gb", type=float, default=16.0)
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_simulate)
+
+    s = sub.add_parser("merge", help="merge simulation blocks and estimate error components")
+    s.add_argument("--spec", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("blocks", nargs="+")
+    s.set_defaults(func=cmd_merge)
+
+    s = sub.add_parser("theory", help="evaluate the theory on the dense and the simulated grid")
+    s.add_argument("--spec", required=True)
+    s.add_argument("--spectrum", required=True)
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_theory)
+
+    s = sub.add_parser("figure", help="render one figure to PDF and PNG")
+    s.add_argument("--spec", required=True, help="figure spec as JSON")
+    s.add_argument("--data", nargs="*", default=[], help="ROLE=file.nc[,file.nc...]")
+    s.add_argument("--out", required=True, help="PDF path")
+    s.add_argument("--png", required=True)
+    s.set_defaults(func=cmd_figure)
+
+    s = sub.add_parser("agreement", help="simulation-vs-theory agreement table (CSV)")
+    s.add_argument("--pair", nargs="+", required=True, help="EXPERIMENT=simulation.nc,theory.nc")
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_agreement)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except cfg.ConfigError as e:
+        print(str(e), file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,239 @@
+"""Exact, vectorized CPU simulation of ridge regression (THEORY.md §3, §7).
+
+Design choices that matter for speed and reproducibility:
+- One draw of P_max rows per data draw; every smaller P uses its leading rows (common random numbers),
+  so the Gram matrix X X^T (P < D) or the covariance X^T X (P >= D, accumulated over row blocks) is
+  formed once per draw, not once per P.
+- Matrix products run on all BLAS threads: OpenBLAS GEMM splits the output, not the inner sum, so its
+  bits do not depend on the thread count.  LAPACK factorizations do depend on it, so each eigh runs
+  single-threaded and the draws are spread over a thread pool instead.  Together with one
+  SeedSequence per (experiment, draw), every draw's numbers are identical whatever --cores, block
+  size or chunking is used.
+- Errors are exact population risks |beta - w|^2_Sigma, kept as whitened error vectors so the merge
+  step can form unbiased variance components across draws.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+__all__ = ["seed_sequence", "simulate_linear_ridge", "Progress"]
+
+STREAM_DATA = 0  # X and label noise of data draw i
+STREAM_FEATURES = 1  # feature weights of feature draw j (random-feature models)
+
+
+def experiment_key(name: str) -> int:
+    """Stable 32-bit integer for an experiment name (crc32 is fixed across Python versions)."""
+    return zlib.crc32(name.encode("utf-8"))
+
+
+def seed_sequence(root_seed: int, experiment: str, stream: int, index: int) -> np.random.SeedSequence:
+    """The random stream of one draw, keyed by (root seed, experiment, stream, draw index)."""
+    return np.random.SeedSequence([int(root_seed), experiment_key(experiment), int(stream), int(index)])
+
+
+class Progress:
+    """Writes 'done/total, elapsed, remaining' lines to a stream (the rule's log)."""
+
+    def __init__(self, total: int, label: str, stream=sys.stderr):
+        self.total, self.label, self.stream = total, label, stream
+        self.start = time.perf_counter()
+
+    def update(self, done: int) -> None:
+        elapsed = time.perf_counter() - self.start
+        remaining = elapsed / done * (self.total - done) if done else float("nan")
+        print(
+            f"[{self.label}] draws {done}/{self.total}  elapsed {elapsed:7.1f} s  remaining ~{remaining:7.1f} s",
+            file=self.stream,
+            flush=True,
+        )
+
+
+def bytes_per_draw(D: int, P_grid) -> float:
+    """Peak memory one data draw needs: its rows, Gram or covariance, and the stored error vectors."""
+    P_grid = np.asarray(P_grid)
+    P_max = int(P_grid.max())
+    Pd = int(P_grid[P_grid < D].max()) if (P_grid < D).any() else 0
+    primal = bool((P_grid >= D).any())
+    return 8.0 * (P_max * (D + 3) + Pd * Pd + (D * D if primal else 0) + P_grid.size * D * 2)
+
+
+def job_memory_mb(D: int, P_grid, n_draws: int, mem_budget_bytes: float, threads: int) -> int:
+    """Memory a simulation job declares: its chunk of draws plus per-thread eigh workspace."""
+    P_grid = np.asarray(P_grid)
+    chunk = max(1, min(n_draws, int(mem_budget_bytes // bytes_per_draw(D, P_grid))))
+    m = int(min(P_grid.max(), D))
+    workspace = threads * 8.0 * 3 * m * m
+    return int((chunk * bytes_per_draw(D, P_grid) + workspace) / 1e6 * 1.2) + 300
+
+
+def _fit_dual(K, Xp, Y, lam, sqrt_eta, w, D):
+    """Ridge through the P x P Gram K = Xp Xp^T / P.  Y = [clean, noise] labels (P, 2)."""
+    P = K.shape[0]
+    s, U = np.linalg.eigh(K)
+    s = np.clip(s, 0.0, None)
+    a = U.T @ Y
+    coef = a / (s + lam)[:, None]
+    beta = Xp.T @ (U @ coef) / P  # (D, 2)
+    fit = s / (s + lam) if lam > 0 else np.ones_like(s)
+    resid = (1.0 - fit)[:, None] * a  # lam (K+lam)^-1 y in the eigenbasis
+    etr = float(np.sum(resid.sum(axis=1) ** 2) / P)
+    df1_hat = float(fit.sum() / D)
+    kappa_hat = 1.0 / float(np.mean(1.0 / (s + lam)))
+    return beta, etr, df1_hat, kappa_hat, float(fit.sum() / P)
+
+
+def _fit_primal(C, B, yy, lam, D):
+    """Ridge through the D x D covariance C = X^T X / P; B = X^T [clean, noise] / P (D, 2), yy = |y|^2/P."""
+    s, V = np.linalg.eigh(C)
+    s = np.clip(s, 0.0, None)
+    a = V.T @ B
+    coef = a / (s + lam)[:, None]
+    beta = V @ coef
+    c_tot = coef.sum(axis=1)
+    etr = float(yy - 2.0 * c_tot @ a.sum(axis=1) + np.sum(s * c_tot**2))
+    fit = s / (s + lam) if lam > 0 else (s > 0).astype(float)
+    df1_hat = float(fit.sum() / D)
+    return beta, etr, df1_hat, np.nan, None  # kappa_hat filled by caller (needs P)
+
+
+def simulate_linear_ridge(
+    eta,
+    w,
+    P_grid,
+    lam_grid,
+    sigma_eps: float,
+    draws,
+    *,
+    experiment: str,
+    seed: int,
+    threads: int = 1,
+    mem_budget_bytes: float = 4e9,
+    progress: Progress | None = None,
+):
+    """Simulate ridge regression for data draws `draws` (iterable of draw indices).
+
+    P_grid: ascending integer sample sizes; lam_grid: ridge per P (same length).
+    Returns a dict of arrays over (draw, P): eg, etr, df1_hat, kappa_hat, gcv, noise_sq (= |e_noise|^2),
+    and e_clean over (draw, P, k), the whitened clean-label error Sigma^(1/2)(beta_clean - w); plus
+    'flops' (GEMM flop count) and 'flops_eigh' (nominal 4 n^3 per eigh).
+    """
+    eta = np.asarray(eta, dtype=float)
+    w = np.asarray(w, dtype=float)
+    P_grid = np.asarray(P_grid, dtype=np.int64)
+    lam_grid = np.asarray(lam_grid, dtype=float)
+    draws = list(draws)
+    D, nP, n = eta.size, P_grid.size, len(draws)
+    if np.any(np.diff(P_grid) <= 0):
+        raise ValueError("P_grid must be strictly ascending")
+    sqrt_eta = np.sqrt(eta)
+    P_max = int(P_grid[-1])
+    dual = P_grid < D
+    Pd = int(P_grid[dual].max()) if dual.any() else 0
+
+    out = {
+        "eg": np.empty((n, nP)),
+        "etr": np.empty((n, nP)),
+        "df1_hat": np.empty((n, nP)),
+        "kappa_hat": np.empty((n, nP)),
+        "gcv": np.empty((n, nP)),
+        "noise_sq": np.empty((n, nP)),
+        "e_clean": np.empty((n, nP, D)),
+    }
+    per_draw_bytes = bytes_per_draw(D, P_grid)
+    chunk = int(max(1, min(n, mem_budget_bytes // per_draw_bytes)))
+    flops = 0.0
+    flops_eigh = 0.0
+    done = 0
+    for c0 in range(0, n, chunk):
+        idx = list(range(c0, min(n, c0 + chunk)))
+        b = len(idx)
+        X = np.empty((b, P_max, D))
+        eps = np.empty((b, P_max))
+
+        def generate(t):
+            # Rows first, then label noise, so every P uses a prefix of the same draw.
+            rng = np.random.default_rng(seed_sequence(seed, experiment, STREAM_DATA, draws[idx[t]]))
+            rng.standard_normal(out=X[t])
+            rng.standard_normal(out=eps[t])
+            X[t] *= sqrt_eta
+            eps[t] *= sigma_eps
+
+        with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+            list(pool.map(generate, range(b)))
+        yc = X @ w  # (b, P_max)
+        flops += 2.0 * b * P_max * D
+
+        tasks = []
+        if Pd:
+            Kfull = X[:, :Pd] @ np.swapaxes(X[:, :Pd], 1, 2)
+            flops += 2.0 * b * Pd * Pd * D
+            for jp in np.flatnonzero(dual):
+                P = int(P_grid[jp])
+                for t in range(b):
+                    tasks.append(("dual", t, jp, P))
+        primal_C = {}
+        if (~dual).any():
+            C = np.zeros((b, D, D))
+            Bc = np.zeros((b, D, 2))
+            yy = np.zeros(b)
+            start = 0
+            Y = np.stack([yc, eps], axis=2)  # (b, P_max, 2)
+            for jp in np.flatnonzero(~dual):
+                P = int(P_grid[jp])
+                rows = X[:, start:P]
+                C += np.swapaxes(rows, 1, 2) @ rows
+                Bc += np.swapaxes(rows, 1, 2) @ Y[:, start:P]
+                yy += np.sum((yc[:, start:P] + eps[:, start:P]) ** 2, axis=1)
+                flops += 2.0 * b * (P - start) * D * (D + 2)
+                start = P
+                primal_C[jp] = (C / P, Bc / P, yy / P)
+                for t in range(b):
+                    tasks.append(("primal", t, jp, P))
+
+        def run(task):
+            kind, t, jp, P = task
+            lam = float(lam_grid[jp])
+            if kind == "dual":
+                Y = np.stack([yc[t, :P], eps[t, :P]], axis=1)
+                beta, etr, df1_hat, kappa_hat, fit_frac = _fit_dual(
+                    Kfull[t, :P, :P] / P, X[t, :P], Y, lam, sqrt_eta, w, D
+                )
+            else:
+                Cp, Bp, yyp = primal_C[jp]
+                beta, etr, df1_hat, _, _ = _fit_primal(Cp[t], Bp[t], yyp[t], lam, D)
+                fit_frac = df1_hat * D / P
+                kappa_hat = lam / (1.0 - fit_frac) if lam > 0 else (0.0 if P > D else np.nan)
+            gcv = etr / (1.0 - fit_frac) ** 2 - sigma_eps**2 if lam > 0 else np.nan
+            e_c = sqrt_eta * (beta[:, 0] - w)
+            e_n = sqrt_eta * beta[:, 1]
+            e_tot = e_c + e_n
+            return t, jp, e_c, float(e_tot @ e_tot), etr, df1_hat, kappa_hat, gcv, float(e_n @ e_n)
+
+        with threadpool_limits(limits=1, user_api="blas"):
+            with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+                for t, jp, e_c, eg, etr, df1_hat, kappa_hat, gcv, nsq in pool.map(run, tasks):
+                    i = idx[t]
+                    out["e_clean"][i, jp] = e_c
+                    out["eg"][i, jp] = eg
+                    out["etr"][i, jp] = etr
+                    out["df1_hat"][i, jp] = df1_hat
+                    out["kappa_hat"][i, jp] = kappa_hat
+                    out["gcv"][i, jp] = gcv
+                    out["noise_sq"][i, jp] = nsq
+        for kind, t, jp, P in tasks:
+            m = P if kind == "dual" else D
+            flops_eigh += 4.0 * m**3
+        done += b
+        if progress is not None:
+            progress.update(done)
+    out["flops"] = flops
+    out["flops_eigh"] = flops_eigh
+    return out

@@ -1,0 +1,93 @@
+# Experiments: population spectrum -> simulation blocks -> merged simulation; spectrum -> theory.
+# Each rule lists the package modules it runs as inputs, so editing the theory reruns theory outputs only.
+
+
+rule spectrum:
+    input:
+        code=f"{PKG}/spectra.py",
+    output:
+        f"{R}/spectra/{{exp}}.nc",
+    params:
+        spec=lambda wc: step_arg(wc.exp, "spectrum"),
+    log:
+        f"{R}/logs/spectrum/{{exp}}.log",
+    benchmark:
+        f"{R}/benchmarks/spectrum/{{exp}}.tsv"
+    shell:
+        "ridgerenorm spectrum --spec {params.spec} --out {output} 2> {log}"
+
+
+rule simulate:
+    input:
+        spectrum=f"{R}/spectra/{{exp}}.nc",
+        code=[f"{PKG}/simulation.py"],
+    output:
+        temp(f"{R}/simulation/{{exp}}/draws_{{start}}-{{stop}}.nc"),
+    params:
+        spec=lambda wc: step_arg(wc.exp, "simulate"),
+        draws="{start}:{stop}",
+        mem_gb=config.get("mem_budget_gb", 16),
+    threads: config.get("threads", 2)
+    resources:
+        mem_mb=simulate_mem_mb,
+        runtime=60,
+    log:
+        f"{R}/logs/simulate/{{exp}}/draws_{{start}}-{{stop}}.log",
+    benchmark:
+        f"{R}/benchmarks/simulate/{{exp}}/draws_{{start}}-{{stop}}.tsv"
+    shell:
+        "ridgerenorm simulate --spec {params.spec} --spectrum {input.spectrum}"
+        " --draws {params.draws} --threads {threads} --mem-gb {params.mem_gb}"
+        " --out {output} 2> {log}"
+
+
+rule merge_simulation:
+    input:
+        blocks=lambda wc: block_files(wc.exp),
+        code=f"{PKG}/estimators.py",
+    output:
+        f"{R}/simulation/{{exp}}.nc",
+    params:
+        spec=lambda wc: step_arg(wc.exp, "simulate"),
+    log:
+        f"{R}/logs/merge/{{exp}}.log",
+    benchmark:
+        f"{R}/benchmarks/merge/{{exp}}.tsv"
+    shell:
+        "ridgerenorm merge --spec {params.spec} --out {output} {input.blocks} 2> {log}"
+
+
+rule theory:
+    input:
+        spectrum=f"{R}/spectra/{{exp}}.nc",
+        code=f"{PKG}/theory.py",
+    output:
+        f"{R}/theory/{{exp}}.nc",
+    params:
+        spec=lambda wc: step_arg(wc.exp, "theory"),
+    log:
+        f"{R}/logs/theory/{{exp}}.log",
+    benchmark:
+        f"{R}/benchmarks/theory/{{exp}}.tsv"
+    shell:
+        "ridgerenorm theory --spec {params.spec} --spectrum {input.spectrum} --out {output} 2> {log}"
+
+
+rule agreement:
+    input:
+        sims=[f"{R}/simulation/{e}.nc" for e in simulated_experiments()],
+        theories=[f"{R}/theory/{e}.nc" for e in simulated_experiments()],
+        code=f"{PKG}/estimators.py",
+    output:
+        f"{R}/agreement.csv",
+    params:
+        pairs=" ".join(
+            f"{e}={R}/simulation/{e}.nc,{R}/theory/{e}.nc"
+            for e in simulated_experiments()
+        ),
+    log:
+        f"{R}/logs/agreement.log",
+    benchmark:
+        f"{R}/benchmarks/agreement.tsv"
+    shell:
+        "ridgerenorm agreement --pair {params.pairs} --out {output} 2> {log}"

@@ -1,0 +1,29 @@
+# Figures: one generic rule; the figure kind (config) picks the plot function and its inputs.
+
+
+rule figure:
+    input:
+        unpack(lambda wc: figure_inputs(wc.fid)),
+        code=[f"{PKG}/plotting/__init__.py", f"{PKG}/plotting/style.py"],
+        plot=lambda wc: f"{PKG}/plotting/{figure_kind(wc.fid).module}.py",
+    output:
+        pdf=report(
+            f"{R}/figures/{{fid}}_{{name}}.pdf",
+            caption="../report/figure.rst",
+            category="Figures",
+            subcategory="{fid}",
+        ),
+        png=f"{R}/figures/{{fid}}_{{name}}.png",
+    params:
+        spec=lambda wc: figure_spec_arg(wc.fid),
+        data=lambda wc: " ".join(
+            f"{role}={','.join(files)}"
+            for role, files in figure_inputs(wc.fid).items()
+        ),
+    log:
+        f"{R}/logs/figure/{{fid}}_{{name}}.log",
+    benchmark:
+        f"{R}/benchmarks/figure/{{fid}}_{{name}}.tsv"
+    shell:
+        "ridgerenorm figure --spec {params.spec} --data {params.data}"
+        " --out {output.pdf} --png {output.png} 2> {log}"

@@ -1,0 +1,19 @@
+# Section A: random-matrix spectra.  Each figure samples its eigenvalues and evaluates its limiting
+# densities once (cached as netCDF); the figure rule only re-renders.
+
+
+rule spectra_data:
+    input:
+        code=f"{PKG}/densities.py",
+    output:
+        f"{R}/spectra_data/{{fid}}.nc",
+    params:
+        spec=lambda wc: figure_spec_arg(wc.fid),
+        seed=config.get("seed", 0),
+    threads: config.get("threads", 2)
+    log:
+        f"{R}/logs/spectra_data/{{fid}}.log",
+    benchmark:
+        f"{R}/benchmarks/spectra_data/{{fid}}.tsv"
+    shell:
+        "ridgerenorm spectra-data --spec {params.spec} --seed {params.seed} --out {output} 2> {log}"
