@@ -78,8 +78,17 @@ AGREEMENT_QUANTITIES = {
 }
 AGREEMENT_COLUMNS = [
     "experiment", "quantity", "theory_quantity", "n_points",
-    "median_rel_dev", "max_rel_dev", "median_abs_dev_over_se",
+    "median_rel_dev", "max_rel_dev", "median_abs_dev_over_se", "chi2_per_point",
 ]
+
+
+def chi2_per_point(sim, theory, se) -> float:
+    """mean((sim - theory)/se)^2 over the finite points: about 1 when theory is right and the
+    standard errors are honest; it uses every point, so it catches errors that medians dilute."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (np.asarray(sim) - np.asarray(theory)) / np.asarray(se)
+    z = z[np.isfinite(z)]
+    return float(np.mean(z**2)) if z.size else float("nan")
 
 
 def agreement_rows(experiment: str, sim, theory) -> list[dict]:
@@ -105,6 +114,7 @@ def agreement_rows(experiment: str, sim, theory) -> list[dict]:
             "median_rel_dev": float(np.median(rel)),
             "max_rel_dev": float(np.max(rel)),
             "median_abs_dev_over_se": float(np.nanmedian(z)) if np.isfinite(z).any() else float("nan"),
+            "chi2_per_point": chi2_per_point(s[ok], t[ok], se[ok]),
         })
     return rows
 

@@ -4,9 +4,10 @@ Design choices that matter for speed and reproducibility:
 - One draw of P_max rows per data draw; every smaller P uses its leading rows (common random numbers),
   so the Gram matrix X X^T (P < D) or the covariance X^T X (P >= D, accumulated over row blocks) is
   formed once per draw, not once per P.
-- Matrix products run on all BLAS threads: OpenBLAS GEMM splits the output, not the inner sum, so its
-  bits do not depend on the thread count.  LAPACK factorizations do depend on it, so each eigh runs
-  single-threaded and the draws are spread over a thread pool instead.  Together with one
+- The large Gram/covariance products run on `threads` BLAS threads: OpenBLAS GEMM splits the output,
+  not the inner sum, so their bits do not depend on the thread count.  Matrix-vector and thin products
+  and LAPACK factorizations do depend on it (checked), so everything else runs on one BLAS thread, with
+  the draws spread over a thread pool instead.  Together with one
   SeedSequence per (experiment, draw), every draw's numbers are identical whatever --cores, block
   size or chunking is used.
 - Errors are exact population risks |beta - w|^2_Sigma, kept as whitened error vectors so the merge
@@ -104,6 +105,25 @@ def _fit_primal(C, B, yy, lam, D):
     return beta, etr, df1_hat, np.nan, None  # kappa_hat filled by caller (needs P)
 
 
+def _draw_chunk(draw_ids, P_max, sqrt_eta, sigma_eps, experiment, seed, threads):
+    """Rows X (b, P_max, D) and label noise (b, P_max) of the given data draws, generated in parallel
+    (numpy's generators release the GIL).  Rows come first, then noise, so every P uses a prefix."""
+    b, D = len(draw_ids), sqrt_eta.size
+    X = np.empty((b, P_max, D))
+    eps = np.empty((b, P_max))
+
+    def generate(t):
+        rng = np.random.default_rng(seed_sequence(seed, experiment, STREAM_DATA, draw_ids[t]))
+        rng.standard_normal(out=X[t])
+        rng.standard_normal(out=eps[t])
+        X[t] *= sqrt_eta
+        eps[t] *= sigma_eps
+
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        list(pool.map(generate, range(b)))
+    return X, eps
+
+
 def simulate_linear_ridge(
     eta,
     w,
@@ -138,102 +158,85 @@ def simulate_linear_ridge(
     dual = P_grid < D
     Pd = int(P_grid[dual].max()) if dual.any() else 0
 
-    out = {
-        "eg": np.empty((n, nP)),
-        "etr": np.empty((n, nP)),
-        "df1_hat": np.empty((n, nP)),
-        "kappa_hat": np.empty((n, nP)),
-        "gcv": np.empty((n, nP)),
-        "noise_sq": np.empty((n, nP)),
-        "e_clean": np.empty((n, nP, D)),
-    }
-    per_draw_bytes = bytes_per_draw(D, P_grid)
-    chunk = int(max(1, min(n, mem_budget_bytes // per_draw_bytes)))
-    flops = 0.0
-    flops_eigh = 0.0
-    done = 0
+    out = {name: np.empty((n, nP)) for name in ("eg", "etr", "df1_hat", "kappa_hat", "gcv", "noise_sq")}
+    out["e_clean"] = np.empty((n, nP, D))
+    chunk = int(max(1, min(n, mem_budget_bytes // bytes_per_draw(D, P_grid))))
+    flops = flops_eigh = 0.0
     for c0 in range(0, n, chunk):
         idx = list(range(c0, min(n, c0 + chunk)))
-        b = len(idx)
-        X = np.empty((b, P_max, D))
-        eps = np.empty((b, P_max))
-
-        def generate(t):
-            # Rows first, then label noise, so every P uses a prefix of the same draw.
-            rng = np.random.default_rng(seed_sequence(seed, experiment, STREAM_DATA, draws[idx[t]]))
-            rng.standard_normal(out=X[t])
-            rng.standard_normal(out=eps[t])
-            X[t] *= sqrt_eta
-            eps[t] *= sigma_eps
-
-        with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-            list(pool.map(generate, range(b)))
-        yc = X @ w  # (b, P_max)
-        flops += 2.0 * b * P_max * D
-
-        tasks = []
-        if Pd:
-            Kfull = X[:, :Pd] @ np.swapaxes(X[:, :Pd], 1, 2)
-            flops += 2.0 * b * Pd * Pd * D
-            for jp in np.flatnonzero(dual):
-                P = int(P_grid[jp])
-                for t in range(b):
-                    tasks.append(("dual", t, jp, P))
-        primal_C = {}
-        if (~dual).any():
-            C = np.zeros((b, D, D))
-            Bc = np.zeros((b, D, 2))
-            yy = np.zeros(b)
-            start = 0
-            Y = np.stack([yc, eps], axis=2)  # (b, P_max, 2)
-            for jp in np.flatnonzero(~dual):
-                P = int(P_grid[jp])
-                rows = X[:, start:P]
-                C += np.swapaxes(rows, 1, 2) @ rows
-                Bc += np.swapaxes(rows, 1, 2) @ Y[:, start:P]
-                yy += np.sum((yc[:, start:P] + eps[:, start:P]) ** 2, axis=1)
-                flops += 2.0 * b * (P - start) * D * (D + 2)
-                start = P
-                primal_C[jp] = (C / P, Bc / P, yy / P)
-                for t in range(b):
-                    tasks.append(("primal", t, jp, P))
-
-        def run(task):
-            kind, t, jp, P = task
-            lam = float(lam_grid[jp])
-            if kind == "dual":
-                Y = np.stack([yc[t, :P], eps[t, :P]], axis=1)
-                beta, etr, df1_hat, kappa_hat, fit_frac = _fit_dual(
-                    Kfull[t, :P, :P] / P, X[t, :P], Y, lam, sqrt_eta, w, D
-                )
-            else:
-                Cp, Bp, yyp = primal_C[jp]
-                beta, etr, df1_hat, _, _ = _fit_primal(Cp[t], Bp[t], yyp[t], lam, D)
-                fit_frac = df1_hat * D / P
-                kappa_hat = lam / (1.0 - fit_frac) if lam > 0 else (0.0 if P > D else np.nan)
-            gcv = etr / (1.0 - fit_frac) ** 2 - sigma_eps**2 if lam > 0 else np.nan
-            e_c = sqrt_eta * (beta[:, 0] - w)
-            e_n = sqrt_eta * beta[:, 1]
-            e_tot = e_c + e_n
-            return t, jp, e_c, float(e_tot @ e_tot), etr, df1_hat, kappa_hat, gcv, float(e_n @ e_n)
-
         with threadpool_limits(limits=1, user_api="blas"):
+            X, eps = _draw_chunk([draws[i] for i in idx], P_max, sqrt_eta, sigma_eps, experiment, seed, threads)
+            yc = X @ w  # (b, P_max)
+            grams, f = _grams(X, yc, eps, P_grid, dual, Pd, threads)
+            flops += f + 2.0 * len(idx) * P_max * D
+            tasks = [(t, jp) for jp in range(nP) for t in range(len(idx))]
+
+            def run(task):
+                t, jp = task
+                return task, _fit_one(grams, X, yc, eps, t, jp, int(P_grid[jp]), float(lam_grid[jp]),
+                                      bool(dual[jp]), sqrt_eta, w, sigma_eps)
+
             with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-                for t, jp, e_c, eg, etr, df1_hat, kappa_hat, gcv, nsq in pool.map(run, tasks):
-                    i = idx[t]
-                    out["e_clean"][i, jp] = e_c
-                    out["eg"][i, jp] = eg
-                    out["etr"][i, jp] = etr
-                    out["df1_hat"][i, jp] = df1_hat
-                    out["kappa_hat"][i, jp] = kappa_hat
-                    out["gcv"][i, jp] = gcv
-                    out["noise_sq"][i, jp] = nsq
-        for kind, t, jp, P in tasks:
-            m = P if kind == "dual" else D
-            flops_eigh += 4.0 * m**3
-        done += b
+                for (t, jp), res in pool.map(run, tasks):
+                    for name, value in res.items():
+                        out[name][idx[t], jp] = value
+        flops_eigh += len(idx) * sum(4.0 * min(int(P), D) ** 3 for P in P_grid)
         if progress is not None:
-            progress.update(done)
+            progress.update(idx[-1] + 1)
     out["flops"] = flops
     out["flops_eigh"] = flops_eigh
     return out
+
+
+def _grams(X, yc, eps, P_grid, dual, Pd, threads):
+    """Gram matrix of the first Pd rows (for every P < D) and covariances accumulated over row
+    blocks (for every P >= D).  The two big products get `threads` BLAS threads (bit-stable)."""
+    b, _, D = X.shape
+    grams = {}
+    flops = 0.0
+    if Pd:
+        with threadpool_limits(limits=threads, user_api="blas"):
+            grams["K"] = X[:, :Pd] @ np.swapaxes(X[:, :Pd], 1, 2)
+        flops += 2.0 * b * Pd * Pd * D
+    if (~dual).any():
+        C = np.zeros((b, D, D))
+        B = np.zeros((b, D, 2))
+        yy = np.zeros(b)
+        Y = np.stack([yc, eps], axis=2)  # (b, P_max, 2)
+        start = 0
+        for jp in np.flatnonzero(~dual):
+            P = int(P_grid[jp])
+            rows = X[:, start:P]
+            with threadpool_limits(limits=threads, user_api="blas"):
+                C += np.swapaxes(rows, 1, 2) @ rows
+            B += np.swapaxes(rows, 1, 2) @ Y[:, start:P]
+            yy += np.sum((yc[:, start:P] + eps[:, start:P]) ** 2, axis=1)
+            flops += 2.0 * b * (P - start) * D * (D + 2)
+            start = P
+            grams[jp] = (C / P, B / P, yy / P)
+    return grams, flops
+
+
+def _fit_one(grams, X, yc, eps, t, jp, P, lam, dual, sqrt_eta, w, sigma_eps) -> dict:
+    """All per-draw outputs of draw t at sample size P (runs on one BLAS thread inside the pool)."""
+    D = sqrt_eta.size
+    if dual:
+        Y = np.stack([yc[t, :P], eps[t, :P]], axis=1)
+        beta, etr, df1_hat, kappa_hat, fit_frac = _fit_dual(grams["K"][t, :P, :P] / P, X[t, :P], Y, lam, sqrt_eta, w, D)
+    else:
+        Cp, Bp, yyp = grams[jp]
+        beta, etr, df1_hat, _, _ = _fit_primal(Cp[t], Bp[t], yyp[t], lam, D)
+        fit_frac = df1_hat * D / P
+        kappa_hat = lam / (1.0 - fit_frac) if lam > 0 else (0.0 if P > D else np.nan)
+    e_c = sqrt_eta * (beta[:, 0] - w)
+    e_n = sqrt_eta * beta[:, 1]
+    e_tot = e_c + e_n
+    return {
+        "e_clean": e_c,
+        "eg": float(e_tot @ e_tot),
+        "etr": etr,
+        "df1_hat": df1_hat,
+        "kappa_hat": kappa_hat,
+        "gcv": etr / (1.0 - fit_frac) ** 2 - sigma_eps**2 if lam > 0 else np.nan,
+        "noise_sq": float(e_n @ e_n),
+    }

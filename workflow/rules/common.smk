@@ -31,14 +31,15 @@ wildcard_constraints:
 
 def step_arg(exp, step):
     """An experiment's parameters for one step, as a shell-quoted JSON argument."""
-    return shlex.quote(json.dumps(rr_config.step_spec(config, exp, step), sort_keys=True))
+    return shlex.quote(
+        json.dumps(rr_config.step_spec(config, exp, step), sort_keys=True)
+    )
 
 
 def block_files(exp):
     spec = rr_config.experiment_spec(config, exp)
     return [
-        f"{R}/simulation/{exp}/draws_{a}-{b}.nc"
-        for a, b in rr_config.draw_blocks(spec)
+        f"{R}/simulation/{exp}/draws_{a}-{b}.nc" for a, b in rr_config.draw_blocks(spec)
     ]
 
 

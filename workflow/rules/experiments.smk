@@ -7,12 +7,12 @@ rule spectrum:
         code=f"{PKG}/spectra.py",
     output:
         f"{R}/spectra/{{exp}}.nc",
-    params:
-        spec=lambda wc: step_arg(wc.exp, "spectrum"),
     log:
         f"{R}/logs/spectrum/{{exp}}.log",
     benchmark:
         f"{R}/benchmarks/spectrum/{{exp}}.tsv"
+    params:
+        spec=lambda wc: step_arg(wc.exp, "spectrum"),
     shell:
         "ridgerenorm spectrum --spec {params.spec} --out {output} 2> {log}"
 
@@ -23,18 +23,18 @@ rule simulate:
         code=[f"{PKG}/simulation.py"],
     output:
         temp(f"{R}/simulation/{{exp}}/draws_{{start}}-{{stop}}.nc"),
-    params:
-        spec=lambda wc: step_arg(wc.exp, "simulate"),
-        draws="{start}:{stop}",
-        mem_gb=config.get("mem_budget_gb", 16),
-    threads: config.get("threads", 2)
-    resources:
-        mem_mb=simulate_mem_mb,
-        runtime=60,
     log:
         f"{R}/logs/simulate/{{exp}}/draws_{{start}}-{{stop}}.log",
     benchmark:
         f"{R}/benchmarks/simulate/{{exp}}/draws_{{start}}-{{stop}}.tsv"
+    threads: config.get("threads", 2)
+    resources:
+        mem_mb=simulate_mem_mb,
+        runtime=60,
+    params:
+        spec=lambda wc: step_arg(wc.exp, "simulate"),
+        draws="{start}:{stop}",
+        mem_gb=config.get("mem_budget_gb", 16),
     shell:
         "ridgerenorm simulate --spec {params.spec} --spectrum {input.spectrum}"
         " --draws {params.draws} --threads {threads} --mem-gb {params.mem_gb}"
@@ -47,12 +47,12 @@ rule merge_simulation:
         code=f"{PKG}/estimators.py",
     output:
         f"{R}/simulation/{{exp}}.nc",
-    params:
-        spec=lambda wc: step_arg(wc.exp, "simulate"),
     log:
         f"{R}/logs/merge/{{exp}}.log",
     benchmark:
         f"{R}/benchmarks/merge/{{exp}}.tsv"
+    params:
+        spec=lambda wc: step_arg(wc.exp, "simulate"),
     shell:
         "ridgerenorm merge --spec {params.spec} --out {output} {input.blocks} 2> {log}"
 
@@ -63,12 +63,12 @@ rule theory:
         code=f"{PKG}/theory.py",
     output:
         f"{R}/theory/{{exp}}.nc",
-    params:
-        spec=lambda wc: step_arg(wc.exp, "theory"),
     log:
         f"{R}/logs/theory/{{exp}}.log",
     benchmark:
         f"{R}/benchmarks/theory/{{exp}}.tsv"
+    params:
+        spec=lambda wc: step_arg(wc.exp, "theory"),
     shell:
         "ridgerenorm theory --spec {params.spec} --spectrum {input.spectrum} --out {output} 2> {log}"
 
@@ -80,14 +80,14 @@ rule agreement:
         code=f"{PKG}/estimators.py",
     output:
         f"{R}/agreement.csv",
+    log:
+        f"{R}/logs/agreement.log",
+    benchmark:
+        f"{R}/benchmarks/agreement.tsv"
     params:
         pairs=" ".join(
             f"{e}={R}/simulation/{e}.nc,{R}/theory/{e}.nc"
             for e in simulated_experiments()
         ),
-    log:
-        f"{R}/logs/agreement.log",
-    benchmark:
-        f"{R}/benchmarks/agreement.tsv"
     shell:
         "ridgerenorm agreement --pair {params.pairs} --out {output} 2> {log}"

@@ -14,16 +14,16 @@ rule figure:
             subcategory="{fid}",
         ),
         png=f"{R}/figures/{{fid}}_{{name}}.png",
+    log:
+        f"{R}/logs/figure/{{fid}}_{{name}}.log",
+    benchmark:
+        f"{R}/benchmarks/figure/{{fid}}_{{name}}.tsv"
     params:
         spec=lambda wc: figure_spec_arg(wc.fid),
         data=lambda wc: " ".join(
             f"{role}={','.join(files)}"
             for role, files in figure_inputs(wc.fid).items()
         ),
-    log:
-        f"{R}/logs/figure/{{fid}}_{{name}}.log",
-    benchmark:
-        f"{R}/benchmarks/figure/{{fid}}_{{name}}.tsv"
     shell:
         "ridgerenorm figure --spec {params.spec} --data {params.data}"
         " --out {output.pdf} --png {output.png} 2> {log}"

@@ -7,13 +7,13 @@ rule spectra_data:
         code=f"{PKG}/densities.py",
     output:
         f"{R}/spectra_data/{{fid}}.nc",
-    params:
-        spec=lambda wc: figure_spec_arg(wc.fid),
-        seed=config.get("seed", 0),
-    threads: config.get("threads", 2)
     log:
         f"{R}/logs/spectra_data/{{fid}}.log",
     benchmark:
         f"{R}/benchmarks/spectra_data/{{fid}}.tsv"
+    threads: config.get("threads", 2)
+    params:
+        spec=lambda wc: figure_spec_arg(wc.fid),
+        seed=config.get("seed", 0),
     shell:
         "ridgerenorm spectra-data --spec {params.spec} --seed {params.seed} --out {output} 2> {log}"
