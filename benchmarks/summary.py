@@ -1,0 +1,74 @@
+"""Summarize a pipeline run's benchmark files against this machine's float64 matmul rate.
+
+    python benchmarks/summary.py results/paper          # markdown tables on stdout
+
+Reads Snakemake's benchmark TSVs (results/<scale>/benchmarks/<rule>/...), the flop counts recorded in the
+simulation netCDF attributes, and measures the float64 GEMM rate (n = 3000, all BLAS threads) for the
+comparison.  Wall times are per job; the whole-run time is what `time snakemake ...` reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+
+def matmul_rate(n: int = 3000, repeats: int = 3) -> float:
+    """Best-of-`repeats` float64 GEMM rate in GFLOP/s."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((n, n)), rng.standard_normal((n, n))
+    a @ b
+    best = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t0)
+    return 2.0 * n**3 / best / 1e9
+
+
+def benchmark_rows(results: Path):
+    for tsv in sorted((results / "benchmarks").rglob("*.tsv")):
+        rel = tsv.relative_to(results / "benchmarks")
+        with open(tsv) as f:
+            row = next(csv.DictReader(f, delimiter="\t"))
+        rule = rel.parts[0] if len(rel.parts) > 1 else rel.stem
+        job = str(rel.with_suffix("").relative_to(rule)) if len(rel.parts) > 1 else "-"
+        yield rule, job, float(row["s"]), row.get("max_rss", "")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("results", type=Path, help="results/<scale> folder of a finished run")
+    args = parser.parse_args()
+    rate = matmul_rate()
+    print(f"float64 matmul rate on this machine: {rate:.1f} GFLOP/s\n")
+
+    per_rule = defaultdict(lambda: [0, 0.0])
+    print("| rule | job | wall (s) | max RSS (MB) |\n|---|---|---:|---:|")
+    for rule, job, s, rss in benchmark_rows(args.results):
+        per_rule[rule][0] += 1
+        per_rule[rule][1] += s
+        print(f"| {rule} | {job} | {s:.1f} | {rss} |")
+    print("\n| rule | jobs | total wall (s) |\n|---|---:|---:|")
+    for rule, (n, s) in sorted(per_rule.items()):
+        print(f"| {rule} | {n} | {s:.1f} |")
+
+    print("\n| experiment | simulation wall (s) | GFLOP | GFLOP/s | % of matmul rate |\n|---|---:|---:|---:|---:|")
+    import xarray as xr
+
+    for nc in sorted((args.results / "simulation").glob("*.nc")):
+        with xr.open_dataset(nc) as ds:
+            wall, flops = float(ds.attrs["simulation_wall_time_s"]), float(ds.attrs["flops_total"])
+        print(f"| {nc.stem} | {wall:.1f} | {flops / 1e9:.0f} | {flops / 1e9 / wall:.1f} | {100 * flops / 1e9 / wall / rate:.0f} % |")
+    summary = {"matmul_gflops": rate, "per_rule_wall_s": {k: v[1] for k, v in per_rule.items()}}
+    print("\n" + json.dumps(summary, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()
