@@ -105,3 +105,13 @@ def test_bad_arguments_raise(P, lam):
 def test_nonconvergence_is_an_error():
     with pytest.raises(theory.ConvergenceError):
         theory.solve_kappa(np.arange(1, 101) ** -2.0, [5.0], 1e-3, max_iter=1)
+
+
+def test_ridgeless_near_double_root_converges():
+    # lam = 0 with a non-integer P just below rank(eta): the root is nearly double and Newton reaches
+    # round-off before the step tolerance; it must still return the root (residual-checked).
+    eta = np.arange(1, 262) ** -1.0
+    kappa = theory.solve_kappa(eta, [260.94, 260.5, 200.0], 0.0)
+    q_df1 = 261 / np.array([260.94, 260.5, 200.0]) * theory.df1(eta, kappa)
+    np.testing.assert_allclose(q_df1, 1.0, rtol=1e-8)
+    assert np.all(kappa > 0)

@@ -122,7 +122,9 @@ def solve_kappa(eta, P, lam, *, rtol: float = 1e-12, max_iter: int = 500) -> np.
         # Newton iterates stay above the root; guard against round-off pushing below zero.
         new = np.where(new > 0, new, 0.5 * k)
         kappa[active] = new
-        done = np.abs(step) <= rtol * np.maximum(new, 1e-300)
+        # Newton iterates decrease strictly; a step that does not means round-off has been reached
+        # (near the double root of lam = 0, P ~ rank), and the residual check below decides.
+        done = (np.abs(step) <= rtol * np.maximum(new, 1e-300)) | (new >= k)
         idx = np.flatnonzero(active)
         active[idx[done]] = False
     # Residual check on the original equation, relative to the scale of its terms.
@@ -197,24 +199,68 @@ def linear_ridge(eta, w, P, lam, sigma_eps: float = 0.0) -> xr.Dataset:
 # ---------------------------------------------------------------------------------------------
 
 
-def _ratios_safe(eta: np.ndarray, kappa: np.ndarray):
+def _ratios_safe(eta: np.ndarray, kappa: np.ndarray, want_c: bool = True):
     """r = eta/(eta+kappa) and c = kappa/(eta+kappa) as (G, D) arrays, with their kappa -> 0+ limits.
 
     kappa = 0 occurs at ridgeless full-rank points; a zero eigenvalue there would give 0/0, whose
-    limit from kappa > 0 is r = 0, c = 1.
+    limit from kappa > 0 is r = 0, c = 1.  (The masked path is only taken when that can happen.)
     """
     den = eta[None, :] + kappa[:, None]
+    if eta.size and (eta.min() > 0 or kappa.size == 0 or kappa.min() > 0):
+        r = eta[None, :] / den
+        c = kappa[:, None] / den if want_c else None
+        return r, c
     pos = den > 0
     safe = np.where(pos, den, 1.0)
     r = np.where(pos, eta[None, :] / safe, 0.0)
-    c = np.where(pos, kappa[:, None] / safe, 1.0)
+    c = np.where(pos, kappa[:, None] / safe, 1.0) if want_c else None
     return r, c
 
 
 def _df12(spec: np.ndarray, kappa: np.ndarray):
     """df1 and df2 of `spec` at each kappa (normalized by len(spec))."""
-    r, _ = _ratios_safe(spec, kappa)
+    r, _ = _ratios_safe(spec, kappa, want_c=False)
     return r.mean(axis=1), np.einsum("gd,gd->g", r, r) / spec.size
+
+
+def _solve_df(spec: np.ndarray, target: np.ndarray, extra: float = 0.0, max_iter: int = 500) -> np.ndarray:
+    """kappa > 0 with df_spec(kappa) + extra/kappa = target, vectorized over target (G,).
+
+    Multiplying by kappa gives g(kappa) = kappa target - kappa df(kappa) - extra, convex with
+    g(0) = -extra <= 0, so Newton from kappa_0 = (mean(spec) + extra)/target (where g > 0) decreases
+    monotonically to the root.  Without `extra` there is no positive root once target reaches
+    rank/len(spec); kappa = 0 is returned there.  Near a double root the iterates can stall on
+    round-off two floats apart, so a non-decreasing step also ends the iteration.
+    """
+    target = np.asarray(target, dtype=float)
+    n = spec.size
+    kappa = np.zeros_like(target)
+    active = (target > 0) & ((extra > 0) | (target < np.count_nonzero(spec) / n))
+    kappa[active] = (spec.mean() + extra) / target[active]
+    for _ in range(max_iter):
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
+            break
+        k, tg = kappa[idx], target[idx]
+        r = spec[None, :] / (spec[None, :] + k[:, None])
+        g = k * tg - k * r.mean(axis=1) - extra
+        dg = tg - np.einsum("gd,gd->g", r, r) / n
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = g / dg
+        new = k - step
+        new = np.where(new > 0, new, 0.5 * k)
+        stalled = ~(new < k) | ~(dg > 0)
+        done = stalled | (np.abs(step) <= 1e-14 * k)
+        kappa[idx] = np.where(stalled, k, new)
+        active[idx[done]] = False
+    pos = kappa > 0
+    r = spec[None, :] / (spec[None, :] + np.where(pos, kappa, 1.0)[:, None])
+    g = kappa * target - kappa * r.mean(axis=1) - extra
+    bad = pos & ~(np.abs(g) <= 1e-9 * (kappa * target + extra))
+    if bad.any() or active.any():
+        i = int(np.flatnonzero(bad | active)[0])
+        raise ConvergenceError(f"df inverse did not converge for target {target[i]:g} (extra {extra:g}): residual {g[i]:.3e}")
+    return kappa
 
 
 class _Layers:
@@ -247,7 +293,7 @@ class _Layers:
                 if s.ndim != 1 or s.size != round(widths[l]):
                     raise ValueError(
                         f"weight spectrum of layer {l} must be 1-D of length N_{l + 1} = {widths[l]:g} "
-                        f"(the layer's output width, F_l = G diag(sqrt(s))/sqrt(N_l-1)); got shape {s.shape}"
+                        f"(the layer's output width: F_l = G diag(sqrt(s))/sqrt(N_{{l-1}})); got shape {s.shape}"
                     )
                 if np.any(s < 0) or not np.all(np.isfinite(s)):
                     raise ValueError(f"weight spectrum of layer {l} must be finite and non-negative")
@@ -277,9 +323,8 @@ class _Layers:
                 with np.errstate(divide="ignore", invalid="ignore"):
                     piece[l] = np.where(X[l] > 0, t / np.where(X[l] > 0, X[l], 1.0), np.inf)
             else:
-                # df_s(kappa_F) = t D / N_l is solve_kappa's ridgeless equation with "P" = t D;
-                # it returns kappa_F = 0 once t D reaches the rank of s (layer bottleneck).
-                kF = solve_kappa(s, t * self.D, 0.0) if t.size else np.empty(0)
+                # df_s(kappa_F) = t D / N_l; kappa_F = 0 once t D reaches the rank of s (bottleneck).
+                kF = _solve_df(s, t * self.D / self.N[l])
                 d1s, d2s = _df12(s, kF)
                 X[l] = t * kF
                 with np.errstate(divide="ignore", invalid="ignore"):
@@ -299,7 +344,7 @@ def _rf_log_h(eta, layers: _Layers, sigma_xi, P, kappa, want_slope=False):
     if want_slope:
         d1, d2 = _df12(eta, kappa)
     else:
-        d1, d2 = _ratios_safe(eta, kappa)[0].mean(axis=1), None
+        d1, d2 = _ratios_safe(eta, kappa, want_c=False)[0].mean(axis=1), None
     t = d1 + sigma_xi**2 / kappa
     one_m_qt = 1.0 - (D / P) * t
     X, piece = layers.factors(t)
@@ -313,7 +358,8 @@ def _rf_log_h(eta, layers: _Layers, sigma_xi, P, kappa, want_slope=False):
     if not want_slope:
         return logh, cond
     a = (t - d2) / t
-    slope = 1.0 + a * piece.sum(axis=0) + (D / P) * (t - d2) / one_m_qt
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = 1.0 + a * piece.sum(axis=0) + (D / P) * (t - d2) / one_m_qt
     return logh, cond, slope
 
 
@@ -345,7 +391,7 @@ def _solve_kappa2(eta, layers: _Layers, sigma_xi, P, lam, *, max_iter: int = 200
         i = int(np.flatnonzero(active)[0])
         raise ConvergenceError(f"kappa2: no upper bracket at P={P[i]:g}, lam={lam[i]:g}")
     # Coarse bisection in log kappa (the bracket spans at most a factor 16 here).
-    for _ in range(10):
+    for _ in range(5):
         mid = 0.5 * (lo + hi)
         lh, _ = _rf_log_h(eta, layers, sigma_xi, P, np.exp(mid))
         below = lh < loglam
@@ -372,12 +418,20 @@ def _solve_kappa2(eta, layers: _Layers, sigma_xi, P, lam, *, max_iter: int = 200
         lo[idx], hi[idx] = lo_i, hi_i
         x[idx] = np.where(done, xi, new)
         active[idx[done]] = False
+    lh, cond = _rf_log_h(eta, layers, sigma_xi, P, np.exp(x))
+    # A point that ended just below the branch point (h = -inf) takes the bracket's upper end.
+    below = ~np.isfinite(lh)
+    if below.any():
+        x[below] = hi[below]
+        lh[below], cond[below] = _rf_log_h(eta, layers, sigma_xi, P[below], np.exp(x[below]))
     kappa2 = np.exp(x)
-    lh, cond = _rf_log_h(eta, layers, sigma_xi, P, kappa2)
     resid = np.abs(np.expm1(lh - loglam))
     structured = any(s is not None for s in layers.spectra)
     tol = (1e-8 if structured else 1e-10) + 1e-13 * cond
-    bad = ~(resid <= tol)
+    # Extremely ill-conditioned points (tiny lam right above the branch point) cannot reach a small
+    # residual in floating point; there a root bracketed to a few ulps of kappa2 is accepted.
+    pinned_by_bracket = (hi - lo <= 1e-14 * np.maximum(1.0, np.abs(x))) & np.isfinite(lh)
+    bad = ~((resid <= tol) | pinned_by_bracket)
     if bad.any() or active.any():
         i = int(np.flatnonzero(bad | active)[0])
         raise ConvergenceError(
@@ -412,8 +466,12 @@ def random_features(
     Without feature noise t <= rank(Sigma)/D, so kappa* = 0 (and kappa2 = 0 at lam = 0) when
     rank(Sigma) <= min(P, N_l).  With sigma_xi > 0, t runs from +inf down to 0, kappa* > 0 always
     and the ridgeless kappa2 = kappa* > 0 even when D is the smallest dimension (the feature noise
-    acts as an implicit ridge); the roots below kappa* (an even number of negative factors) are
-    spurious.
+    makes the N features full rank, so D is no longer a constraint and t = min(P, N_l)/D may exceed
+    1); the roots below kappa* (an even number of negative factors) are spurious.  Consequently the
+    ridgeless sigma_xi -> 0 limit differs from sigma_xi = 0 when D < min(P, N_l): kappa2 -> 0 and the
+    signal terms agree, but gamma1 -> N/P (noise fitted through N features) instead of D/P.
+    At lam = 0 the binding constraint is applied exactly (factor 0, rho = 0 for a width bottleneck,
+    lam/kappa1 = 0 when P binds) rather than evaluated as 0/0.
 
     Returns a Dataset over ``point`` with P, lam, kappa1, kappa2, df1 (t at kappa2: df1-bar when
     sigma_xi > 0), df1_plain, df2, gamma1, gamma2, rho, kappa2_tf1, bias, var_x, var_f, var_xf,
@@ -436,13 +494,13 @@ def random_features(
     rank = float(np.count_nonzero(eta))
 
     kappa2 = np.empty_like(P_arr)
-    # Ridgeless points: kappa2 = kappa*, where t = m/D, m = min(P, effective widths).  This is
-    # solve_kappa's equation with "P" = m and "lam" = sigma_xi^2 D/m: kappa(1 - df1 D/m) = sigma_xi^2 D/m.
+    # Ridgeless points: kappa2 = kappa*, where t = df1 + sigma_xi^2/kappa = m/D, m = min(P, effective
+    # widths) (kappa* = 0 when sigma_xi = 0 and m >= rank(Sigma)).
     ridgeless = lam_arr == 0
     m = np.minimum(P_arr, layers.N_eff.min())
     pinned = ridgeless & ((sigma_xi > 0) | (m < rank))  # kappa* > 0: some constraint binds
     if ridgeless.any():
-        kappa2[ridgeless] = solve_kappa(eta, m[ridgeless], sigma_xi**2 * D / m[ridgeless])
+        kappa2[ridgeless] = _solve_df(eta, m[ridgeless] / D, sigma_xi**2)
     pos = ~ridgeless
     if pos.any():
         kappa2[pos] = _solve_kappa2(eta, layers, sigma_xi, P_arr[pos], lam_arr[pos])

@@ -7,13 +7,13 @@ rule figure:
         code=[f"{PKG}/plotting/__init__.py", f"{PKG}/plotting/style.py"],
         plot=lambda wc: f"{PKG}/plotting/{figure_kind(wc.fid).module}.py",
     output:
-        pdf=report(
-            f"{R}/figures/{{fid}}_{{name}}.pdf",
+        pdf=f"{R}/figures/{{fid}}_{{name}}.pdf",
+        png=report(
+            f"{R}/figures/{{fid}}_{{name}}.png",
             caption="../report/figure.rst",
             category="Figures",
             subcategory="{fid}",
         ),
-        png=f"{R}/figures/{{fid}}_{{name}}.png",
     log:
         f"{R}/logs/figure/{{fid}}_{{name}}.log",
     benchmark:
