@@ -55,3 +55,38 @@ def test_relative_deviation_and_agreement_rows():
     np.testing.assert_allclose(row["median_rel_dev"], 0.1)
     np.testing.assert_allclose(row["max_rel_dev"], 0.2)
     np.testing.assert_allclose(row["median_abs_dev_over_se"], 1.0)
+
+
+def two_way_stats(e):
+    """Sufficient statistics of two_way_components from full vectors e (n, m, D)."""
+    R, C = e.sum(axis=1), e.sum(axis=0)
+    G = e.sum(axis=(0, 1))
+    return dict(a=np.einsum("ijd,ijd->ij", e, e), r=np.einsum("id,id->i", R, R), c=np.einsum("jd,jd->j", C, C),
+                g=G @ G, rg=R @ G, cg=C @ G, b=np.einsum("ijd,jd->ij", e, C), h=np.einsum("ijd,id->ij", e, R))
+
+
+def test_two_way_components_are_unbiased_and_se_is_calibrated():
+    from ridgerenorm.estimators import two_way_components
+
+    rng = np.random.default_rng(3)
+    n, m, D, reps = 6, 5, 4, 3000
+    mu = np.array([0.5, -0.2, 0.1, 0.0])
+    sa, sb, sc = np.array([0.4, 0.3, 0.2, 0.1]), np.array([0.1, 0.5, 0.2, 0.3]), np.array([0.3, 0.3, 0.3, 0.3])
+    truth = {"bias": mu @ mu, "var_x": sa @ sa, "var_f": sb @ sb, "var_xf": sc @ sc}
+    est = {k: [] for k in list(truth) + [k + "_se" for k in truth]}
+    naive_bias = []
+    for _ in range(reps):
+        e = (mu + sa * rng.standard_normal((n, 1, D)) + sb * rng.standard_normal((1, m, D))
+             + sc * rng.standard_normal((n, m, D)))
+        out = two_way_components(**two_way_stats(e))
+        for k in est:
+            est[k].append(out[k])
+        naive_bias.append(np.sum(e.mean(axis=(0, 1)) ** 2))
+    for k, v in truth.items():
+        x = np.array(est[k])
+        assert abs(x.mean() - v) < 4 * x.std() / np.sqrt(reps), (k, x.mean(), v)
+        # Jackknife SE tracks the real spread of the estimates (it is known to be somewhat conservative).
+        ratio = np.mean(est[k + "_se"]) / x.std()
+        assert 0.7 < ratio < 1.8, (k, ratio)
+    naive = np.array(naive_bias)
+    assert naive.mean() - truth["bias"] > 10 * naive.std() / np.sqrt(reps)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["one_way_components", "jackknife_se", "mean_and_se", "relative_deviation"]
+__all__ = ["one_way_components", "two_way_components", "jackknife_se", "mean_and_se", "relative_deviation"]
 
 
 def _one_way(s1: np.ndarray, s2: np.ndarray, n: np.ndarray | int):
@@ -41,11 +41,62 @@ def one_way_components(e: np.ndarray):
     }
 
 
+def _two_way(S_A, S_R, S_C, g, n, m):
+    """Bias^2, Var_X, Var_F, Var_XF of the two-way random-effects ANOVA (no replication) from
+    S_A = sum_ij |e_ij|^2, S_R = sum_i |row sum_i|^2, S_C = sum_j |column sum_j|^2, g = |grand sum|^2."""
+    nm = n * m
+    ss_t = S_A - g / nm
+    ss_x = S_R / m - g / nm
+    ss_f = S_C / n - g / nm
+    var_xf = (ss_t - ss_x - ss_f) / ((n - 1) * (m - 1))
+    var_x = (ss_x / (n - 1) - var_xf) / m
+    var_f = (ss_f / (m - 1) - var_xf) / n
+    bias = g / nm**2 - var_x / n - var_f / m - var_xf / nm
+    return {"bias": bias, "var_x": var_x, "var_f": var_f, "var_xf": var_xf}
+
+
+def two_way_components(a, r, c, g, rg, cg, b, h):
+    """Unbiased Bias^2, Var_X, Var_F, Var_XF for a grid of n data draws x m feature draws, from scalar
+    sufficient statistics of the whitened errors e_ij (THEORY.md §7):
+
+      a[i, j] = |e_ij|^2,  r[i] = |R_i|^2,  c[j] = |C_j|^2,  g = |G|^2,  rg[i] = R_i.G,  cg[j] = C_j.G,
+      b[i, j] = e_ij.C_j,  h[i, j] = e_ij.R_i
+    with R_i = sum_j e_ij, C_j = sum_i e_ij, G = sum_ij e_ij; trailing axes (e.g. P) broadcast.
+    Standard errors combine the delete-one-data-draw and delete-one-feature-draw jackknifes
+    (variances added), so both sources of sampling noise are reflected; on synthetic data they are
+    within ~15 % of the true spread for Bias^2, Var_X, Var_F and ~1.5x conservative for Var_XF, whose
+    noise both deletions see (tests/test_estimators.py)."""
+    n, m = a.shape[:2]
+    if n < 3 or m < 3:
+        raise ValueError(f"need at least 3 data draws and 3 feature draws, got {n} x {m}")
+    S_A, S_R, S_C = a.sum(axis=(0, 1)), r.sum(axis=0), c.sum(axis=0)
+    est = _two_way(S_A, S_R, S_C, g, n, m)
+    # Delete data draw i: columns lose e_ij, the grand sum loses R_i.
+    rows = _two_way(S_A - a.sum(axis=1), S_R - r, (c[None] - 2 * b + a).sum(axis=1), g - 2 * rg + r, n - 1, m)
+    # Delete feature draw j: rows lose e_ij, the grand sum loses C_j.
+    cols = _two_way(S_A - a.sum(axis=0), (r[:, None] - 2 * h + a).sum(axis=0), S_C - c, g - 2 * cg + c, n, m - 1)
+    for name in list(est):
+        est[name + "_se"] = np.sqrt(jackknife_se(rows[name]) ** 2 + jackknife_se(cols[name]) ** 2)
+    return est
+
+
 def jackknife_se(loo: np.ndarray) -> np.ndarray:
     """Jackknife standard error from leave-one-out estimates along axis 0."""
     n = loo.shape[0]
     dev = loo - loo.mean(axis=0)
     return np.sqrt((n - 1) / n * np.sum(dev**2, axis=0))
+
+
+def two_way_mean_se(x: np.ndarray):
+    """Mean over a crossed grid x (n data draws, m feature draws, ...), its seed-to-seed standard
+    deviation over all pairs, and the standard error of the grand mean: pairs sharing a draw are
+    correlated, so SE^2 = var(row means)/n + var(column means)/m (the delete-a-row plus
+    delete-a-column jackknife), not std^2/(n m)."""
+    x = np.asarray(x, dtype=float)
+    n, m = x.shape[:2]
+    rows, cols = x.mean(axis=1), x.mean(axis=0)
+    se = np.sqrt(rows.var(axis=0, ddof=1) / n + cols.var(axis=0, ddof=1) / m)
+    return x.mean(axis=(0, 1)), x.reshape(n * m, *x.shape[2:]).std(axis=0, ddof=1), se
 
 
 def mean_and_se(x: np.ndarray):

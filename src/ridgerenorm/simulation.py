@@ -75,7 +75,7 @@ def job_memory_mb(D: int, P_grid, n_draws: int, mem_budget_bytes: float, threads
     return int((chunk * bytes_per_draw(D, P_grid) + workspace) / 1e6 * 1.2) + 300
 
 
-def _fit_dual(K, Xp, Y, lam, sqrt_eta, w, D):
+def _fit_dual(K, Xp, Y, lam, D):
     """Ridge through the P x P Gram K = Xp Xp^T / P.  Y = [clean, noise] labels (P, 2)."""
     P = K.shape[0]
     s, U = np.linalg.eigh(K)
@@ -219,24 +219,209 @@ def _grams(X, yc, eps, P_grid, dual, Pd, threads):
 
 def _fit_one(grams, X, yc, eps, t, jp, P, lam, dual, sqrt_eta, w, sigma_eps) -> dict:
     """All per-draw outputs of draw t at sample size P (runs on one BLAS thread inside the pool)."""
-    D = sqrt_eta.size
-    if dual:
-        Y = np.stack([yc[t, :P], eps[t, :P]], axis=1)
-        beta, etr, df1_hat, kappa_hat, fit_frac = _fit_dual(grams["K"][t, :P, :P] / P, X[t, :P], Y, lam, sqrt_eta, w, D)
-    else:
-        Cp, Bp, yyp = grams[jp]
-        beta, etr, df1_hat, _, _ = _fit_primal(Cp[t], Bp[t], yyp[t], lam, D)
-        fit_frac = df1_hat * D / P
-        kappa_hat = lam / (1.0 - fit_frac) if lam > 0 else (0.0 if P > D else np.nan)
+    beta, stats = _ridge_fit(grams, X, yc, eps, t, jp, P, lam, dual, sqrt_eta.size)
     e_c = sqrt_eta * (beta[:, 0] - w)
     e_n = sqrt_eta * beta[:, 1]
     e_tot = e_c + e_n
+    fit_frac = stats.pop("fit_frac")
     return {
         "e_clean": e_c,
         "eg": float(e_tot @ e_tot),
-        "etr": etr,
-        "df1_hat": df1_hat,
-        "kappa_hat": kappa_hat,
-        "gcv": etr / (1.0 - fit_frac) ** 2 - sigma_eps**2 if lam > 0 else np.nan,
+        "gcv": stats["etr"] / (1.0 - fit_frac) ** 2 - sigma_eps**2 if lam > 0 else np.nan,
         "noise_sq": float(e_n @ e_n),
+        **stats,
+    }
+
+
+# ------------------------------------------------------------------------------------------------
+# Random features (THEORY.md §4, §5, §7): a grid of data draws i x feature draws j.
+# ------------------------------------------------------------------------------------------------
+
+STREAM_FEATURE_NOISE = 2  # additive feature noise xi of the pair (i, j)
+
+
+def feature_weights(D: int, widths, j: int, *, experiment: str, seed: int, weight_exponent: float = 0.0):
+    """Effective weights F = F_1 ... F_L (D x N_L) of feature draw j.  Layer l is N_{l-1} x N_l with
+    entries N(0, 1/N_{l-1}), columns scaled by k^(-alpha_F/2) when weight_exponent alpha_F > 0."""
+    rng = np.random.default_rng(seed_sequence(seed, experiment, STREAM_FEATURES, j))
+    F = None
+    n_in = D
+    for n_out in widths:
+        layer = rng.standard_normal((n_in, n_out)) / np.sqrt(n_in)
+        if weight_exponent:
+            layer *= np.arange(1, n_out + 1) ** (-weight_exponent / 2.0)
+        F = layer if F is None else F @ layer
+        n_in = n_out
+    return F
+
+
+def rf_bytes_per_draw(D: int, P_grid, N: int, m: int) -> float:
+    """Peak memory of one data draw of a random-feature job: rows, all m feature matrices, their
+    features, Gram/covariances of one feature draw, and the stored coefficients."""
+    P_grid = np.asarray(P_grid)
+    P_max = int(P_grid.max())
+    Pd = int(P_grid[P_grid < N].max()) if (P_grid < N).any() else 0
+    return 8.0 * (P_max * (D + 3) + m * D * N + m * P_max * N + Pd * Pd + 2 * N * N + m * P_grid.size * N)
+
+
+def simulate_random_features(
+    eta,
+    w,
+    P_grid,
+    lam_grid,
+    widths,
+    sigma_eps: float,
+    sigma_xi: float,
+    draws,
+    n_feature_draws: int,
+    *,
+    experiment: str,
+    seed: int,
+    weight_exponent: float = 0.0,
+    threads: int = 1,
+    progress: Progress | None = None,
+):
+    """Simulate linear (sigma_xi = 0) or additive-noise random-feature ridge regression for data
+    draws `draws` x feature draws 0..m-1.
+
+    Per (draw, fdraw, P): eg (population risk |F v - w|^2_Sigma + sigma_xi^2 |v|^2), etr, df1_hat,
+    kappa_hat (estimates kappa_1), gcv, and v_clean (N), the clean-label coefficients from which the
+    merge step rebuilds the two-way decomposition.  Per (draw, P): noise_row_sq = |mean_j e^eps_ij|^2
+    and noise_within = sum_j |e^eps_ij - mean_j e^eps_ij|^2 of the label-noise part.
+    """
+    eta, w = np.asarray(eta, dtype=float), np.asarray(w, dtype=float)
+    P_grid = np.asarray(P_grid, dtype=np.int64)
+    lam_grid = np.asarray(lam_grid, dtype=float)
+    draws, widths = list(draws), [int(x) for x in widths]
+    D, N, nP, n, m = eta.size, widths[-1], P_grid.size, len(draws), int(n_feature_draws)
+    if np.any(np.diff(P_grid) <= 0):
+        raise ValueError("P_grid must be strictly ascending")
+    sqrt_eta = np.sqrt(eta)
+    P_max = int(P_grid[-1])
+    dual = P_grid < N
+    Pd = int(P_grid[dual].max()) if dual.any() else 0
+    out = {name: np.empty((n, m, nP)) for name in ("eg", "etr", "df1_hat", "kappa_hat", "gcv")}
+    out["v_clean"] = np.empty((n, m, nP, N))
+    out["noise_row_sq"] = np.empty((n, nP))
+    out["noise_within"] = np.empty((n, nP))
+    flops = flops_eigh = 0.0
+    with threadpool_limits(limits=1, user_api="blas"):
+        Fs = [feature_weights(D, widths, j, experiment=experiment, seed=seed, weight_exponent=weight_exponent)
+              for j in range(m)]
+        flops += m * sum(2.0 * a * b * c for a, b, c in zip([D] * (len(widths) - 1), widths[:-1], widths[1:]))
+        F_all = np.concatenate(Fs, axis=1)  # (D, m N): one product gives the features of every draw j
+        for i, draw in enumerate(draws):
+            X, eps = _draw_chunk([draw], P_max, sqrt_eta, sigma_eps, experiment, seed, threads)
+            X, eps = X[0], eps[0]
+            yc = X @ w
+            with threadpool_limits(limits=threads, user_api="blas"):
+                Phi_all = X @ F_all  # (P_max, m N)
+            flops += 2.0 * P_max * D * m * N + 2.0 * P_max * D
+            Phi = np.ascontiguousarray(Phi_all.reshape(P_max, m, N).transpose(1, 0, 2))  # (m, P_max, N)
+            del Phi_all
+            if sigma_xi:
+                for j in range(m):
+                    rng = np.random.default_rng(np.random.SeedSequence(
+                        [int(seed), experiment_key(experiment), STREAM_FEATURE_NOISE, int(draw), j]))
+                    Phi[j] += sigma_xi * rng.standard_normal((P_max, N))
+            grams, f = _grams(Phi, np.broadcast_to(yc, (m, P_max)), np.broadcast_to(eps, (m, P_max)),
+                              P_grid, dual, Pd, threads)
+            flops += f
+
+            def run(task):
+                j, jp = task
+                P, lam = int(P_grid[jp]), float(lam_grid[jp])
+                coef, stats = _ridge_fit(grams, Phi, yc, eps, j, jp, P, lam, bool(dual[jp]), D)
+                beta = Fs[j] @ coef  # (D, 2)
+                e_c = sqrt_eta * (beta[:, 0] - w)
+                e_n = sqrt_eta * beta[:, 1]
+                e_tot = e_c + e_n
+                eg = float(e_tot @ e_tot)
+                if sigma_xi:
+                    v_tot = coef.sum(axis=1)
+                    eg += sigma_xi**2 * float(v_tot @ v_tot)
+                    e_n = np.concatenate([e_n, sigma_xi * coef[:, 1]])
+                stats["eg"] = eg
+                stats["gcv"] = stats["etr"] / (1.0 - stats.pop("fit_frac")) ** 2 - sigma_eps**2 if lam > 0 else np.nan
+                return task, coef[:, 0], e_n, stats
+
+            noise_sum = np.zeros((nP, D + (N if sigma_xi else 0)))
+            noise_sq = np.zeros(nP)
+            tasks = [(j, jp) for j in range(m) for jp in range(nP)]
+            with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+                for (j, jp), v_c, e_n, stats in pool.map(run, tasks):
+                    out["v_clean"][i, j, jp] = v_c
+                    for name, value in stats.items():
+                        out[name][i, j, jp] = value
+                    noise_sum[jp] += e_n  # pool.map returns in task order: a fixed summation order
+                    noise_sq[jp] += e_n @ e_n
+            row_mean = noise_sum / m
+            out["noise_row_sq"][i] = np.einsum("pd,pd->p", row_mean, row_mean)
+            out["noise_within"][i] = noise_sq - m * out["noise_row_sq"][i]
+            flops += 4.0 * m * nP * D * N  # F v for both label columns
+            flops_eigh += m * sum(4.0 * min(int(P), N) ** 3 for P in P_grid)
+            if progress is not None:
+                progress.update(i + 1)
+    out["flops"] = flops
+    out["flops_eigh"] = flops_eigh
+    return out
+
+
+def _ridge_fit(grams, Phi, yc, eps, t, jp, P, lam, dual, D):
+    """Coefficients (n_features, 2) for [clean, noise] labels and the per-fit statistics."""
+    if dual:
+        Y = np.stack([yc[:P], eps[:P]], axis=1) if yc.ndim == 1 else np.stack([yc[t, :P], eps[t, :P]], axis=1)
+        coef, etr, df1_hat, kappa_hat, fit_frac = _fit_dual(grams["K"][t, :P, :P] / P, Phi[t, :P], Y, lam, D)
+    else:
+        Cp, Bp, yyp = grams[jp]
+        coef, etr, df1_hat, _, _ = _fit_primal(Cp[t], Bp[t], yyp[t], lam, D)
+        fit_frac = df1_hat * D / P
+        n_feat = Cp.shape[-1]
+        kappa_hat = lam / (1.0 - fit_frac) if lam > 0 else (0.0 if P > n_feat else np.nan)
+    return coef, {"etr": etr, "df1_hat": df1_hat, "kappa_hat": kappa_hat, "fit_frac": fit_frac}
+
+
+def rf_error_statistics(v_clean, eta, w, widths, sigma_xi: float, *, experiment: str, seed: int,
+                        weight_exponent: float = 0.0) -> dict:
+    """Sufficient statistics for estimators.two_way_components from clean-label coefficients
+    v_clean (n, m, nP, N): each F_j is regenerated from its seed and e_ij = Sigma^1/2 (F_j v_ij - w)
+    (extended by sigma_xi v_ij for additive-noise features).  Two passes over j in a fixed order, so
+    the result depends only on v_clean, never on how the draws were split into jobs."""
+    n, m, nP, N = v_clean.shape
+    eta, w = np.asarray(eta, dtype=float), np.asarray(w, dtype=float)
+    sqrt_eta = np.sqrt(eta)
+    D = eta.size
+
+    def errors(j):
+        F = feature_weights(D, widths, j, experiment=experiment, seed=seed, weight_exponent=weight_exponent)
+        beta = np.einsum("dn,ipn->ipd", F, v_clean[:, j])
+        e = sqrt_eta * (beta - w)
+        if sigma_xi:
+            e = np.concatenate([e, sigma_xi * v_clean[:, j]], axis=-1)
+        return e  # (n, nP, D')
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        a = np.empty((n, m, nP))
+        b = np.empty((n, m, nP))
+        h = np.empty((n, m, nP))
+        R = None
+        C = []
+        for j in range(m):
+            e = errors(j)
+            R = e.copy() if R is None else R + e
+            Cj = e.sum(axis=0)
+            C.append(Cj)
+            a[:, j] = np.einsum("ipd,ipd->ip", e, e)
+            b[:, j] = np.einsum("ipd,pd->ip", e, Cj)
+        C = np.stack(C)  # (m, nP, D')
+        G = C.sum(axis=0)
+        for j in range(m):
+            h[:, j] = np.einsum("ipd,ipd->ip", errors(j), R)
+    return {
+        "a": a, "b": b, "h": h,
+        "r": np.einsum("ipd,ipd->ip", R, R),
+        "c": np.einsum("jpd,jpd->jp", C, C),
+        "g": np.einsum("pd,pd->p", G, G),
+        "rg": np.einsum("ipd,pd->ip", R, G),
+        "cg": np.einsum("jpd,pd->jp", C, G),
     }
