@@ -66,7 +66,10 @@ def test_bit_identical_across_threads_and_draw_blocks():
     P, lam = np.array([10, 40, 90]), np.full(3, 1e-3)
     kw = dict(experiment="bits", seed=2)
     a = simulate_random_features(eta, w, P, lam, [30], 0.1, 0.1, range(4), 3, threads=1, **kw)
+    grouped = simulate_random_features(eta, w, P, lam, [30], 0.1, 0.1, range(4), 3, threads=2, mem_budget_bytes=1, **kw)
+    assert grouped["feature_groups"] == 3 and a["feature_groups"] == 1
     b1 = simulate_random_features(eta, w, P, lam, [30], 0.1, 0.1, range(0, 1), 3, threads=2, **kw)
     b2 = simulate_random_features(eta, w, P, lam, [30], 0.1, 0.1, range(1, 4), 3, threads=2, **kw)
     for key in ("eg", "etr", "df1_hat", "kappa_hat", "gcv", "v_clean", "noise_row_sq", "noise_within"):
         assert np.array_equal(a[key], np.concatenate([b1[key], b2[key]]), equal_nan=True), key
+        assert np.array_equal(a[key], grouped[key], equal_nan=True), key

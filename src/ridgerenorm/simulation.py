@@ -255,13 +255,21 @@ def feature_weights(D: int, widths, j: int, *, experiment: str, seed: int, weigh
     return F
 
 
-def rf_bytes_per_draw(D: int, P_grid, N: int, m: int) -> float:
-    """Peak memory of one data draw of a random-feature job: rows, all m feature matrices, their
-    features, Gram/covariances of one feature draw, and the stored coefficients."""
+def rf_group_bytes(D: int, P_grid, N: int, g: int) -> float:
+    """Peak memory of one data draw against a group of g feature draws: rows, the group's weights,
+    its features (and their per-draw copy), Gram or covariance matrices and eigh workspace."""
     P_grid = np.asarray(P_grid)
     P_max = int(P_grid.max())
     Pd = int(P_grid[P_grid < N].max()) if (P_grid < N).any() else 0
-    return 8.0 * (P_max * (D + 3) + m * D * N + m * P_max * N + Pd * Pd + 2 * N * N + m * P_grid.size * N)
+    return 8.0 * (P_max * (D + 3) + g * (D * N + 2 * P_max * N + Pd * Pd + 2 * N * N + 3 * N))
+
+
+def rf_group_size(D: int, P_grid, N: int, m: int, budget_bytes: float) -> int:
+    """Largest number of feature draws handled together within the memory budget (at least 1)."""
+    g = m
+    while g > 1 and rf_group_bytes(D, P_grid, N, g) > budget_bytes:
+        g -= 1
+    return g
 
 
 def simulate_random_features(
@@ -279,6 +287,7 @@ def simulate_random_features(
     seed: int,
     weight_exponent: float = 0.0,
     threads: int = 1,
+    mem_budget_bytes: float = 16e9,
     progress: Progress | None = None,
 ):
     """Simulate linear (sigma_xi = 0) or additive-noise random-feature ridge regression for data
@@ -288,6 +297,8 @@ def simulate_random_features(
     kappa_hat (estimates kappa_1), gcv, and v_clean (N), the clean-label coefficients from which the
     merge step rebuilds the two-way decomposition.  Per (draw, P): noise_row_sq = |mean_j e^eps_ij|^2
     and noise_within = sum_j |e^eps_ij - mean_j e^eps_ij|^2 of the label-noise part.
+    Feature draws are processed in groups that fit the memory budget; one product X [F_j ...] gives
+    the features of a whole group.
     """
     eta, w = np.asarray(eta, dtype=float), np.asarray(w, dtype=float)
     P_grid = np.asarray(P_grid, dtype=np.int64)
@@ -302,69 +313,84 @@ def simulate_random_features(
     Pd = int(P_grid[dual].max()) if dual.any() else 0
     out = {name: np.empty((n, m, nP)) for name in ("eg", "etr", "df1_hat", "kappa_hat", "gcv")}
     out["v_clean"] = np.empty((n, m, nP, N))
-    out["noise_row_sq"] = np.empty((n, nP))
-    out["noise_within"] = np.empty((n, nP))
+    noise_sum = np.zeros((n, nP, D + (N if sigma_xi else 0)))
+    noise_sq = np.zeros((n, nP))
+    g = rf_group_size(D, P_grid, N, m, mem_budget_bytes)
+    groups = [list(range(s, min(m, s + g))) for s in range(0, m, g)]
     flops = flops_eigh = 0.0
+    steps = 0
     with threadpool_limits(limits=1, user_api="blas"):
-        Fs = [feature_weights(D, widths, j, experiment=experiment, seed=seed, weight_exponent=weight_exponent)
-              for j in range(m)]
-        flops += m * sum(2.0 * a * b * c for a, b, c in zip([D] * (len(widths) - 1), widths[:-1], widths[1:]))
-        F_all = np.concatenate(Fs, axis=1)  # (D, m N): one product gives the features of every draw j
-        for i, draw in enumerate(draws):
-            X, eps = _draw_chunk([draw], P_max, sqrt_eta, sigma_eps, experiment, seed, threads)
-            X, eps = X[0], eps[0]
-            yc = X @ w
-            with threadpool_limits(limits=threads, user_api="blas"):
-                Phi_all = X @ F_all  # (P_max, m N)
-            flops += 2.0 * P_max * D * m * N + 2.0 * P_max * D
-            Phi = np.ascontiguousarray(Phi_all.reshape(P_max, m, N).transpose(1, 0, 2))  # (m, P_max, N)
-            del Phi_all
-            if sigma_xi:
-                for j in range(m):
-                    rng = np.random.default_rng(np.random.SeedSequence(
-                        [int(seed), experiment_key(experiment), STREAM_FEATURE_NOISE, int(draw), j]))
-                    Phi[j] += sigma_xi * rng.standard_normal((P_max, N))
-            grams, f = _grams(Phi, np.broadcast_to(yc, (m, P_max)), np.broadcast_to(eps, (m, P_max)),
-                              P_grid, dual, Pd, threads)
-            flops += f
-
-            def run(task):
-                j, jp = task
-                P, lam = int(P_grid[jp]), float(lam_grid[jp])
-                coef, stats = _ridge_fit(grams, Phi, yc, eps, j, jp, P, lam, bool(dual[jp]), D)
-                beta = Fs[j] @ coef  # (D, 2)
-                e_c = sqrt_eta * (beta[:, 0] - w)
-                e_n = sqrt_eta * beta[:, 1]
-                e_tot = e_c + e_n
-                eg = float(e_tot @ e_tot)
-                if sigma_xi:
-                    v_tot = coef.sum(axis=1)
-                    eg += sigma_xi**2 * float(v_tot @ v_tot)
-                    e_n = np.concatenate([e_n, sigma_xi * coef[:, 1]])
-                stats["eg"] = eg
-                stats["gcv"] = stats["etr"] / (1.0 - stats.pop("fit_frac")) ** 2 - sigma_eps**2 if lam > 0 else np.nan
-                return task, coef[:, 0], e_n, stats
-
-            noise_sum = np.zeros((nP, D + (N if sigma_xi else 0)))
-            noise_sq = np.zeros(nP)
-            tasks = [(j, jp) for j in range(m) for jp in range(nP)]
-            with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-                for (j, jp), v_c, e_n, stats in pool.map(run, tasks):
-                    out["v_clean"][i, j, jp] = v_c
-                    for name, value in stats.items():
-                        out[name][i, j, jp] = value
-                    noise_sum[jp] += e_n  # pool.map returns in task order: a fixed summation order
-                    noise_sq[jp] += e_n @ e_n
-            row_mean = noise_sum / m
-            out["noise_row_sq"][i] = np.einsum("pd,pd->p", row_mean, row_mean)
-            out["noise_within"][i] = noise_sq - m * out["noise_row_sq"][i]
-            flops += 4.0 * m * nP * D * N  # F v for both label columns
-            flops_eigh += m * sum(4.0 * min(int(P), N) ** 3 for P in P_grid)
-            if progress is not None:
-                progress.update(i + 1)
+        for group in groups:
+            F_grp = np.concatenate(
+                [feature_weights(D, widths, j, experiment=experiment, seed=seed, weight_exponent=weight_exponent)
+                 for j in group], axis=1)  # (D, g N)
+            flops += len(group) * sum(2.0 * D * a * b for a, b in zip(widths[:-1], widths[1:]))
+            for i, draw in enumerate(draws):
+                f, f_eigh = _rf_draw_group(i, draw, group, F_grp, out, noise_sum, noise_sq, eta, w, P_grid,
+                                           lam_grid, dual, Pd, N, sigma_eps, sigma_xi, experiment, seed, threads)
+                flops += f
+                flops_eigh += f_eigh
+                steps += 1
+                if progress is not None:
+                    progress.update(steps)
+    row_mean = noise_sum / m
+    out["noise_row_sq"] = np.einsum("ipd,ipd->ip", row_mean, row_mean)
+    out["noise_within"] = noise_sq - m * out["noise_row_sq"]
     out["flops"] = flops
     out["flops_eigh"] = flops_eigh
+    out["feature_groups"] = len(groups)
     return out
+
+
+def _rf_draw_group(i, draw, group, F_grp, out, noise_sum, noise_sq, eta, w, P_grid, lam_grid, dual, Pd, N,
+                   sigma_eps, sigma_xi, experiment, seed, threads):
+    """Fit data draw `draw` against the feature draws of `group`; fills out[...][i, j] and the noise
+    sums of row i (added in j order, so grouping does not change their bits).  Returns flop counts."""
+    D, P_max, g = eta.size, int(P_grid[-1]), len(group)
+    sqrt_eta = np.sqrt(eta)
+    X, eps = _draw_chunk([draw], P_max, sqrt_eta, sigma_eps, experiment, seed, threads)
+    X, eps = X[0], eps[0]
+    yc = X @ w
+    with threadpool_limits(limits=threads, user_api="blas"):
+        Phi_all = X @ F_grp  # (P_max, g N)
+    Phi = np.ascontiguousarray(Phi_all.reshape(P_max, g, N).transpose(1, 0, 2))  # (g, P_max, N)
+    del Phi_all, X
+    if sigma_xi:
+        for t, j in enumerate(group):
+            rng = np.random.default_rng(np.random.SeedSequence(
+                [int(seed), experiment_key(experiment), STREAM_FEATURE_NOISE, int(draw), j]))
+            Phi[t] += sigma_xi * rng.standard_normal((P_max, N))
+    grams, f = _grams(Phi, np.broadcast_to(yc, (g, P_max)), np.broadcast_to(eps, (g, P_max)), P_grid, dual, Pd, threads)
+    f += 2.0 * P_max * D * g * N + 2.0 * P_max * D + 4.0 * g * P_grid.size * D * N
+
+    def run(task):
+        t, jp = task
+        P, lam = int(P_grid[jp]), float(lam_grid[jp])
+        coef, stats = _ridge_fit(grams, Phi, yc, eps, t, jp, P, lam, bool(dual[jp]), D)
+        beta = F_grp[:, t * N:(t + 1) * N] @ coef  # (D, 2)
+        e_c = sqrt_eta * (beta[:, 0] - w)
+        e_n = sqrt_eta * beta[:, 1]
+        e_tot = e_c + e_n
+        eg = float(e_tot @ e_tot)
+        if sigma_xi:
+            v_tot = coef.sum(axis=1)
+            eg += sigma_xi**2 * float(v_tot @ v_tot)
+            e_n = np.concatenate([e_n, sigma_xi * coef[:, 1]])
+        fit_frac = stats.pop("fit_frac")
+        stats["eg"] = eg
+        stats["gcv"] = stats["etr"] / (1.0 - fit_frac) ** 2 - sigma_eps**2 if lam > 0 else np.nan
+        return task, coef[:, 0], e_n, stats
+
+    tasks = [(t, jp) for t in range(g) for jp in range(P_grid.size)]
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        for (t, jp), v_c, e_n, stats in pool.map(run, tasks):  # results come back in task order
+            j = group[t]
+            out["v_clean"][i, j, jp] = v_c
+            for name, value in stats.items():
+                out[name][i, j, jp] = value
+            noise_sum[i, jp] += e_n
+            noise_sq[i, jp] += e_n @ e_n
+    return f, g * sum(4.0 * min(int(P), N) ** 3 for P in P_grid)
 
 
 def _ridge_fit(grams, Phi, yc, eps, t, jp, P, lam, dual, D):
