@@ -69,7 +69,7 @@ def _grid(spec: dict):
 
 
 def cmd_simulate(args) -> None:
-    from .simulation import Progress, simulate_linear_ridge
+    from . import simulation
 
     t0 = time.perf_counter()
     spec = _spec(args.spec)
@@ -79,29 +79,63 @@ def cmd_simulate(args) -> None:
         raise SystemExit(f"error: --draws {args.draws}: must satisfy 0 <= start < stop <= draws ({spec['draws']})")
     P, lam = _grid(spec)
     draws = range(start, stop)
-    progress = Progress(len(draws), f"{spec['name']} draws {start}:{stop}")
-    print(f"[{spec['name']}] D={spec['D']} P={P.min()}..{P.max()} ({P.size} sizes), {len(draws)} draws, {args.threads} threads", file=sys.stderr, flush=True)
-    res = simulate_linear_ridge(
-        pop.eta.values, pop.w.values, P, lam, spec["sigma_eps"], draws,
-        experiment=spec["name"], seed=spec["seed"], threads=args.threads,
-        mem_budget_bytes=args.mem_gb * 1e9, progress=progress,
-    )
-    wall = time.perf_counter() - t0
+    rf = spec["model"] == "random_features"
+    m = int(spec.get("feature_draws", 1))
+    label = f"{spec['name']} draws {start}:{stop}"
+    print(f"[{spec['name']}] model {spec['model']}, D={spec['D']}, P={P.min()}..{P.max()} ({P.size} sizes), "
+          f"{len(draws)} data draws" + (f" x {m} feature draws, widths {spec['widths']}" if rf else "")
+          + f", {args.threads} threads", file=sys.stderr, flush=True)
+    common = dict(experiment=spec["name"], seed=spec["seed"], threads=args.threads, mem_budget_bytes=args.mem_gb * 1e9)
     coords = {"draw": ("draw", np.arange(start, stop)), "P": ("P", P, _attrs("P")), "k": ("k", pop.k.values)}
-    data = {name: (("draw", "P"), res[name], _attrs(name)) for name in ("eg", "etr", "df1_hat", "kappa_hat", "gcv")}
-    data["noise_sq"] = (("draw", "P"), res["noise_sq"], {"long_name": "|Sigma^1/2 beta_noise|^2 of one draw", "units": "1"})
-    data["e_clean"] = (("draw", "P", "k"), res["e_clean"], {"long_name": "whitened clean-label error Sigma^1/2 (beta - w)", "units": "1"})
+    if rf:
+        groups = len(range(0, m, simulation.rf_group_size(spec["D"], P, spec["widths"][-1], m, args.mem_gb * 1e9)))
+        res = simulation.simulate_random_features(
+            pop.eta.values, pop.w.values, P, lam, spec["widths"], spec["sigma_eps"], spec["sigma_xi"], draws, m,
+            weight_exponent=spec.get("weight_exponent", 0.0),
+            progress=simulation.Progress(len(draws) * groups, label + " (draw x feature group)"), **common)
+        pair = ("draw", "fdraw", "P")
+        data = {name: (pair, res[name], _attrs(name)) for name in ("eg", "etr", "df1_hat", "kappa_hat", "gcv")}
+        data["v_clean"] = (pair + ("n",), res["v_clean"], {"long_name": "clean-label readout weights v", "units": "1"})
+        data["noise_row_sq"] = (("draw", "P"), res["noise_row_sq"], {"long_name": "|mean over feature draws of the noise error|^2", "units": "1"})
+        data["noise_within"] = (("draw", "P"), res["noise_within"], {"long_name": "within-row sum of squares of the noise error", "units": "1"})
+        coords["fdraw"] = ("fdraw", np.arange(m))
+    else:
+        res = simulation.simulate_linear_ridge(
+            pop.eta.values, pop.w.values, P, lam, spec["sigma_eps"], draws,
+            progress=simulation.Progress(len(draws), label), **common)
+        data = {name: (("draw", "P"), res[name], _attrs(name)) for name in ("eg", "etr", "df1_hat", "kappa_hat", "gcv")}
+        data["noise_sq"] = (("draw", "P"), res["noise_sq"], {"long_name": "|Sigma^1/2 beta_noise|^2 of one draw", "units": "1"})
+        data["e_clean"] = (("draw", "P", "k"), res["e_clean"], {"long_name": "whitened clean-label error Sigma^1/2 (beta - w)", "units": "1"})
     data["lam"] = ("P", lam, _attrs("lam"))
     ds = xr.Dataset(data, coords=coords)
-    gflops = (res["flops"] + res["flops_eigh"]) / 1e9
-    extra = {"flops_gemm": res["flops"], "flops_eigh": res["flops_eigh"], "gflops_per_s": gflops / wall, "threads": args.threads}
-    seeds = {"root_seed": spec["seed"], "experiment": spec["name"], "stream": "data", "draws": [start, stop]}
+    wall = time.perf_counter() - t0
+    gflops = (res["flops"] + res["flops_factor"]) / 1e9
+    extra = {"flops_gemm": res["flops"], "flops_factor": res["flops_factor"], "gflops_per_s": gflops / wall, "threads": args.threads}
+    seeds = {"root_seed": spec["seed"], "experiment": spec["name"], "data_draws": [start, stop],
+             "streams": "data=0 (X, eps), features=1 (F_j), feature noise=2 (xi_ij)"}
+    if rf:
+        seeds["feature_draws"] = [0, m]
     io.write_dataset(ds, args.out, io.provenance(spec=spec, inputs=[args.spectrum], seeds=seeds, wall_time=wall, extra=extra))
     print(f"[{spec['name']}] done in {wall:.1f} s, {gflops:.1f} GFLOP ({gflops / wall:.1f} GFLOP/s)", file=sys.stderr)
 
 
+def _summaries(ds, names, two_way: bool) -> dict:
+    from .estimators import mean_and_se, two_way_mean_se
+
+    out = {}
+    dims = ("draw", "fdraw", "P") if two_way else ("draw", "P")
+    for name in names:
+        m, s, se = (two_way_mean_se if two_way else mean_and_se)(ds[name].values)
+        out[name] = ("P", m, _attrs(name))
+        out[name + "_std"] = ("P", s, _attrs(name + "_std"))
+        out[name + "_se"] = ("P", se, _attrs(name + "_se"))
+        out[name + "_per_draw"] = (dims, ds[name].values, _attrs(name))
+    return out
+
+
 def cmd_merge(args) -> None:
-    from .estimators import mean_and_se, one_way_components
+    from . import simulation
+    from .estimators import mean_and_se, one_way_components, two_way_components
 
     t0 = time.perf_counter()
     spec = _spec(args.spec)
@@ -110,27 +144,44 @@ def cmd_merge(args) -> None:
     draws = ds.draw.values
     if not np.array_equal(draws, np.arange(spec["draws"])):
         raise SystemExit(f"error: blocks cover draws {draws.tolist()}, expected 0..{spec['draws'] - 1}")
-    out = {}
-    for name in ("eg", "etr", "df1_hat", "kappa_hat", "gcv"):
-        m, s, se = mean_and_se(ds[name].values)
-        out[name] = ("P", m, _attrs(name))
-        out[name + "_std"] = ("P", s, _attrs(name + "_std"))
-        out[name + "_se"] = ("P", se, _attrs(name + "_se"))
-        out[name + "_per_draw"] = (("draw", "P"), ds[name].values, _attrs(name))
-    m, s, se = mean_and_se(ds["noise_sq"].values)
-    out["var_xeps"], out["var_xeps_se"] = ("P", m, _attrs("var_xeps")), ("P", se, _attrs("var_xeps_se"))
-    comp = one_way_components(ds["e_clean"].values)
-    for name in ("bias", "var_x"):
+    rf = spec["model"] == "random_features"
+    out = _summaries(ds, ("eg", "etr", "df1_hat", "kappa_hat", "gcv"), two_way=rf)
+    if rf:
+        pop = io.read_dataset(args.spectrum)
+        stats = simulation.rf_error_statistics(
+            ds["v_clean"].values, pop.eta.values, pop.w.values, spec["widths"], spec["sigma_xi"],
+            experiment=spec["name"], seed=spec["seed"], weight_exponent=spec.get("weight_exponent", 0.0))
+        comp = two_way_components(**stats)
+        n, m = ds.sizes["draw"], ds.sizes["fdraw"]
+        # Label-noise part: mean zero, so E|row mean|^2 = Var_Xeps + Var_XFeps/m; within-row SS / (m-1) = Var_XFeps.
+        within = ds["noise_within"].values / (m - 1)
+        row_part = ds["noise_row_sq"].values - within / m
+        for name, per_row in (("var_xfeps", within), ("var_xeps", row_part)):
+            comp[name] = per_row.mean(axis=0)
+            comp[name + "_se"] = per_row.std(axis=0, ddof=1) / np.sqrt(n)
+        comp["var_f_xf"] = comp["var_f"] + comp["var_xf"]
+        comp["var_f_xf_se"] = np.hypot(comp["var_f_se"], comp["var_xf_se"])
+        names = ("bias", "var_x", "var_f", "var_xf", "var_f_xf", "var_xeps", "var_xfeps")
+        inputs = args.blocks + [args.spectrum]
+    else:
+        m, s, se = mean_and_se(ds["noise_sq"].values)
+        out["var_xeps"], out["var_xeps_se"] = ("P", m, _attrs("var_xeps")), ("P", se, _attrs("var_xeps_se"))
+        comp = one_way_components(ds["e_clean"].values)
+        names = ("bias", "var_x")
+        inputs = args.blocks
+    for name in names:
         out[name] = ("P", comp[name], _attrs(name))
         out[name + "_se"] = ("P", comp[name + "_se"], _attrs(name + "_se"))
     out["lam"] = ("P", ds["lam"].values, _attrs("lam"))
     P = ds.P.values
-    merged = xr.Dataset(out, coords={"P": ("P", P, _attrs("P")), "draw": ("draw", draws),
-                                     "q": ("P", spec["D"] / P, {"long_name": "q = D/P", "units": "1"})})
+    coords = {"P": ("P", P, _attrs("P")), "draw": ("draw", draws), "q": ("P", spec["D"] / P, {"long_name": "q = D/P", "units": "1"})}
+    if rf:
+        coords["fdraw"] = ("fdraw", ds.fdraw.values)
+    merged = xr.Dataset(out, coords=coords)
     wall_sim = float(sum(b.attrs.get("wall_time_s", 0.0) for b in blocks))
-    flops = float(sum(b.attrs.get("flops_gemm", 0.0) + b.attrs.get("flops_eigh", 0.0) for b in blocks))
+    flops = float(sum(b.attrs.get("flops_gemm", 0.0) + b.attrs.get("flops_factor", 0.0) for b in blocks))
     extra = {"simulation_wall_time_s": wall_sim, "flops_total": flops, "n_blocks": len(blocks)}
-    io.write_dataset(merged, args.out, io.provenance(spec=spec, inputs=args.blocks, wall_time=time.perf_counter() - t0, extra=extra))
+    io.write_dataset(merged, args.out, io.provenance(spec=spec, inputs=inputs, wall_time=time.perf_counter() - t0, extra=extra))
 
 
 def cmd_theory(args) -> None:
@@ -143,7 +194,18 @@ def cmd_theory(args) -> None:
     P_dense = spec["D"] / spectra.grid_q(spec["theory_samples"])
     P = np.unique(np.concatenate([P_dense, P_sim.astype(float)]))
     lam = cfg.ridge_values(spec["ridge"], P)
-    th = theory.linear_ridge(pop.eta.values, pop.w.values, P, lam, spec["sigma_eps"])
+    eta, w = pop.eta.values, pop.w.values
+    if spec["model"] == "random_features":
+        alpha_f = spec.get("weight_exponent", 0.0)
+        spectra_w = [np.arange(1, n + 1) ** -alpha_f for n in spec["widths"]] if alpha_f else None
+        th = theory.random_features(eta, w, P, spec["widths"], lam, sigma_eps=spec["sigma_eps"],
+                                    sigma_xi=spec["sigma_xi"], weight_spectra=spectra_w)
+        th["var_f_xf"] = th["var_f"] + th["var_xf"]
+        th["k2sq_tf1p"] = th["bias"]  # kappa_2^2 tf1'(kappa_2) is Bias^2 (THEORY.md §4)
+        if "kappa2_tf1" in th:
+            th["k2_tf1"] = th["kappa2_tf1"]
+    else:
+        th = theory.linear_ridge(eta, w, P, lam, spec["sigma_eps"])
     th = th.drop_vars("P").rename({"point": "P"}).assign_coords(P=("P", P, _attrs("P")))
     for name in th.data_vars:
         th[name].attrs.update(_attrs(name))
@@ -151,6 +213,7 @@ def cmd_theory(args) -> None:
         q=("P", spec["D"] / P, {"long_name": "q = D/P", "units": "1"}),
         simulated=("P", np.isin(P, P_sim.astype(float)), {"long_name": "P is on the simulation grid"}),
     )
+    th.attrs = {k: (json.dumps(v) if isinstance(v, (list, dict)) else v) for k, v in th.attrs.items()}
     io.write_dataset(th, args.out, io.provenance(spec=spec, inputs=[args.spectrum], wall_time=time.perf_counter() - t0))
 
 
@@ -205,6 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("merge", help="merge simulation blocks and estimate error components")
     s.add_argument("--spec", required=True)
+    s.add_argument("--spectrum", help="population spectrum (random features: needed to rebuild the errors)")
     s.add_argument("--out", required=True)
     s.add_argument("blocks", nargs="+")
     s.set_defaults(func=cmd_merge)

@@ -20,7 +20,8 @@ from . import spectra
 __all__ = ["ConfigError", "SCHEMA_PATH", "load_config", "validate_config", "experiment_spec", "check_experiment"]
 
 SCHEMA_PATH = Path(str(resources.files("ridgerenorm") / "schemas" / "config.schema.yaml"))
-MODELS = ("linear_ridge",)
+MODELS = ("linear_ridge", "random_features")
+RF_ONLY = ("widths", "feature_draws", "sigma_xi", "sigma_xi_tilde", "weight_exponent")
 
 
 class ConfigError(ValueError):
@@ -84,6 +85,17 @@ def check_experiment(name: str, exp: dict, path=("experiments",), partial: bool 
         sub["required"] = [k for k in sub["required"] if k in exp]
     base = tuple(path) + (name,)
     _schema_check(exp, sub, base)
+    model = exp.get("model")
+    if model == "linear_ridge":
+        for key in RF_ONLY:
+            if key in exp:
+                _fail(base + (key,), exp[key], "only random_features experiments take this key")
+    elif model == "random_features" and not partial:
+        for key in ("widths", "feature_draws"):
+            if key not in exp:
+                _fail(base + (key,), None, "required for model 'random_features'")
+    if "sigma_xi" in exp and "sigma_xi_tilde" in exp:
+        _fail(base + ("sigma_xi_tilde",), exp["sigma_xi_tilde"], "give sigma_xi or sigma_xi_tilde, not both")
     spec, teacher = exp.get("spectrum"), exp.get("teacher")
     if spec is None:
         return
@@ -151,6 +163,11 @@ def experiment_spec(config: dict, name: str) -> dict:
     exp["D"] = D
     exp.setdefault("block", exp["draws"])
     exp.pop("description", None)
+    if exp["model"] == "random_features":
+        # FIGURES.md gives sigma-tilde; the model uses sigma_xi = sigma-tilde / sqrt(D).
+        tilde = exp.pop("sigma_xi_tilde", None)
+        exp["sigma_xi"] = float(tilde) / np.sqrt(D) if tilde is not None else float(exp.get("sigma_xi", 0.0))
+        exp.setdefault("weight_exponent", 0.0)
     if "theory_samples" not in exp:
         q = spectra.grid_q(exp["samples"])
         exp["theory_samples"] = {"logspace": [float(np.log10(q.min())), float(np.log10(q.max())), 200]}
@@ -175,8 +192,10 @@ def ridge_values(ridge, P) -> np.ndarray:
 # say, the theory grid reruns the theory and the figures but not the simulation.
 STEP_KEYS = {
     "spectrum": ("name", "D", "spectrum", "teacher"),
-    "simulate": ("name", "D", "model", "spectrum", "teacher", "ridge", "sigma_eps", "samples", "draws", "seed"),
-    "theory": ("name", "D", "model", "spectrum", "teacher", "ridge", "sigma_eps", "samples", "theory_samples"),
+    "simulate": ("name", "D", "model", "spectrum", "teacher", "ridge", "sigma_eps", "samples", "draws", "seed",
+                 "widths", "feature_draws", "sigma_xi", "weight_exponent"),
+    "theory": ("name", "D", "model", "spectrum", "teacher", "ridge", "sigma_eps", "samples", "theory_samples",
+               "widths", "sigma_xi", "weight_exponent"),
 }
 
 

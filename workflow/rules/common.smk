@@ -45,11 +45,8 @@ def block_files(exp):
 
 def simulate_mem_mb(wildcards, threads):
     spec = rr_config.experiment_spec(config, wildcards.exp)
-    P = rr_config.spectra.sample_sizes(spec["samples"], spec["D"])
     n = int(wildcards.stop) - int(wildcards.start)
-    return job_memory_mb(
-        spec["D"], P, n, config.get("mem_budget_gb", 16) * 1e9, threads
-    )
+    return job_memory_mb(spec, n, config.get("mem_budget_gb", 16) * 1e9, threads)
 
 
 def figure_file(fid, ext):

@@ -44,7 +44,8 @@ rule simulate:
 rule merge_simulation:
     input:
         blocks=lambda wc: block_files(wc.exp),
-        code=f"{PKG}/estimators.py",
+        spectrum=f"{R}/spectra/{{exp}}.nc",
+        code=[f"{PKG}/estimators.py", f"{PKG}/simulation.py"],
     output:
         f"{R}/simulation/{{exp}}.nc",
     log:
@@ -54,7 +55,8 @@ rule merge_simulation:
     params:
         spec=lambda wc: step_arg(wc.exp, "simulate"),
     shell:
-        "ridgerenorm merge --spec {params.spec} --out {output} {input.blocks} 2> {log}"
+        "ridgerenorm merge --spec {params.spec} --spectrum {input.spectrum}"
+        " --out {output} {input.blocks} 2> {log}"
 
 
 rule theory:

@@ -25,6 +25,13 @@ COLORS = {
     "df1": "tab:blue",
     "df2": "tab:cyan",
     "gamma": "tab:olive",
+    # random features (C, D figures)
+    "kappa1": "tab:purple",
+    "kappa2": "tab:red",
+    "gamma1": "tab:green",
+    "gamma2": "tab:olive",
+    "k2sq_tf1p": "goldenrod",
+    "k2_tf1": "teal",
 }
 LABELS = {
     "eg": r"$E_g$",
@@ -38,6 +45,17 @@ LABELS = {
     "df1": r"$\mathrm{df}_1$",
     "df2": r"$\mathrm{df}_2$",
     "gamma": r"$\gamma$",
+    # random features (C, D figures)
+    "var_f": r"Var$_F$",
+    "var_xf": r"Var$_{XF}$",
+    "var_xfeps": r"Var$_{XF\epsilon}$",
+    "var_f_xf": r"Var$_F$+Var$_{XF}$",
+    "kappa1": r"$\kappa_1$",
+    "kappa2": r"$\kappa_2$",
+    "gamma1": r"$\gamma_1$",
+    "gamma2": r"$\gamma_2$",
+    "k2sq_tf1p": r"$\kappa_2^2\,\mathrm{tf}_1'$",
+    "k2_tf1": r"$\kappa_2\,\mathrm{tf}_1$",
 }
 
 
