@@ -1,0 +1,435 @@
+"""Figures C1-C6, C8: linear random features, theory (lines) against simulation (markers).
+
+Plot functions (figure kinds):
+
+- ``plot_venn`` (rf_venn, C1): sources of randomness (X, eps, F) and the variance terms they generate.
+- ``plot_isotropic`` (rf_isotropic, C2): role ``main``; (a) all error components and GCV vs P/D,
+  (b) kappa2, kappa1, gamma2, gamma1, df1(kappa2), df2(kappa2) with empirical df1 and kappa_GCV.
+- ``plot_scaling`` (rf_scaling, C3, C4, C5, C8): role ``main``; (a) errors vs P, (b) parameters vs P.
+- ``plot_phase`` (rf_phase, C6): no data; dominant-term maps from ``theory.phase_rates``.
+
+``rf_scaling`` is driven by ``spec["params"]`` (every key optional):
+
+``curves``
+    error curves of panel (a), in drawing order; any of eg, etr, bias, var_x, var_f, var_xf, var_f_xf
+    (= Var_F + Var_XF), var_xeps, var_xfeps, gcv (simulation only, triangles).
+    Default ``[eg, bias, var_x, var_f_xf, gcv]``.
+``param_curves``
+    curves of panel (b); any of kappa2, kappa1, gamma2, gamma1, df1, df2 (theory), df1_hat, kappa_hat
+    (simulation), k2sq_tf1p (kappa2^2 tf1'), k2_tf1 (kappa2 tf1; theory variable ``k2_tf1`` or
+    ``kappa2_tf1``). The last two are drawn only when the theory Dataset has them.
+    Default ``[kappa2, kappa1, gamma2, gamma1, df1, df2, df1_hat, kappa_hat]``.
+``references`` / ``param_references``
+    gray power laws c * P^exponent of panel (a) / (b) (dash pattern varies with the position in the
+    list), a list of mappings:
+    ``exponent`` (required, number); ``label`` (legend text, default ``$P^{exponent}$``);
+    ``anchor``: a theory curve name (default eg in (a), kappa2 in (b)) or a number -- the line passes
+    through (at, anchor value * factor); ``at``: P of that point (default: geometric middle of the
+    drawn range); ``factor`` (default 1) shifts the line off the curve it follows; ``range``:
+    [P_lo, P_hi] the line spans, clipped to the theory P range (default: that range).
+``vlines``
+    vertical dotted lines in both panels: a list of P positions, each a number, ``"N"`` or ``"N^x"``
+    (N to the power x), or a mapping ``{at: <position>, label: <text>}``. ``"N"`` is the last
+    feature width, ``widths[-1]`` of the experiment spec; N-based lines get a label by default.
+``xlim``, ``ylim``
+    axis limits of panel (a).
+
+Every P position above (``at``, ``range`` entries, ``vlines``) accepts a number, ``"N"`` or ``"N^x"``.
+Unknown params keys, curve names, anchors or reference keys raise ValueError. In YAML, write
+LaTeX labels in single quotes (double quotes would read the backslashes as escapes).
+
+C6 (``plot_phase``): panels (a) noiseless and (b) noisy map of the dominant term over the ridge
+exponent l (lam ~ P^-l) and width exponent q (N ~ P^q), each with labelled contour lines of the
+rate (E_g ~ P^-rate); (c) legend sheet "Dominated by" (a colour patch for every term present on the
+maps); (d) legend sheet "Rate": the rate formula of each of those terms in its region colour.
+We chose contour lines on the maps for the rate (not a second colour map) so the reader sees the
+region and its rate at the same place. ``params``: alpha, r, c (defaults 1.2, 1.1, 0.3), and
+optionally l_max, q_max (2, 3) and n_grid (grid points along l; q gets 1.5 times as many).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+from matplotlib.colors import BoundaryNorm, ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.patches import Circle, Patch, Rectangle
+
+from .. import theory
+from .style import COLORS, new_figure, panel_label, reference_power_law, sim_points, theory_line
+
+ERROR_CURVES = ("eg", "etr", "bias", "var_x", "var_f", "var_xf", "var_f_xf", "var_xeps", "var_xfeps", "gcv")
+PARAM_CURVES = ("kappa2", "kappa1", "gamma2", "gamma1", "df1", "df2", "df1_hat", "kappa_hat", "k2sq_tf1p", "k2_tf1")
+OPTIONAL_THEORY = ("k2sq_tf1p", "k2_tf1")  # drawn only if the theory provides them
+DEFAULT_CURVES = ("eg", "bias", "var_x", "var_f_xf", "gcv")
+DEFAULT_PARAM_CURVES = ("kappa2", "kappa1", "gamma2", "gamma1", "df1", "df2", "df1_hat", "kappa_hat")
+ISOTROPIC_CURVES = ("eg", "etr", "bias", "var_x", "var_f", "var_xf", "var_xeps", "var_xfeps", "gcv")
+# empirical parameter estimates: simulation variable -> (colour of the theory it estimates, marker)
+EMPIRICAL = {"df1_hat": ("df1", "o"), "kappa_hat": ("kappa_hat", "s")}
+REFERENCE_DASHES = ("--", "-.", (0, (6, 1.5, 1, 1.5, 1, 1.5)))
+REFERENCE_KEYS = {"exponent", "label", "anchor", "at", "factor", "range"}
+SCALING_KEYS = {"curves", "param_curves", "references", "param_references", "vlines", "xlim", "ylim"}
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+
+def _spec(ds) -> dict:
+    return json.loads(ds.attrs["spec"])
+
+
+def _width(ds) -> float:
+    return float(_spec(ds)["widths"][-1])
+
+
+def _theory_values(th, name: str):
+    """Theory curve `name` over P, or None when the Dataset does not provide it."""
+    if name == "var_f_xf":
+        return th["var_f"].values + th["var_xf"].values
+    if name == "k2_tf1":
+        for var in ("k2_tf1", "kappa2_tf1"):  # theory.random_features names it kappa2_tf1
+            if var in th:
+                return th[var].values
+        return None
+    return th[name].values if name in th else None
+
+
+def _is_empty(values) -> bool:
+    """Nothing to draw on a log axis: absent, all zero (e.g. noise terms at sigma_eps = 0) or all NaN."""
+    if values is None:
+        return True
+    v = np.asarray(values, dtype=float)
+    return bool(np.all((v == 0) | np.isnan(v)))
+
+
+def _check_names(names, allowed, what: str) -> list:
+    names = list(names)
+    unknown = [n for n in names if n not in allowed]
+    if unknown:
+        raise ValueError(f"unknown {what} {unknown}; allowed: {list(allowed)}")
+    return names
+
+
+def _position(value, N: float) -> float:
+    """A P position: a number, "N" or "N^x"."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    m = re.fullmatch(r"\s*N\s*(?:\^\s*([-+0-9.eE]+))?\s*", str(value))
+    if not m:
+        raise ValueError(f"P position must be a number, 'N' or 'N^x', got {value!r}")
+    return N ** float(m.group(1)) if m.group(1) else N
+
+
+def _position_label(value) -> str | None:
+    if isinstance(value, (int, float)):
+        return None
+    m = re.fullmatch(r"\s*N\s*(?:\^\s*([-+0-9.eE]+))?\s*", str(value))
+    if not m:
+        return None
+    return "$N$" if not m.group(1) else f"$N^{{{float(m.group(1)):.3g}}}$"
+
+
+def _errors_panel(ax, sim, th, x_sim, x_th, names) -> None:
+    order = np.argsort(x_th)
+    for name in names:
+        if name == "gcv":
+            if np.isfinite(sim["gcv"].values).any():  # all NaN when lam = 0
+                sim_points(ax, x_sim, sim["gcv"].values, sim["gcv_se"].values, "gcv", label=True)
+            continue
+        y = _theory_values(th, name)
+        if _is_empty(y):
+            continue
+        theory_line(ax, x_th[order], y[order], name, gid=f"theory:{name}")
+        sim_points(ax, x_sim, sim[name].values, sim[name + "_se"].values, name)
+
+
+def _params_panel(ax, sim, th, x_sim, x_th, names) -> None:
+    order = np.argsort(x_th)
+    for name in names:
+        if name in EMPIRICAL:
+            continue  # markers go on top of the lines
+        y = _theory_values(th, name)
+        if y is None and name in OPTIONAL_THEORY:
+            continue
+        if y is None:
+            raise ValueError(f"theory Dataset has no variable for parameter curve {name!r}")
+        theory_line(ax, x_th[order], y[order], name, gid=f"theory:{name}")
+    for name in names:
+        if name in EMPIRICAL:
+            color_of, marker = EMPIRICAL[name]
+            sim_points(ax, x_sim, sim[name].values, sim[name + "_std"].values, color_of, marker=marker,
+                       label=name == "kappa_hat")
+
+
+def _references(ax, th, refs, N: float, default_anchor: str, allowed) -> None:
+    P = th.P.values.astype(float)
+    for i, ref in enumerate(refs):
+        if not isinstance(ref, dict) or "exponent" not in ref:
+            raise ValueError(f"a reference needs at least an 'exponent': {ref!r}")
+        extra = set(ref) - REFERENCE_KEYS
+        if extra:
+            raise ValueError(f"unknown reference keys {sorted(extra)}; allowed: {sorted(REFERENCE_KEYS)}")
+        exponent = float(ref["exponent"])
+        lo, hi = (_position(v, N) for v in ref.get("range", (P.min(), P.max())))
+        x = np.geomspace(max(lo, P.min()), min(hi, P.max()), 50)
+        at = _position(ref["at"], N) if "at" in ref else float(np.sqrt(x[0] * x[-1]))
+        anchor = ref.get("anchor", default_anchor)
+        if isinstance(anchor, str):
+            _check_names([anchor], [a for a in allowed if a not in EMPIRICAL and a != "gcv"], "reference anchor")
+            y = _theory_values(th, anchor)
+            if y is None:
+                raise ValueError(f"reference anchor {anchor!r} is not in the theory Dataset")
+            if not P.min() <= at <= P.max():
+                raise ValueError(f"reference anchor point P={at:g} is outside the theory range")
+            order = np.argsort(P)
+            y_at = float(np.exp(np.interp(np.log(at), np.log(P[order]), np.log(np.abs(y[order]) + 1e-300))))
+        else:
+            y_at = float(anchor)
+        y_at *= float(ref.get("factor", 1.0))
+        label = ref.get("label", rf"$P^{{{exponent:g}}}$")
+        reference_power_law(ax, x, at, y_at, exponent, label)
+        # all references are gray: vary the dash so two in one panel stay distinguishable
+        ax.lines[-1].set_linestyle(REFERENCE_DASHES[i % len(REFERENCE_DASHES)])
+        ax.lines[-1].set_gid("reference")
+
+
+def _vlines(ax, vlines, N: float, with_labels: bool) -> None:
+    for v in vlines:
+        at, label = (v.get("at"), v.get("label")) if isinstance(v, dict) else (v, None)
+        if at is None:
+            raise ValueError(f"a vline mapping needs 'at': {v!r}")
+        x = _position(at, N)
+        label = label if label is not None else _position_label(at)
+        ax.axvline(x, ls=":", color="dimgray", lw=0.9, gid="vline")
+        if with_labels and label:
+            ax.annotate(label, (x, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -2),
+                        textcoords="offset points", ha="left", va="top", fontsize=7, color="dimgray")
+
+
+def _finish(ax, xlabel: str, ncol: int = 3) -> None:
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    # below the axes: with up to ten curves plus references no corner of the panel stays free
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=ncol, handlelength=1.6,
+              columnspacing=0.9, labelspacing=0.3)
+
+
+def _summary(s: dict) -> str:
+    parts = []
+    alpha = s.get("spectrum", {}).get("alpha")
+    if alpha is not None and s["spectrum"].get("kind") != "isotropic":
+        parts.append(rf"$\alpha$={alpha:g}")
+    r = s.get("teacher", {}).get("r")
+    if r is not None and s["teacher"].get("kind") == "power_law":
+        parts.append(f"r={r:g}")
+    widths = s.get("widths", [])
+    parts.append(f"N={widths[-1]:g}" if len(widths) == 1 else "widths " + "-".join(f"{n:g}" for n in widths))
+    ridge = s.get("ridge")
+    if isinstance(ridge, dict) and "power" in ridge:
+        parts.append(rf"$\lambda=P^{{-{ridge['power']:g}}}$")
+    elif ridge is not None:
+        parts.append(rf"$\lambda$={ridge:g}")
+    if s.get("sigma_eps"):
+        parts.append(rf"$\sigma_\epsilon$={s['sigma_eps']:g}")
+    return ", ".join(parts)
+
+
+# --------------------------------------------------------------------------------------------- figures
+
+
+def plot_venn(spec: dict, data: dict):
+    """C1: the variance decomposition over the three sources of randomness (X, eps, F)."""
+    fig, (ax,) = new_figure(1, width=4.6, height=3.4)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    circles = {"X": (-0.6, 0.35), r"$\epsilon$": (0.6, 0.35), "F": (0.0, -0.7)}
+    name_at = {"X": (-1.45, 1.3), r"$\epsilon$": (1.45, 1.3), "F": (0.0, -1.95)}
+    for name, center in circles.items():
+        ax.add_patch(Circle(center, 1.0, fill=False, lw=1.5))
+        ax.text(*name_at[name], name, ha="center", va="center", fontsize=12)
+    # region label positions: each lies inside exactly the circles of its subscript
+    regions = [
+        ((-1.2, 0.7), r"Var$_X$", COLORS["var_x"]),
+        ((1.2, 0.7), r"Var$_\epsilon$", "gray"),
+        ((0.0, -1.3), r"Var$_F$", COLORS["var_f"]),
+        ((0.0, 0.9), r"Var$_{X\epsilon}$", COLORS["var_xeps"]),
+        ((-0.78, -0.38), r"Var$_{XF}$", COLORS["var_xf"]),
+        ((0.78, -0.38), r"Var$_{\epsilon F}$", "gray"),
+        ((0.0, 0.0), r"Var$_{X\epsilon F}$", COLORS["var_xfeps"]),
+    ]
+    for xy, text, color in regions:
+        ax.text(*xy, text, ha="center", va="center", color=color, fontsize=10)
+    ax.add_patch(Rectangle((2.0, -0.35), 1.2, 0.7, fill=False, lw=1.5))
+    ax.text(2.6, 0.0, r"Bias$^2$", ha="center", va="center", color=COLORS["bias"], fontsize=11)
+    ax.text(0.5, -2.35, r"$E_g$ = Bias$^2$ + sum of the seven variances;  Var$_\epsilon$ = Var$_{\epsilon F}$ = 0"
+            "\nfor a predictor linear in the labels",
+            ha="center", va="top", fontsize=7)
+    ax.set_xlim(-1.9, 3.4)
+    ax.set_ylim(-2.75, 1.55)
+    return fig
+
+
+def plot_isotropic(spec: dict, data: dict):
+    """C2: isotropic data and weights; (a) errors and (b) renormalized parameters vs P/D."""
+    sim, th = data["main"]
+    D = _spec(th)["D"]
+    x_sim, x_th = sim.P.values.astype(float) / D, th.P.values.astype(float) / D
+    fig, axes = new_figure(2, width=3.6, height=3.7)
+    _errors_panel(axes[0], sim, th, x_sim, x_th, ISOTROPIC_CURVES)
+    _finish(axes[0], "P/D")
+    panel_label(axes[0], "a")
+    axes[0].set_title(_summary(_spec(th)), loc="right", fontsize=7)
+    _params_panel(axes[1], sim, th, x_sim, x_th, DEFAULT_PARAM_CURVES)
+    _finish(axes[1], "P/D", ncol=4)
+    panel_label(axes[1], "b")
+    return fig
+
+
+def plot_scaling(spec: dict, data: dict):
+    """C3, C4, C5, C8: power-law data; (a) errors and (b) parameters vs P (see the module docstring)."""
+    params = dict(spec.get("params") or {})
+    extra = set(params) - SCALING_KEYS
+    if extra:
+        raise ValueError(f"unknown rf_scaling params {sorted(extra)}; allowed: {sorted(SCALING_KEYS)}")
+    curves = _check_names(params.get("curves", DEFAULT_CURVES), ERROR_CURVES, "error curve(s)")
+    pcurves = _check_names(params.get("param_curves", DEFAULT_PARAM_CURVES), PARAM_CURVES, "parameter curve(s)")
+    sim, th = data["main"]
+    N = _width(th)
+    x_sim, x_th = sim.P.values.astype(float), th.P.values.astype(float)
+    fig, axes = new_figure(2, width=3.6, height=3.8)
+
+    ax = axes[0]
+    _errors_panel(ax, sim, th, x_sim, x_th, curves)
+    _references(ax, th, params.get("references", []), N, "eg", ERROR_CURVES)
+    _vlines(ax, params.get("vlines", []), N, with_labels=True)
+    _finish(ax, "P", ncol=2)  # reference labels are long
+    if params.get("xlim"):
+        ax.set_xlim(*params["xlim"])
+    if params.get("ylim"):
+        ax.set_ylim(*params["ylim"])
+    ax.set_title(_summary(_spec(th)), loc="right", fontsize=7)
+    panel_label(ax, "a")
+
+    ax = axes[1]
+    _params_panel(ax, sim, th, x_sim, x_th, pcurves)
+    _references(ax, th, params.get("param_references", []), N, "kappa2", PARAM_CURVES)
+    _vlines(ax, params.get("vlines", []), N, with_labels=False)
+    _finish(ax, "P", ncol=4)
+    panel_label(ax, "b")
+    return fig
+
+
+# --------------------------------------------------------------------------------------------- C6
+
+# one colour per PHASE_LABELS entry (pale, so the rate contours stay readable)
+PHASE_COLORS = {
+    "Signal-capacity": "#8dd3c7",
+    "Signal-source": "#b3de69",
+    "Ridge-capacity": "#80b1d3",
+    "Ridge-source": "#bebada",
+    "Var_F": "#fb8072",
+    "Var_F-ridge": "#fdb462",
+    "Signal-capacity-width": "#ffed6f",
+    "Signal-source-width": "#ccebc5",
+    "Noise": "#d9d9d9",
+    "Noise mitigated by λ": "#fccde5",
+    "Noise mitigated by N": "#bc80bd",
+}
+# rate of each region, E_g ~ P^-rate (THEORY.md §6)
+PHASE_RATES = {
+    "Signal-capacity": r"$2\alpha$",
+    "Signal-source": r"$2\alpha r$",
+    "Ridge-capacity": r"$2l$",
+    "Ridge-source": r"$2lr$",
+    "Var_F": r"$\alpha - c + qc$",
+    "Var_F-ridge": r"$(\alpha - c)\,l/\alpha + qc$",
+    "Signal-capacity-width": r"$\alpha q$",
+    "Signal-source-width": r"$2\alpha r q$",
+    "Noise": r"$0$",
+    "Noise mitigated by λ": r"$1 - l/\alpha$",
+    "Noise mitigated by N": r"$1 - q$",
+}
+
+
+def _phase_text(label: str) -> str:
+    return label.replace("Var_F", r"Var$_F$").replace("λ", r"$\lambda$")
+
+
+def phase_grid(params: dict):
+    """(l, q) grid of the C6 maps and the (rate, label index) of the noiseless and noisy diagrams."""
+    alpha, r, c = (float(params.get(k, d)) for k, d in (("alpha", 1.2), ("r", 1.1), ("c", 0.3)))
+    n = int(params.get("n_grid", 401))
+    l = np.linspace(0.0, float(params.get("l_max", 2.0)), n)
+    q = np.linspace(0.0, float(params.get("q_max", 3.0)), int(1.5 * n))
+    L, Q = np.meshgrid(l, q)
+    maps = {noisy: theory.phase_rates(L, Q, alpha, r, c, noisy) for noisy in (False, True)}
+    return l, q, maps
+
+
+def _contour_label_points(cs, l, q, idx, min_vertices: int = 25) -> list:
+    """One label position per contour level and region it crosses: the middle of the level's vertices
+    inside that region, away from the map edges (automatic placement piles the labels onto the edges)."""
+    dl, dq = l[1] - l[0], q[1] - q[0]
+    lo, hi = np.array([l[0], q[0]]), np.array([l[-1], q[-1]])
+    margin = 0.04 * (hi - lo)
+    points = []
+    for path in cs.get_paths():
+        v = path.vertices
+        if len(v) == 0:
+            continue
+        v = v[np.all((v > lo + margin) & (v < hi - margin), axis=1)]
+        cols = np.clip(np.rint((v[:, 0] - l[0]) / dl).astype(int), 0, len(l) - 1)
+        rows = np.clip(np.rint((v[:, 1] - q[0]) / dq).astype(int), 0, len(q) - 1)
+        region = idx[rows, cols]
+        for k in np.unique(region):
+            inside = v[region == k]
+            if len(inside) >= min_vertices:
+                points.append(tuple(inside[len(inside) // 2]))
+    return points
+
+
+def plot_phase(spec: dict, data: dict):
+    """C6: dominant error term over (l, q) without and with label noise, plus the two legend sheets."""
+    params = spec.get("params") or {}
+    l, q, maps = phase_grid(params)
+    cmap = ListedColormap([PHASE_COLORS[name] for name in theory.PHASE_LABELS])
+    norm = BoundaryNorm(np.arange(len(theory.PHASE_LABELS) + 1) - 0.5, cmap.N)
+    # the legend sheets need less room than the maps
+    fig = Figure(figsize=(10.4, 3.1), layout="constrained")
+    axes = fig.subplots(1, 4, gridspec_kw={"width_ratios": [1.0, 1.0, 0.62, 0.52]})
+    extent = (l[0], l[-1], q[0], q[-1])
+    levels = np.arange(0.2, 4.0, 0.2)
+    panels = ((axes[0], False, "a", "noiseless"), (axes[1], True, "b", r"noisy ($\sigma_\epsilon > 0$)"))
+    for ax, noisy, letter, title in panels:
+        rate, idx = maps[noisy]
+        ax.imshow(idx, origin="lower", extent=extent, aspect="auto", cmap=cmap, norm=norm, interpolation="nearest")
+        cs = ax.contour(l, q, rate, levels=levels, colors="0.25", linewidths=0.45)
+        ax.clabel(cs, fontsize=5.5, fmt="%.1f", inline_spacing=1, manual=_contour_label_points(cs, l, q, idx))
+        ax.set_xlabel(r"ridge exponent $l$  ($\lambda \sim P^{-l}$)")
+        ax.set_ylabel(r"width exponent $q$  ($N \sim P^{q}$)")
+        ax.set_title(title, loc="right")
+        panel_label(ax, letter)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(True)  # a map is a closed box
+    present = sorted(set(np.unique(maps[False][1])) | set(np.unique(maps[True][1])))
+    names = [theory.PHASE_LABELS[i] for i in present]
+    patches = [Patch(facecolor=PHASE_COLORS[n], edgecolor="0.3", lw=0.5) for n in names]
+    for ax, letter, title, texts in (
+        (axes[2], "c", "Dominated by", [_phase_text(n) for n in names]),
+        (axes[3], "d", "Rate", [PHASE_RATES[n] for n in names]),
+    ):
+        ax.axis("off")
+        ax.legend(patches, texts, title=title, loc="upper left", bbox_to_anchor=(0.0, 0.97), fontsize=7.5,
+                  title_fontsize=8.5, handlelength=1.4, handleheight=1.1, labelspacing=0.55, alignment="left")
+        panel_label(ax, letter)
+    p = {k: params.get(k, d) for k, d in (("alpha", 1.2), ("r", 1.1), ("c", 0.3))}
+    axes[3].text(0.0, 0.0, rf"$\alpha$={p['alpha']:g}, r={p['r']:g}, c={p['c']:g}"
+                 "\n" r"$E_g \sim P^{-\mathrm{rate}}$; contours in"
+                 "\n(a), (b) mark the rate. The noisy"
+                 "\nsignal term uses r (the authors'"
+                 "\nnotebook used 1 there).",
+                 transform=axes[3].transAxes, fontsize=6.5, va="bottom", ha="left")
+    return fig

@@ -1,0 +1,246 @@
+"""Plot functions of the linear random-feature figures (C1-C6, C8) on synthetic Datasets."""
+
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import xarray as xr  # noqa: E402
+import yaml  # noqa: E402
+from matplotlib.container import ErrorbarContainer  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from ridgerenorm.plotting import random_features as rf  # noqa: E402
+from ridgerenorm.theory import PHASE_LABELS, phase_rates  # noqa: E402
+
+SIM_VARS = ["eg", "etr", "bias", "var_x", "var_f", "var_xf", "var_f_xf", "var_xeps", "var_xfeps", "df1_hat",
+            "kappa_hat", "gcv"]
+THEORY_VARS = ["kappa1", "kappa2", "df1", "df2", "gamma1", "gamma2", "bias", "var_x", "var_f", "var_xf", "var_xeps",
+               "var_xfeps", "eg", "etr", "lam"]
+
+# the params blocks proposed for config.yaml (FIGURES.md C3, C4, C5, C8)
+BLOCKS = yaml.safe_load(r"""
+C3:
+  curves: [eg, bias, var_x, var_f_xf, gcv]
+  param_curves: [kappa2, kappa1, gamma2, gamma1, df1, df2, df1_hat, kappa_hat, k2sq_tf1p, k2_tf1]
+  references:
+    - {exponent: -3.0, label: '$P^{-2\alpha\min(r,1)} = P^{-3}$', anchor: bias, range: [3, N]}
+    - {exponent: -0.5, label: '$P^{-2\alpha\min(r,1/2)}\,P/N = P^{-0.5}/N$', anchor: var_f_xf, range: ["N^0.4", N]}
+  vlines: [N, {at: "N^0.4", label: '$N^{1/(1+\alpha)}$'}]
+  param_references:
+    - {exponent: -1.5, label: '$P^{-\alpha} = P^{-1.5}$', anchor: kappa2, range: [1, N]}
+C4:
+  curves: [eg, bias, var_x, var_f_xf, gcv]
+  references:
+    - {exponent: -3.0, label: '$P^{-2l\min(r,1)} = P^{-3}$', anchor: bias, range: [10, 10000]}
+    - {exponent: -0.75, label: '$P^{-l+l/\alpha}/N = P^{-0.75}/N$', anchor: var_f_xf, range: [30, 10000]}
+  vlines: [N]
+  param_references:
+    - {exponent: -1.5, label: '$P^{-l} = P^{-1.5}$', anchor: kappa2}
+    - {exponent: -2.0, label: '$P^{-\alpha} = P^{-2}$', anchor: kappa2, at: 1, range: [1, 100]}
+C5:
+  curves: [eg, bias, var_x, var_xeps, gcv]
+  references:
+    - {exponent: -1.2, label: '$P^{-2l\min(r,1/2)} = P^{-1.2}$', anchor: bias, range: [3, 10000]}
+    - {exponent: -0.3333333333, label: '$\sigma_\epsilon^2 P^{-(\alpha-l)/\alpha} \propto P^{-1/3}$', anchor: var_xeps, at: N, range: [10, 10000]}
+  vlines: [N]
+  param_references:
+    - {exponent: -2.0, label: '$P^{-l} = P^{-2}$', anchor: kappa2}
+C8:
+  curves: [eg, bias, var_x, var_f_xf, gcv]
+  references:
+    - {exponent: -2.1, label: '$P^{-2\alpha\min(r,1)} = P^{-2.1}$', anchor: bias, range: [3, N]}
+    - {exponent: -0.5, label: '$P^{1-2\alpha\min(r,1/2)}/N = P^{-0.5}/N$', anchor: var_f_xf, range: [30, N]}
+  vlines: [N, {at: "N^0.625", label: '$N^{1/(1+\alpha(2r-1))}$'}]
+  param_references:
+    - {exponent: -1.5, label: '$P^{-\alpha} = P^{-1.5}$', anchor: kappa2}
+""")
+
+
+def experiment(D=10_000, widths=(1000,), sigma_eps=0.0, ridge=1e-5):
+    return {"D": D, "widths": list(widths), "spectrum": {"kind": "power_law", "D": D, "alpha": 1.5},
+            "teacher": {"kind": "power_law", "r": 1.2, "norm": None}, "ridge": ridge,
+            "sigma_eps": sigma_eps, "sigma_xi": 0.0}
+
+
+def datasets(exp, P_sim, n_theory=80, extra_theory=()):
+    """Synthetic [sim, theory] with the pipeline's layout; smooth positive power laws stand in for values."""
+    P_sim = np.asarray(P_sim, dtype=int)
+    P_th = np.unique(np.concatenate([np.geomspace(P_sim.min(), P_sim.max(), n_theory), P_sim.astype(float)]))
+    noisy, ridgeless = exp["sigma_eps"] > 0, exp["ridge"] == 0
+
+    def curve(P, k):
+        return (k + 1.0) * P ** -(0.3 + 0.1 * k)
+
+    th = {}
+    for k, name in enumerate(THEORY_VARS + list(extra_theory)):
+        y = curve(P_th, k)
+        if name in ("var_xeps", "var_xfeps") and not noisy:
+            y = np.zeros_like(y)  # exactly zero without label noise, as the theory returns
+        th[name] = ("P", y)
+    theory = xr.Dataset(th, coords={"P": P_th}, attrs={"spec": json.dumps(exp)})
+    sim = {}
+    for k, name in enumerate(SIM_VARS):
+        y = curve(P_sim.astype(float), k)
+        if (name in ("var_xeps", "var_xfeps") and not noisy) or (name == "gcv" and ridgeless):
+            y = np.full_like(y, np.nan if name == "gcv" else 0.0)
+        sim[name] = ("P", y)
+        sim[name + "_se"] = ("P", 0.05 * y)
+    for name in ("eg", "df1_hat", "kappa_hat", "gcv"):
+        sim[name + "_std"] = ("P", 0.1 * sim[name][1])
+    simulation = xr.Dataset(sim, coords={"P": P_sim, "draw": np.arange(4), "fdraw": np.arange(3)},
+                            attrs={"spec": json.dumps(exp)})
+    return [simulation, theory]
+
+
+def count(ax):
+    """(theory lines, simulation series, reference lines, vertical lines) drawn on ax."""
+    gids = [line.get_gid() or "" for line in ax.lines]
+    return (sum(g.startswith("theory:") for g in gids),
+            sum(isinstance(c, ErrorbarContainer) for c in ax.containers),
+            gids.count("reference"), gids.count("vline"))
+
+
+def theory_names(ax):
+    return {line.get_gid().split(":", 1)[1] for line in ax.lines if (line.get_gid() or "").startswith("theory:")}
+
+
+def spec_of(kind, params=None, experiments=None):
+    return {"id": "CX", "name": "test", "kind": kind, "params": params or {}, "experiments": experiments or {}}
+
+
+def test_venn(tmp_path):
+    fig = rf.plot_venn(spec_of("rf_venn"), {})
+    assert isinstance(fig, Figure) and len(fig.axes) == 1
+    ax = fig.axes[0]
+    assert len(ax.patches) == 4  # three sets and the Bias^2 box
+    texts = {t.get_text() for t in ax.texts}
+    for region in (r"Var$_X$", r"Var$_\epsilon$", r"Var$_F$", r"Var$_{X\epsilon}$", r"Var$_{XF}$",
+                   r"Var$_{\epsilon F}$", r"Var$_{X\epsilon F}$", r"Bias$^2$"):
+        assert region in texts
+    fig.savefig(tmp_path / "c1.png")
+
+
+def test_isotropic_noisy():
+    exp = experiment(D=200, widths=[100], sigma_eps=0.25, ridge=1e-3)
+    data = {"main": datasets(exp, [2, 5, 20, 100, 400, 2000])}
+    fig = rf.plot_isotropic(spec_of("rf_isotropic", experiments={"main": "c2"}), data)
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    # (a) eight components as lines and markers, plus GCV triangles
+    assert count(fig.axes[0]) == (8, 9, 0, 0)
+    assert theory_names(fig.axes[0]) == {"eg", "etr", "bias", "var_x", "var_f", "var_xf", "var_xeps", "var_xfeps"}
+    # (b) six theory parameters, empirical df1 and kappa_GCV
+    assert count(fig.axes[1]) == (6, 2, 0, 0)
+    n_markers = [len(c.lines[0].get_xdata()) for c in fig.axes[0].containers]
+    assert n_markers == [6] * 9
+    # x is P/D
+    assert np.isclose(fig.axes[0].containers[0].lines[0].get_xdata().min(), 2 / 200)
+
+
+def test_isotropic_skips_zero_noise_terms_and_ridgeless_gcv():
+    exp = experiment(D=200, widths=[100], sigma_eps=0.0, ridge=0.0)
+    fig = rf.plot_isotropic(spec_of("rf_isotropic"), {"main": datasets(exp, [2, 20, 200, 2000])})
+    assert count(fig.axes[0]) == (6, 6, 0, 0)
+    assert "var_xeps" not in theory_names(fig.axes[0]) and "var_xfeps" not in theory_names(fig.axes[0])
+
+
+# expected (theory, sim, references, vlines) per panel; C5 keeps Var_Xeps (noisy), C3 adds kappa2 tf1
+EXPECTED = {
+    "C3": (dict(sigma_eps=0.0, widths=[1000]), (4, 5, 2, 2), (7, 2, 1, 2)),
+    "C4": (dict(sigma_eps=0.0, widths=[2000], ridge={"power": 1.5}), (4, 5, 2, 1), (6, 2, 2, 1)),
+    "C5": (dict(sigma_eps=0.4, widths=[2000], ridge={"power": 2.0}), (4, 5, 2, 1), (6, 2, 1, 1)),
+    "C8": (dict(D=2000, widths=[1000, 1000]), (4, 5, 2, 2), (6, 2, 1, 2)),
+}
+
+
+@pytest.mark.parametrize("fid", sorted(EXPECTED))
+def test_scaling_blocks(fid, tmp_path):
+    kw, exp_a, exp_b = EXPECTED[fid]
+    exp = experiment(**kw)
+    P = np.unique(np.geomspace(1, exp["D"], 12).astype(int))
+    data = {"main": datasets(exp, P, extra_theory=("kappa2_tf1",) if fid == "C3" else ())}
+    fig = rf.plot_scaling(spec_of("rf_scaling", BLOCKS[fid], {"main": fid.lower()}), data)
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    assert count(fig.axes[0]) == exp_a
+    assert count(fig.axes[1]) == exp_b
+    assert all(len(c.lines[0].get_xdata()) == P.size for c in fig.axes[0].containers)
+    # vertical lines where the block puts them
+    N = exp["widths"][-1]
+    xs = sorted(line.get_xdata()[0] for line in fig.axes[0].lines if line.get_gid() == "vline")
+    want = {"C3": [N**0.4, N], "C4": [N], "C5": [N], "C8": [N**0.625, N]}[fid]
+    np.testing.assert_allclose(xs, want)
+    fig.savefig(tmp_path / f"{fid}.png")
+
+
+def test_scaling_reference_passes_through_anchor():
+    exp = experiment()
+    sim, th = datasets(exp, [1, 10, 100, 1000, 5000])
+    params = {"curves": ["eg"], "references": [{"exponent": -2.0, "anchor": "bias", "at": 100, "factor": 2.0}]}
+    fig = rf.plot_scaling(spec_of("rf_scaling", params), {"main": [sim, th]})
+    (ref,) = [line for line in fig.axes[0].lines if line.get_gid() == "reference"]
+    x, y = ref.get_xdata(), ref.get_ydata()
+    want = 2.0 * float(np.exp(np.interp(np.log(100.0), np.log(th.P.values), np.log(th.bias.values))))
+    np.testing.assert_allclose(np.interp(np.log(100.0), np.log(x), np.log(y)), np.log(want), rtol=1e-6)
+    np.testing.assert_allclose(np.diff(np.log(y)) / np.diff(np.log(x)), -2.0)
+
+
+def test_scaling_defaults_and_optional_theory():
+    exp = experiment()
+    data = {"main": datasets(exp, [1, 10, 100, 1000], extra_theory=("k2sq_tf1p", "k2_tf1"))}
+    fig = rf.plot_scaling(spec_of("rf_scaling"), data)  # no params: default curves, no references
+    assert count(fig.axes[0]) == (4, 5, 0, 0)
+    assert count(fig.axes[1]) == (6, 2, 0, 0)
+    params = {"param_curves": ["kappa2", "kappa1", "k2sq_tf1p", "k2_tf1", "kappa_hat"]}
+    fig = rf.plot_scaling(spec_of("rf_scaling", params), data)
+    assert theory_names(fig.axes[1]) == {"kappa2", "kappa1", "k2sq_tf1p", "k2_tf1"}
+    # absent optional curves are skipped quietly
+    data = {"main": datasets(exp, [1, 10, 100, 1000])}
+    fig = rf.plot_scaling(spec_of("rf_scaling", params), data)
+    assert theory_names(fig.axes[1]) == {"kappa2", "kappa1"}
+
+
+@pytest.mark.parametrize(
+    "params,match",
+    [
+        ({"curves": ["eg", "var_q"]}, "unknown error curve"),
+        ({"param_curves": ["kappa"]}, "unknown parameter curve"),
+        ({"references": [{"exponent": -1, "anchor": "nope"}]}, "unknown reference anchor"),
+        ({"references": [{"exponent": -1, "slope": 2}]}, "unknown reference keys"),
+        ({"references": [{"label": "x"}]}, "exponent"),
+        ({"vlines": ["M"]}, "P position"),
+        ({"curve": ["eg"]}, "unknown rf_scaling params"),
+    ],
+)
+def test_scaling_rejects_bad_params(params, match):
+    data = {"main": datasets(experiment(), [1, 10, 100, 1000])}
+    with pytest.raises(ValueError, match=match):
+        rf.plot_scaling(spec_of("rf_scaling", params), data)
+
+
+def test_phase(tmp_path):
+    params = {"alpha": 1.2, "r": 1.1, "c": 0.3}
+    fig = rf.plot_phase(spec_of("rf_phase", params), {})
+    assert isinstance(fig, Figure) and len(fig.axes) == 4
+    l, q, _ = rf.phase_grid(params)
+    L, Q = np.meshgrid(l, q)
+    shown = set()
+    for ax, noisy in ((fig.axes[0], False), (fig.axes[1], True)):
+        (image,) = ax.images
+        idx = np.asarray(image.get_array())
+        _, want = phase_rates(L, Q, 1.2, 1.1, 0.3, noisy)
+        np.testing.assert_array_equal(idx, want)
+        labels = {PHASE_LABELS[i] for i in np.unique(idx)}
+        assert labels == {PHASE_LABELS[i] for i in np.unique(want)}
+        shown |= labels
+        assert ax.collections, "rate contours missing"
+    assert shown == {"Ridge-capacity", "Var_F", "Var_F-ridge", "Signal-capacity-width", "Noise",
+                     "Noise mitigated by λ", "Noise mitigated by N"}
+    # legend sheets: one entry per label on the maps, in both
+    for ax, title in ((fig.axes[2], "Dominated by"), (fig.axes[3], "Rate")):
+        legend = ax.get_legend()
+        assert legend.get_title().get_text() == title
+        assert len(legend.get_texts()) == len(shown)
+    fig.savefig(tmp_path / "c6.png")
