@@ -244,6 +244,27 @@ def cmd_agreement(args) -> None:
               f"max {r['max_rel_dev']:.3g}  median |dev|/SE {r['median_abs_dev_over_se']:.3g}", file=sys.stderr)
 
 
+def cmd_plan(args) -> None:
+    from . import simulation
+
+    config = cfg.load_config(*args.configfiles)
+    rates = simulation.measured_rates()
+    threads = int(config.get("threads", 2))
+    print(f"scale {config['scale']!r}: measured float64 GEMM {rates['gemm']:.0f} GFLOP/s ({threads} threads), "
+          f"Cholesky {rates['factor']:.1f} GFLOP/s per thread")
+    print(f"{'experiment':<22}{'model':<17}{'GEMM TFLOP':>11}{'factor TFLOP':>13}{'fits':>9}{'est. time':>11}")
+    total = 0.0
+    for name in sorted(config["experiments"]):
+        spec = cfg.experiment_spec(config, name)
+        f = simulation.estimate_flops(spec)
+        jobs = len(cfg.draw_blocks(spec))
+        # GEMM on all threads; factorizations one per thread; ~3 s interpreter start-up per job.
+        seconds = (f["gemm"] + f["merge"]) / (rates["gemm"] * 1e9) + f["factor"] / (rates["factor"] * 1e9 * threads) + 3.0 * (jobs + 3)
+        total += seconds
+        print(f"{name:<22}{spec['model']:<17}{f['gemm'] / 1e12:>11.2f}{f['factor'] / 1e12:>13.2f}{f['fits']:>9d}{seconds / 60:>9.1f} min")
+    print(f"total simulation estimate: {total / 60:.1f} min on this machine (figures, theory: about 10 s per job more)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ridgerenorm", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -251,6 +272,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("check-config", help="validate (merged) config files")
     s.add_argument("configfiles", nargs="+")
     s.set_defaults(func=cmd_check_config)
+
+    s = sub.add_parser("plan", help="estimate each experiment's flops and run time on this machine")
+    s.add_argument("configfiles", nargs="+")
+    s.set_defaults(func=cmd_plan)
 
     s = sub.add_parser("spectrum", help="write an experiment's population spectrum and teacher")
     s.add_argument("--spec", required=True, help="experiment parameters as JSON")

@@ -468,7 +468,7 @@ def rf_error_statistics(v_clean, eta, w, widths, sigma_xi: float, *, experiment:
 
     def errors(j):
         F = feature_weights(D, widths, j, experiment=experiment, seed=seed, weight_exponent=weight_exponent)
-        beta = np.einsum("dn,ipn->ipd", F, v_clean[:, j])
+        beta = v_clean[:, j] @ F.T  # (n, nP, D) by GEMM
         e = sqrt_eta * (beta - w)
         if sigma_xi:
             e = np.concatenate([e, sigma_xi * v_clean[:, j]], axis=-1)
@@ -499,3 +499,50 @@ def rf_error_statistics(v_clean, eta, w, widths, sigma_xi: float, *, experiment:
         "rg": np.einsum("ipd,pd->ip", R, G),
         "cg": np.einsum("jpd,pd->jp", C, G),
     }
+
+
+def estimate_flops(spec: dict) -> dict:
+    """Flops a whole experiment's simulation will do: 'gemm' (large products, all threads) and
+    'factor' (per-fit factorizations, one thread each), counted as the simulation counts them."""
+    from .config import ridge_values
+    from .spectra import sample_sizes
+
+    D = int(spec["D"])
+    P = sample_sizes(spec["samples"], D)
+    lam = ridge_values(spec["ridge"], P)
+    P_max, n = int(P.max()), int(spec["draws"])
+    if spec["model"] == "random_features":
+        widths, m = [int(x) for x in spec["widths"]], int(spec["feature_draws"])
+        N = widths[-1]
+        Pd = int(P[P < N].max()) if (P < N).any() else 0
+        primal_rows = P_max if (P >= N).any() else 0
+        per_pair = (2.0 * P_max * D * N + 2.0 * Pd * Pd * N + 2.0 * primal_rows * N * (N + 2)
+                    + 4.0 * P.size * D * N)
+        weights = m * sum(2.0 * D * a * b for a, b in zip(widths[:-1], widths[1:]))
+        merge = 2 * m * 2.0 * n * P.size * N * D
+        factor = n * m * sum(_factor_flops(min(int(p), N), lam_p) for p, lam_p in zip(P, lam))
+        return {"gemm": n * m * per_pair + weights, "factor": factor, "merge": merge, "fits": n * m * P.size}
+    Pd = int(P[P < D].max()) if (P < D).any() else 0
+    primal_rows = P_max if (P >= D).any() else 0
+    per_draw = 2.0 * P_max * D + 2.0 * Pd * Pd * D + 2.0 * primal_rows * D * (D + 2)
+    factor = n * sum(_factor_flops(min(int(p), D), lam_p) for p, lam_p in zip(P, lam))
+    return {"gemm": n * per_draw, "factor": factor, "merge": 0.0, "fits": n * P.size}
+
+
+def measured_rates(n_gemm: int = 2000, n_factor: int = 800) -> dict:
+    """This machine's float64 GEMM rate (all BLAS threads) and single-thread Cholesky + triangular
+    inverse rate, in GFLOP/s."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n_gemm, n_gemm))
+    a @ a
+    t0 = time.perf_counter()
+    a @ a
+    gemm = 2.0 * n_gemm**3 / (time.perf_counter() - t0) / 1e9
+    x = rng.standard_normal((n_factor, n_factor + 100))
+    A = x @ x.T / n_factor + np.eye(n_factor)
+    with threadpool_limits(limits=1, user_api="blas"):
+        _chol_inverse_trace(A)
+        t0 = time.perf_counter()
+        _chol_inverse_trace(A)
+        factor = _factor_flops(n_factor, 1.0) / (time.perf_counter() - t0) / 1e9
+    return {"gemm": gemm, "factor": factor}
