@@ -33,6 +33,8 @@ Plot functions (figure kinds):
     feature width, ``widths[-1]`` of the experiment spec; N-based lines get a label by default.
 ``xlim``, ``ylim``
     axis limits of panel (a).
+``panels``
+    which panels to draw, a subset of ``[a, b]`` in that order (default both; D2 draws only b).
 
 Every P position above (``at``, ``range`` entries, ``vlines``) accepts a number, ``"N"`` or ``"N^x"``.
 Unknown params keys, curve names, anchors or reference keys raise ValueError. In YAML, write
@@ -70,7 +72,7 @@ ISOTROPIC_CURVES = ("eg", "etr", "bias", "var_x", "var_f", "var_xf", "var_xeps",
 EMPIRICAL = {"df1_hat": ("df1", "o"), "kappa_hat": ("kappa_hat", "s")}
 REFERENCE_DASHES = ("--", "-.", (0, (6, 1.5, 1, 1.5, 1, 1.5)))
 REFERENCE_KEYS = {"exponent", "label", "anchor", "at", "factor", "range"}
-SCALING_KEYS = {"curves", "param_curves", "references", "param_references", "vlines", "xlim", "ylim"}
+SCALING_KEYS = {"curves", "param_curves", "references", "param_references", "vlines", "xlim", "ylim", "panels"}
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -296,29 +298,35 @@ def plot_scaling(spec: dict, data: dict):
         raise ValueError(f"unknown rf_scaling params {sorted(extra)}; allowed: {sorted(SCALING_KEYS)}")
     curves = _check_names(params.get("curves", DEFAULT_CURVES), ERROR_CURVES, "error curve(s)")
     pcurves = _check_names(params.get("param_curves", DEFAULT_PARAM_CURVES), PARAM_CURVES, "parameter curve(s)")
+    panels = params.get("panels", ["a", "b"])
+    if not panels or not set(panels) <= {"a", "b"} or sorted(panels) != list(panels):
+        raise ValueError(f"rf_scaling params.panels = {panels!r}: expected a non-empty ordered subset of ['a', 'b']")
     sim, th = data["main"]
     N = _width(th)
     x_sim, x_th = sim.P.values.astype(float), th.P.values.astype(float)
-    fig, axes = new_figure(2, width=3.6, height=3.8)
+    fig, axes = new_figure(len(panels), width=3.6, height=3.8)
+    axes = dict(zip(panels, axes))
 
-    ax = axes[0]
-    _errors_panel(ax, sim, th, x_sim, x_th, curves)
-    _references(ax, th, params.get("references", []), N, "eg", ERROR_CURVES)
-    _vlines(ax, params.get("vlines", []), N, with_labels=True)
-    _finish(ax, "P", ncol=2)  # reference labels are long
-    if params.get("xlim"):
-        ax.set_xlim(*params["xlim"])
-    if params.get("ylim"):
-        ax.set_ylim(*params["ylim"])
-    ax.set_title(_summary(_spec(th)), loc="right", fontsize=7)
-    panel_label(ax, "a")
+    if "a" in axes:
+        ax = axes["a"]
+        _errors_panel(ax, sim, th, x_sim, x_th, curves)
+        _references(ax, th, params.get("references", []), N, "eg", ERROR_CURVES)
+        _vlines(ax, params.get("vlines", []), N, with_labels=True)
+        _finish(ax, "P", ncol=2)  # reference labels are long
+        if params.get("xlim"):
+            ax.set_xlim(*params["xlim"])
+        if params.get("ylim"):
+            ax.set_ylim(*params["ylim"])
+        panel_label(ax, "a")
 
-    ax = axes[1]
-    _params_panel(ax, sim, th, x_sim, x_th, pcurves)
-    _references(ax, th, params.get("param_references", []), N, "kappa2", PARAM_CURVES)
-    _vlines(ax, params.get("vlines", []), N, with_labels=False)
-    _finish(ax, "P", ncol=4)
-    panel_label(ax, "b")
+    if "b" in axes:
+        ax = axes["b"]
+        _params_panel(ax, sim, th, x_sim, x_th, pcurves)
+        _references(ax, th, params.get("param_references", []), N, "kappa2", PARAM_CURVES)
+        _vlines(ax, params.get("vlines", []), N, with_labels="a" not in axes)
+        _finish(ax, "P", ncol=4)
+        panel_label(ax, "b")
+    axes[panels[0]].set_title(_summary(_spec(th)), loc="right", fontsize=7)
     return fig
 
 
