@@ -244,6 +244,24 @@ def cmd_agreement(args) -> None:
               f"max {r['max_rel_dev']:.3g}  median |dev|/SE {r['median_abs_dev_over_se']:.3g}", file=sys.stderr)
 
 
+def cmd_spectra_data(args) -> None:
+    """Sample the eigenvalues of a random-matrix figure (section A) and evaluate its limiting densities."""
+    from . import densities
+    from .plotting import FIGURE_KINDS
+    from .simulation import experiment_key
+
+    t0 = time.perf_counter()
+    spec = json.loads(args.spec)
+    kind = FIGURE_KINDS.get(spec.get("kind"))
+    if kind is None or kind.builder is None:
+        raise SystemExit(f"error: figure kind {spec.get('kind')!r} has no random-matrix data builder")
+    entropy = (int(args.seed), experiment_key(spec["id"]))
+    ds = getattr(densities, kind.builder)(spec.get("params", {}), entropy)
+    seeds = {"root_seed": int(args.seed), "figure": spec["id"], "entropy": list(entropy)}
+    io.write_dataset(ds, args.out, io.provenance(spec=spec, seeds=seeds, wall_time=time.perf_counter() - t0))
+    print(f"figure {spec['id']} data in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+
+
 def cmd_plan(args) -> None:
     from . import simulation
 
@@ -272,6 +290,12 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("check-config", help="validate (merged) config files")
     s.add_argument("configfiles", nargs="+")
     s.set_defaults(func=cmd_check_config)
+
+    s = sub.add_parser("spectra-data", help="eigenvalues and limiting densities of a random-matrix figure")
+    s.add_argument("--spec", required=True, help="figure spec as JSON")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_spectra_data)
 
     s = sub.add_parser("plan", help="estimate each experiment's flops and run time on this machine")
     s.add_argument("configfiles", nargs="+")

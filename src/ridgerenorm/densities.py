@@ -1,0 +1,742 @@
+"""Random-matrix spectra of FIGURES.md section A: samplers, limiting densities and figure datasets.
+
+Samplers take ``entropy``, a tuple of non-negative ints, and draw from
+``np.random.default_rng(np.random.SeedSequence(list(entropy)))``.  Sampled eigenvalues are returned
+sorted ascending, float64.
+
+Densities (all vectorized over the evaluation grid):
+
+* ``semicircle_density``            Wigner semicircle on [-2, 2] (THEORY.md §2).
+* ``marchenko_pastur_density``      continuous part of MP for q = D/P; the atom is
+  ``marchenko_pastur_zero_mass(q)`` = max(0, 1 - 1/q).
+* ``product_wishart_density``       eigenvalues of XᵀX for X = X_1 ... X_L (FIGURES.md A4, S-transform
+  cubic); the atom is ``product_wishart_zero_mass(widths)``.
+* ``silverstein_density``           limiting density of the sample covariance of data with population
+  spectrum eta (deterministic equivalent, THEORY.md §2); continuous part only.
+* ``population_powerlaw_density``   continuum version of eta_k = k^(-b), k = 1..N.
+* ``ks_distance``                   Kolmogorov-Smirnov distance between samples and a density (+ atom at 0).
+
+Figure builders ``build_<kind>(spec, entropy) -> xarray.Dataset``; ``spec`` is a plain dict, keys
+not listed are ignored (so the whole figure entry of the config can be passed):
+
+``wigner`` (A1)
+    N           int            matrix size (2000)
+    bins        int            histogram bins over xlim (50)
+    xlim        [lo, hi]       histogram / theory range ([-2.5, 2.5])
+    grid_points int, optional  theory grid size (default 1001)
+``white_wishart`` (A2)
+    N           int            dimension D of the data (3000)
+    q           q-grid         list of q, or {"logspace": [a, b, n]} (q = 10^linspace(a, b, n)); P = int(N/q)
+    bins        int            histogram bins per q, spanning that q's nonzero eigenvalues (50)
+    grid_points int, optional  theory points per q (default 1001)
+``structured_wishart`` (A3)
+    N           int            dimension D (1000)
+    alpha       float          eta_k = k^(-alpha) (1.2)
+    q           q-grid         as for white_wishart
+    bins        edges          histogram bin edges: a list, or {"logspace": [a, b, n]} = np.logspace(a, b, n)
+                               (n edges); or an int = that many log-spaced bins over the nonzero eigenvalues
+    grid_points int, optional  points of the shared log-spaced theory grid (default 800); the grid spans
+                               [first edge * 1e-4, last edge] so the KS distance sees the whole support
+    eps         float, optional relative broadening of the Silverstein solve (default 1e-6)
+``deep_wishart`` (A4)
+    widths      [w_0, ..., w_L] layer widths ([200, 1000, 6000])
+    lam_max     float          histogram / theory range [0, lam_max] (100)
+    bins        int            histogram bins over [0, lam_max] (100)
+    grid_points int, optional  theory grid size (default 4001)
+
+Datasets (every variable and coordinate has ``long_name`` and ``units``; ``units = "1"`` means
+dimensionless; densities are per unit eigenvalue and, with the atoms, normalized over all D eigenvalues):
+
+wigner          dims eig_index (N), grid, edge (bins+1)
+                eigenvalue(eig_index), lam(grid), density(grid), bin_edges(edge), ks_distance()
+white_wishart   dims q, eig_index (N), grid, edge
+                P(q), q_eff(q) = N/P, zero_mass(q), lambda_minus(q), lambda_plus(q),
+                eigenvalue(q, eig_index), lam(q, grid) [per-q grid, clustered at the MP edges],
+                density(q, grid), bin_edges(q, edge), ks_distance(q), ks_distance_nonzero(q)
+structured_wishart  dims q, eig_index (N), k (N), grid, edge
+                eta(k), P(q), q_eff(q), zero_mass(q), eigenvalue(q, eig_index), lam(grid),
+                population_density(grid), density(q, grid) [Silverstein], bin_edges(edge),
+                ks_distance(q) [vs Silverstein + atom], ks_distance_nonzero(q),
+                ks_distance_population(q) [vs population density]
+deep_wishart    dims eig_index (widths[-1]), grid, edge, layer (len(widths))
+                widths(layer), eigenvalue(eig_index), lam(grid), density(grid), zero_mass(),
+                bin_edges(edge), ks_distance(), ks_distance_nonzero()
+
+ks_distance compares all eigenvalues with density + atom; ks_distance_nonzero compares the nonzero
+eigenvalues with the continuous density divided by its exact mass 1 - atom (not diluted by the atom).
+Per-q panels draw from entropy + (i,) for the i-th q, so panels are independent and reproducible.
+Dataset attrs: kind, figure, entropy (int array), spec_json.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import xarray as xr
+from scipy.integrate import cumulative_trapezoid
+from scipy.optimize import brentq
+
+from .theory import ConvergenceError
+
+__all__ = [
+    "ConvergenceError",
+    "wigner_eigenvalues",
+    "wishart_eigenvalues",
+    "product_wishart_eigenvalues",
+    "semicircle_density",
+    "marchenko_pastur_density",
+    "marchenko_pastur_zero_mass",
+    "marchenko_pastur_edges",
+    "product_wishart_density",
+    "product_wishart_zero_mass",
+    "silverstein_density",
+    "population_powerlaw_density",
+    "ks_distance",
+    "build_wigner",
+    "build_white_wishart",
+    "build_structured_wishart",
+    "build_deep_wishart",
+    "BUILDERS",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Samplers
+# ---------------------------------------------------------------------------------------------
+
+
+def _rng(entropy) -> np.random.Generator:
+    ent = [int(e) for e in np.atleast_1d(np.asarray(entropy, dtype=object))]
+    if any(e < 0 for e in ent):
+        raise ValueError(f"entropy must be non-negative ints, got {entropy!r}")
+    return np.random.default_rng(np.random.SeedSequence(ent))
+
+
+def _gram_eigenvalues(X: np.ndarray, scale: float, n_out: int, rank: int) -> np.ndarray:
+    """Eigenvalues of scale * XᵀX (n_out of them) computed from the smaller Gram matrix.
+
+    XᵀX and XXᵀ share their nonzero eigenvalues, so the larger one is the smaller one's spectrum
+    padded with zeros.  Eigenvalues beyond the known rank are set to exact zeros (they are round-off),
+    and tiny negative round-off is clipped, so the atom at 0 is exact.
+    """
+    n_rows, n_cols = X.shape
+    gram = X @ X.T if n_rows < n_cols else X.T @ X
+    ev = np.linalg.eigvalsh(scale * gram)
+    ev = np.maximum(ev, 0.0)
+    n_zero = ev.size - rank
+    if n_zero > 0:
+        ev[:n_zero] = 0.0
+    out = np.zeros(n_out)
+    out[n_out - ev.size:] = ev
+    return out
+
+
+def wigner_eigenvalues(N: int, entropy) -> np.ndarray:
+    """Eigenvalues (ascending) of A = G/√N, G an N×N standard Gaussian matrix.
+
+    ``np.linalg.eigvalsh`` reads only the lower triangle, so the matrix diagonalized is the symmetric
+    matrix whose upper triangle mirrors the lower one of A: off-diagonal entries of variance 1/N, as
+    the semicircle on [-2, 2] needs (this is the "symmetrized as in eigh" of FIGURES.md A1).
+    """
+    N = int(N)
+    G = _rng(entropy).standard_normal((N, N))
+    return np.linalg.eigvalsh(G / np.sqrt(N))
+
+
+def wishart_eigenvalues(eta, P: int, entropy, *, method: str = "auto") -> np.ndarray:
+    """The D eigenvalues (ascending) of XᵀX/P, X of shape P×D with rows N(0, diag(eta)).
+
+    When P < D only the P×P Gram XXᵀ/P is diagonalized; the remaining D-P eigenvalues are returned
+    as exact zeros (the atom of mass 1 - P/D).
+
+    method="direct" always draws X.  method="auto" (default) does so only for P < D; for P ≥ D it
+    draws XᵀX through the Bartlett decomposition instead, which has exactly the same distribution:
+    ZᵀZ ~ Wishart_D(P, I) equals LLᵀ with L lower triangular, L_ii² ~ χ²_{P-i+1} (i = 1..D) and
+    L_ij ~ N(0, 1) below the diagonal, so XᵀX = (Σ^½ L)(Σ^½ L)ᵀ.  This costs O(D³) instead of
+    O(P D²) (A2's q = 0.1 panel: P = 30000, D = 3000).
+    """
+    eta = np.asarray(eta, dtype=float)
+    if eta.ndim != 1 or np.any(eta < 0):
+        raise ValueError("eta must be a 1-D array of non-negative variances")
+    if method not in ("auto", "direct"):
+        raise ValueError(f"method must be 'auto' or 'direct', got {method!r}")
+    P, D = int(P), eta.size
+    rng = _rng(entropy)
+    rank = min(P, D, np.count_nonzero(eta))
+    if method == "auto" and P >= D:
+        L = np.tril(rng.standard_normal((D, D)), -1)
+        L[np.diag_indices(D)] = np.sqrt(rng.chisquare(P - np.arange(D)))
+        M = np.sqrt(eta)[:, None] * L
+        return _gram_eigenvalues(M.T, 1.0 / P, D, rank)  # (M.T)ᵀ(M.T) = M Mᵀ
+    X = rng.standard_normal((P, D)) * np.sqrt(eta)[None, :]
+    return _gram_eigenvalues(X, 1.0 / P, D, rank)
+
+
+def product_wishart_eigenvalues(widths, entropy) -> np.ndarray:
+    """The widths[-1] eigenvalues (ascending) of XᵀX, X = X_1 X_2 ... X_L.
+
+    Factor l is widths[l-1] × widths[l] with entries N(0, 1/widths[l-1]).  XᵀX has rank
+    min(widths), so (for widths [200, 1000, 6000]) only the 200×200 Gram XXᵀ is diagonalized and the
+    other eigenvalues are returned as exact zeros.
+    """
+    widths = [int(w) for w in widths]
+    if len(widths) < 2 or min(widths) < 1:
+        raise ValueError(f"widths must list at least two positive ints, got {widths!r}")
+    rng = _rng(entropy)
+    X = None
+    for w_in, w_out in zip(widths[:-1], widths[1:]):
+        F = rng.standard_normal((w_in, w_out)) / np.sqrt(w_in)
+        X = F if X is None else X @ F
+    return _gram_eigenvalues(X, 1.0, widths[-1], min(widths))
+
+
+# ---------------------------------------------------------------------------------------------
+# Closed-form densities
+# ---------------------------------------------------------------------------------------------
+
+
+def semicircle_density(x, *, radius: float = 2.0) -> np.ndarray:
+    """Semicircle √(R²-x²)·2/(πR²) on [-R, R]; R = 2 is the Wigner law √(4-x²)/(2π)."""
+    x = np.asarray(x, dtype=float)
+    R = float(radius)
+    return 2.0 / (np.pi * R**2) * np.sqrt(np.clip(R**2 - x**2, 0.0, None))
+
+
+def marchenko_pastur_edges(q: float) -> tuple[float, float]:
+    """Support edges λ± = (1 ± √q)²."""
+    s = np.sqrt(float(q))
+    return (1.0 - s) ** 2, (1.0 + s) ** 2
+
+
+def marchenko_pastur_density(lam, q: float) -> np.ndarray:
+    """Continuous part √((λ₊-λ)(λ-λ₋))/(2πqλ) of the MP law for q = D/P (mass min(1, 1/q)).
+
+    Zero at λ ≤ 0 (the atom at 0 for q > 1 is ``marchenko_pastur_zero_mass``).
+    """
+    q = float(q)
+    if q <= 0:
+        raise ValueError(f"q must be positive, got {q}")
+    lam = np.asarray(lam, dtype=float)
+    lm, lp = marchenko_pastur_edges(q)
+    inside = (lam > lm) & (lam < lp) & (lam > 0)
+    safe = np.where(inside, lam, 1.0)
+    return np.where(inside, np.sqrt(np.abs((lp - safe) * (safe - lm))) / (2.0 * np.pi * q * safe), 0.0)
+
+
+def marchenko_pastur_zero_mass(q: float) -> float:
+    """Mass of the atom at 0 of the D×D sample covariance: max(0, 1 - 1/q)."""
+    return max(0.0, 1.0 - 1.0 / float(q))
+
+
+def product_wishart_zero_mass(widths) -> float:
+    """Mass of the atom at 0 of XᵀX (widths[-1]×widths[-1], rank min(widths)): 1 - min(widths)/widths[-1]."""
+    w = np.asarray(widths, dtype=float)
+    return float(1.0 - w.min() / w[-1])
+
+
+def _poly_newton(t, z, coef, tol=1e-14, max_iter=60):
+    """Damped Newton on p(t) = Σ coef_k t^k - z t for every point at once; returns t and |p(t)|.
+
+    Only points that have not converged are iterated; a step that increases |p| is halved.
+    """
+    def p_dp(tt, zz):
+        val = np.zeros_like(tt)
+        der = np.zeros_like(tt)
+        for a in coef[::-1]:  # Horner over the degree, not over grid points
+            der = der * tt + val
+            val = val * tt + a
+        return val - zz * tt, der - zz
+
+    t = t.copy()
+    val, der = p_dp(t, z)
+    res = np.abs(val)
+    act = np.arange(t.size)
+    for _ in range(max_iter):
+        if act.size == 0:
+            break
+        ta, za, va, da = t[act], z[act], val[act], der[act]
+        step = va / np.where(da == 0, 1.0, da)
+        tn = ta - step
+        vn, dn = p_dp(tn, za)
+        worse = np.flatnonzero(np.abs(vn) > np.abs(va))
+        for _ in range(30):
+            if worse.size == 0:
+                break
+            step[worse] *= 0.5
+            tn[worse] = ta[worse] - step[worse]
+            vn[worse], dn[worse] = p_dp(tn[worse], za[worse])
+            worse = worse[np.abs(vn[worse]) > np.abs(va[worse])]
+        t[act], val[act], der[act] = tn, vn, dn
+        moving = np.abs(tn - ta) > tol * np.maximum(np.abs(tn), 1e-300)
+        act = act[moving & (vn != 0)]
+    return t, np.abs(val)
+
+
+def product_wishart_density(lam, widths) -> np.ndarray:
+    """Continuous part of the spectral density of XᵀX, X = X_1 ... X_L (FIGURES.md A4).
+
+    With c_l = w_L/w_{l-1} (w_L = widths[-1]) the S-transforms of the white factors multiply, so
+    t(z) = ∫ λ/(z-λ) dμ solves z t = (1+t) Π_l (1 + c_l t), and the density is |Im t|/(πλ) at
+    z = λ + i0⁺ (for real z inside the support the physical root and its conjugate form a complex pair;
+    FIGURES.md's "root with Im t > 0" is that conjugate).  Because the atom at 0 does not contribute to
+    t, this density integrates to min(widths)/widths[-1]; the atom is ``product_wishart_zero_mass``.
+
+    Root selection: for two factors (the cubic of A4) the physical root is the only complex one inside
+    the support, but for L ≥ 3 factors the polynomial can also have an unphysical complex pair outside
+    the support, so "largest imaginary part" is not enough.  The physical branch is therefore tracked,
+    for all grid points at once, from z = λ + iY with Y large (where it is the root t ≈ 1/z near 0)
+    down to Y ≈ 0 by Newton continuation, then polished at Y = 0.  Raises ConvergenceError if the
+    final residual is not small or the branch left the lower half-plane (Im t ≤ 0 for Im z > 0).
+    """
+    w = np.asarray(widths, dtype=float)
+    if w.ndim != 1 or w.size < 2 or np.any(w <= 0):
+        raise ValueError(f"widths must list at least two positive numbers, got {widths!r}")
+    lam = np.asarray(lam, dtype=float)
+    flat = lam.ravel()
+    c = w[-1] / w[:-1]
+    # Ascending coefficients of (1+t) Π (1 + c_l t); the loop runs over layers only.
+    coef = np.array([1.0, 1.0])
+    for cl in c:
+        coef = np.convolve(coef, [1.0, cl])
+    scale = 1.0 + c.sum() + (np.abs(flat).max() if flat.size else 0.0)
+    Y = 100.0 * scale
+    z = flat + 1j * Y
+    t, _ = _poly_newton(1.0 / (z - 1.0 - c.sum()), z, coef)
+    while Y > 1e-10 * scale:
+        Y *= 0.3
+        z = flat + 1j * Y
+        t, _ = _poly_newton(t, z, coef)
+    if np.any(t.imag > 1e-8 * np.maximum(np.abs(t), 1.0)):
+        raise ConvergenceError("product_wishart_density: continuation left the physical branch")
+    t, res = _poly_newton(t, flat.astype(complex), coef)
+    terms = np.abs(np.polynomial.polynomial.polyval(np.abs(t), np.abs(coef))) + np.abs(flat * t)
+    if np.any(res > 1e-9 * terms):
+        i = int(np.argmax(res / terms))
+        raise ConvergenceError(f"product_wishart_density: no root at lambda={flat[i]:.4g} (residual {res[i]:.2e})")
+    im = np.abs(t.imag)
+    # Real roots keep round-off imaginary parts (~1e-8|t| near the double roots at the edges).
+    ok = (im > 1e-7 * np.maximum(np.abs(t), 1.0)) & (flat > 0)
+    dens = np.where(ok, im / (np.pi * np.where(ok, flat, 1.0)), 0.0)
+    return dens.reshape(lam.shape)
+
+
+def population_powerlaw_density(lam, b: float, N: int) -> np.ndarray:
+    """Continuum density of η_k = k^(-b), k = 1..N: ∝ λ^(-1-1/b) on [N^(-b), 1], normalized to 1.
+
+    (#{k: η_k > λ} = λ^(-1/b), so the normalized density is λ^(-1-1/b)/(b (N-1)).)
+    """
+    lam = np.asarray(lam, dtype=float)
+    b, N = float(b), float(N)
+    inside = (lam >= N ** (-b)) & (lam <= 1.0)
+    safe = np.where(inside, lam, 1.0)
+    return np.where(inside, safe ** (-1.0 - 1.0 / b) / (b * (N - 1.0)), 0.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Silverstein (deterministic-equivalent) density of a sample covariance
+# ---------------------------------------------------------------------------------------------
+#
+# Writing g = -(κ/z)(1/D)Σ 1/(η+κ), Silverstein's equation g = (1/D)Σ 1/(η(1-q-qzg) - z) becomes the
+# ridge equation of THEORY.md §3 continued to λ = -z:
+#     Φ(κ) = κ (1 - q m₁(κ)) + z = 0,   m₁ = (1/D) Σ η/(η+κ),   Φ' = 1 - q (1/D) Σ η²/(η+κ)².
+# κ stays bounded in both regimes (κ → κ₀ > 0 when q > 1, κ ~ -z/(1-q) when q < 1), and 1/κ is the
+# Stieltjes transform of the P×P companion Gram, so the physical root is the one with Im κ < 0.
+# For q > 1, 1/(qκ) is g without the atom at 0, which removes the atom's ε-Lorentzian exactly.
+
+_CHUNK = 1 << 21  # complex (grid, D) block size per evaluation, bounds memory
+
+
+def _phi(kappa, z, eta, q):
+    """Φ(κ), Φ'(κ) and m₀ = (1/D) Σ 1/(η+κ), evaluated in row blocks."""
+    D = eta.size
+    F = np.empty_like(kappa)
+    dF = np.empty_like(kappa)
+    m0 = np.empty_like(kappa)
+    eta2 = eta * eta
+    step = max(1, _CHUNK // D)
+    for s in range(0, kappa.size, step):
+        k = kappa[s:s + step]
+        r = 1.0 / (eta[None, :] + k[:, None])
+        m1 = (r @ eta) / D
+        F[s:s + step] = k * (1.0 - q * m1) + z[s:s + step]
+        dF[s:s + step] = 1.0 - q * ((r * r) @ eta2) / D
+        m0[s:s + step] = r.sum(axis=1) / D
+    return F, dF, m0
+
+
+def _rel_residual(F, kappa, z, q):
+    # Scale of the terms of Φ, so cancellation between them does not count as residual.
+    return np.abs(F) / (np.abs(kappa) * (1.0 + q) + np.abs(z))
+
+
+def _newton(kappa, z, eta, q, tol, max_iter=60, max_halvings=40):
+    """Damped Newton on Φ for all points; a step is halved until |Φ| decreases and Im κ < 0.
+
+    Returns κ and a mask of the points whose relative residual reached tol with Im κ < 0.
+    """
+    kappa = kappa.copy()
+    F, dF, _ = _phi(kappa, z, eta, q)
+    conv = (_rel_residual(F, kappa, z, q) <= tol) & (kappa.imag < 0)
+    act = np.flatnonzero(~conv)
+    F, dF = F[act], dF[act]
+    for _ in range(max_iter):
+        if act.size == 0:
+            break
+        k0, z0 = kappa[act], z[act]
+        step = F / dF
+        k_new = k0 - step
+        F_new, dF_new = np.empty_like(F), np.empty_like(dF)
+        todo = np.arange(act.size)
+        for _ in range(max_halvings):
+            f, d, _ = _phi(k_new[todo], z0[todo], eta, q)
+            F_new[todo], dF_new[todo] = f, d
+            good = (np.abs(f) < np.abs(F[todo])) & (k_new[todo].imag < 0)
+            todo = todo[~good]
+            if todo.size == 0:
+                break
+            step[todo] *= 0.5
+            k_new[todo] = k0[todo] - step[todo]
+        # A point whose step could not be made acceptable keeps its old value and is given up.
+        stalled = np.zeros(act.size, bool)
+        stalled[todo] = True
+        k_new[stalled] = k0[stalled]
+        kappa[act] = k_new
+        done = (_rel_residual(F_new, k_new, z0, q) <= tol) & ~stalled
+        conv[act[done]] = True
+        keep = ~done & ~stalled
+        act, F, dF = act[keep], F_new[keep], dF_new[keep]
+    return kappa, conv
+
+
+def _reseed(kappa, ok, z, eta, q, tol):
+    """Restart failed points from their nearest converged neighbour along x (same broadening)."""
+    if ok.all() or not ok.any():
+        return kappa, ok
+    good, bad = np.flatnonzero(ok), np.flatnonzero(~ok)
+    j = np.searchsorted(good, bad)
+    left, right = good[np.maximum(j - 1, 0)], good[np.minimum(j, good.size - 1)]
+    nearest = np.where(np.abs(bad - left) <= np.abs(right - bad), left, right)
+    kappa, ok = kappa.copy(), ok.copy()
+    kappa[bad], ok[bad] = _newton(kappa[nearest], z[bad], eta, q, tol)
+    return kappa, ok
+
+
+def _continue(kappa, x, s_from, s_to, eta, q, tol, depth=0, max_depth=6):
+    """Move the solution from z = x(1 + i s_from) to x(1 + i s_to); points that fail are redone
+    through the geometric midpoint (recursively), so hard points get finer steps."""
+    new, ok = _newton(kappa, x * (1.0 + 1j * s_to), eta, q, tol)
+    bad = np.flatnonzero(~ok)
+    if bad.size and depth < max_depth:
+        s_mid = np.sqrt(s_from * s_to)
+        mid, ok_mid = _continue(kappa[bad], x[bad], s_from, s_mid, eta, q, tol, depth + 1, max_depth)
+        fin, ok_fin = _continue(mid, x[bad], s_mid, s_to, eta, q, tol, depth + 1, max_depth)
+        new[bad], ok[bad] = fin, ok_mid & ok_fin
+    return new, ok
+
+
+def silverstein_density(x, eta, q: float, eps: float = 1e-6, *, tol: float = 1e-11) -> np.ndarray:
+    """Limiting spectral density of Σ̂ = XᵀX/P (D×D) for population eigenvalues eta, q = D/P.
+
+    Solves g(z) = (1/D) Σ_k 1/(η_k(1 - q - q z g) - z) (THEORY.md §2) at z = x(1 + i·eps) and returns
+    Im g/π.  The broadening is relative (ε = eps·x), which resolves a log-spaced grid uniformly; the
+    result is the density smoothed by a Lorentzian of relative width eps.  Only the continuous part
+    is returned: for q > 1 Σ̂ also has an atom of mass 1 - 1/q at 0 (``marchenko_pastur_zero_mass``),
+    which is excluded.  The density is 0 for x ≤ 0.  With eta ≡ 1 this is Marchenko-Pastur.
+
+    All grid points are solved together: damped Newton on the equivalent ridge equation
+    κ(1 - q·df₁(κ)) = -z (see the comment above ``_phi``), continued in the imaginary part from
+    s = 1 down to eps in factors of 10 (warm start from the previous s, adaptive halving of the step
+    for points that fail); points that still fail are restarted from their nearest converged neighbour
+    along x.  Raises ConvergenceError if any point misses the residual tolerance.
+    """
+    eta = np.asarray(eta, dtype=float)
+    if eta.ndim != 1 or eta.size == 0 or np.any(eta < 0) or not np.all(np.isfinite(eta)):
+        raise ValueError("eta must be a non-empty 1-D array of finite non-negative eigenvalues")
+    q, eps = float(q), float(eps)
+    if q <= 0 or not 0 < eps < 1:
+        raise ValueError(f"need q > 0 and 0 < eps < 1, got q={q}, eps={eps}")
+    x = np.asarray(x, dtype=float)
+    flat = x.ravel()
+    out = np.zeros(flat.size)
+    pos = np.flatnonzero(flat > 0)
+    if pos.size == 0:
+        return out.reshape(x.shape)
+    xp = flat[pos]
+
+    # κ₀: value of κ at z → 0, the root of q·df₁(κ₀) = 1 for q > 1 (0 for q ≤ 1).
+    m_eta = float(eta.mean())
+    k0 = 0.0
+    if q > 1 and m_eta > 0:
+        k0 = brentq(lambda k: q * np.mean(eta / (eta + k)) - 1.0, 0.0, q * m_eta, xtol=1e-300, rtol=1e-14)
+
+    schedule = [1.0]
+    while schedule[-1] * 0.1 > eps:
+        schedule.append(schedule[-1] * 0.1)
+    schedule.append(eps)
+
+    # Initial guess at s = 1, exact in both limits |z| → 0 and |z| → ∞:
+    # κ ≈ κ₀ - z/Φ'(κ₀), with Φ' estimated at κ₀ + |z| (→ 1 for large |z|).
+    z = xp * (1.0 + 1j * schedule[0])
+    r2 = np.empty(xp.size)
+    step = max(1, _CHUNK // eta.size)
+    for s in range(0, xp.size, step):
+        rr = eta[None, :] / (eta[None, :] + k0 + np.abs(z[s:s + step])[:, None])
+        r2[s:s + step] = np.mean(rr * rr, axis=1)
+    kappa = k0 - z / (1.0 - q * r2)
+    kappa = np.where(kappa.imag < 0, kappa, kappa.real - 1j * np.abs(z))
+    kappa, ok = _newton(kappa, z, eta, q, tol)
+    kappa, ok = _reseed(kappa, ok, z, eta, q, tol)
+    for s_from, s_to in zip(schedule[:-1], schedule[1:]):
+        kappa, ok = _continue(kappa, xp, s_from, s_to, eta, q, tol)
+    z = xp * (1.0 + 1j * schedule[-1])
+    kappa, ok = _reseed(kappa, ok, z, eta, q, tol)
+    if not ok.all():
+        F, _, _ = _phi(kappa, z, eta, q)
+        res = _rel_residual(F, kappa, z, q)
+        bad = np.flatnonzero(~ok)
+        raise ConvergenceError(
+            f"silverstein_density: {bad.size} of {xp.size} grid points did not converge "
+            f"(q={q:g}, D={eta.size}, eps={eps:g}); first x={xp[bad[0]]:.4g}, "
+            f"residual {res[bad[0]]:.2e}, Im kappa {kappa[bad[0]].imag:.2e}"
+        )
+
+    if q > 1:
+        g = 1.0 / (q * kappa)  # companion transform / q: no atom
+    else:
+        _, _, m0 = _phi(kappa, z, eta, q)
+        g = -(kappa / z) * m0
+    out[pos] = np.maximum(g.imag, 0.0) / np.pi
+    return out.reshape(x.shape)
+
+
+# ---------------------------------------------------------------------------------------------
+# Kolmogorov-Smirnov distance
+# ---------------------------------------------------------------------------------------------
+
+
+def ks_distance(samples, grid, density, atom_at_zero: float = 0.0) -> float:
+    """sup_x |F_n(x) - F(x)| between the empirical CDF of samples and F = atom·[x ≥ 0] + ∫ density.
+
+    The density is integrated on the (increasing) grid with the trapezoid rule; F is 0 below the grid
+    (apart from the atom) and constant above it.  Both one-sided limits are compared at every distinct
+    sample value and at 0, which handles ties (e.g. the exact zeros of a rank-deficient Gram) and the
+    jump of the atom correctly.
+    """
+    samples = np.sort(np.asarray(samples, dtype=float).ravel())
+    grid = np.asarray(grid, dtype=float).ravel()
+    density = np.asarray(density, dtype=float).ravel()
+    if grid.shape != density.shape or grid.size < 2 or np.any(np.diff(grid) <= 0):
+        raise ValueError("grid must be increasing and match density in shape")
+    if samples.size == 0:
+        raise ValueError("no samples")
+    n = samples.size
+    cdf_grid = cumulative_trapezoid(density, grid, initial=0.0)
+    pts = np.unique(np.append(samples, 0.0) if atom_at_zero > 0 else samples)
+    cont = np.interp(pts, grid, cdf_grid, left=0.0, right=cdf_grid[-1])
+    F_right = cont + atom_at_zero * (pts >= 0)
+    F_left = cont + atom_at_zero * (pts > 0)
+    Fn_right = np.searchsorted(samples, pts, side="right") / n
+    Fn_left = np.searchsorted(samples, pts, side="left") / n
+    return float(max(np.abs(Fn_right - F_right).max(), np.abs(Fn_left - F_left).max()))
+
+
+# ---------------------------------------------------------------------------------------------
+# Figure datasets
+# ---------------------------------------------------------------------------------------------
+
+
+def _values(spec_value) -> np.ndarray:
+    """A list, or {"logspace": [a, b, n]} / {"linspace": [a, b, n]} (numpy semantics)."""
+    if isinstance(spec_value, dict):
+        if len(spec_value) != 1 or next(iter(spec_value)) not in ("logspace", "linspace"):
+            raise ValueError(f"expected a list, {{logspace: [a, b, n]}} or {{linspace: [a, b, n]}}, got {spec_value!r}")
+        (name, (a, b, n)), = spec_value.items()
+        return getattr(np, name)(float(a), float(b), int(n))
+    return np.atleast_1d(np.asarray(spec_value, dtype=float))
+
+
+def _attrs(long_name: str, units: str = "1", **extra) -> dict:
+    return {"long_name": long_name, "units": units, **extra}
+
+
+_DENSITY_UNITS = "1/eigenvalue"
+
+
+def _finish(ds: xr.Dataset, kind: str, spec: dict, entropy) -> xr.Dataset:
+    ds.attrs.update(
+        kind=kind,
+        figure={"wigner": "A1", "white_wishart": "A2", "structured_wishart": "A3", "deep_wishart": "A4"}[kind],
+        entropy=np.asarray([int(e) for e in entropy], dtype=np.int64),
+        spec_json=json.dumps(spec, sort_keys=True, default=str),
+    )
+    return ds
+
+
+_KS_NZ_NAME = "Kolmogorov-Smirnov distance, nonzero samples vs continuous density / (1 - atom)"
+
+
+def _ks_nonzero(ev, lam, dens, zero_mass):
+    # The full KS distance is diluted by the atom (e.g. 29/30 of A4's eigenvalues are 0); this one
+    # compares the nonzero eigenvalues with the continuous part normalized by its exact mass.
+    return ks_distance(ev[ev != 0], lam, dens / (1.0 - zero_mass))
+
+
+def _q_grid(spec, D):
+    q_nominal = _values(spec["q"])
+    P = np.floor(D / q_nominal + 1e-9).astype(np.int64)
+    if np.any(P < 1):
+        raise ValueError(f"q grid {spec['q']!r} gives P < 1 for N = {D}")
+    return q_nominal, P, D / P
+
+
+def _common_coords(D):
+    return {"eig_index": ("eig_index", np.arange(D), _attrs("index of the sorted eigenvalue (ascending)"))}
+
+
+def build_wigner(spec: dict, entropy) -> xr.Dataset:
+    """A1: eigenvalues of a Wigner matrix and the semicircle (see module docstring for keys/layout)."""
+    N, bins = int(spec["N"]), int(spec["bins"])
+    lo, hi = (float(v) for v in spec.get("xlim", [-2.5, 2.5]))
+    ev = wigner_eigenvalues(N, tuple(entropy))
+    lam = np.linspace(lo, hi, int(spec.get("grid_points", 1001)))
+    dens = semicircle_density(lam)
+    ds = xr.Dataset(
+        {
+            "eigenvalue": ("eig_index", ev, _attrs("eigenvalue of the symmetrized G/sqrt(N)")),
+            "density": ("grid", dens, _attrs("semicircle density", _DENSITY_UNITS)),
+            "bin_edges": ("edge", np.linspace(lo, hi, bins + 1), _attrs("histogram bin edge")),
+            "ks_distance": ((), ks_distance(ev, lam, dens), _attrs("Kolmogorov-Smirnov distance, samples vs semicircle")),
+        },
+        coords={**_common_coords(N), "lam": ("grid", lam, _attrs("eigenvalue (theory grid)"))},
+    )
+    ds.attrs["N"] = N
+    return _finish(ds, "wigner", spec, entropy)
+
+
+def _mp_grid(q, n):
+    # Points cluster at the edges (cosine spacing) where the square roots vary fastest.
+    lm, lp = marchenko_pastur_edges(q)
+    u = np.linspace(0.0, 1.0, n)
+    return lm + (lp - lm) * 0.5 * (1.0 - np.cos(np.pi * u))
+
+
+def build_white_wishart(spec: dict, entropy) -> xr.Dataset:
+    """A2: sample-covariance eigenvalues of white data vs Marchenko-Pastur, one panel per q."""
+    D, bins = int(spec["N"]), int(spec["bins"])
+    n_grid = int(spec.get("grid_points", 1001))
+    q_nom, P, q_eff = _q_grid(spec, D)
+    eta = np.ones(D)
+    ev = np.stack([wishart_eigenvalues(eta, p, tuple(entropy) + (i,)) for i, p in enumerate(P)])
+    lam = np.stack([_mp_grid(q, n_grid) for q in q_eff])
+    dens = np.stack([marchenko_pastur_density(lam[i], q) for i, q in enumerate(q_eff)])
+    zero = np.array([marchenko_pastur_zero_mass(q) for q in q_eff])
+    edges = np.stack([np.linspace(e[e > 0].min(), e.max(), bins + 1) for e in ev])
+    ks = np.array([ks_distance(ev[i], lam[i], dens[i], zero[i]) for i in range(q_eff.size)])
+    ks_nz = np.array([_ks_nonzero(ev[i], lam[i], dens[i], zero[i]) for i in range(q_eff.size)])
+    lm, lp = np.array([marchenko_pastur_edges(q) for q in q_eff]).T
+    ds = xr.Dataset(
+        {
+            "P": ("q", P, _attrs("number of samples P = int(N/q)")),
+            "q_eff": ("q", q_eff, _attrs("effective ratio D/P used by the theory")),
+            "zero_mass": ("q", zero, _attrs("mass of the atom at 0, max(0, 1-1/q)")),
+            "lambda_minus": ("q", lm, _attrs("lower MP edge (1-sqrt(q))^2")),
+            "lambda_plus": ("q", lp, _attrs("upper MP edge (1+sqrt(q))^2")),
+            "eigenvalue": (("q", "eig_index"), ev, _attrs("eigenvalue of the sample covariance X^T X/P")),
+            "density": (("q", "grid"), dens, _attrs("Marchenko-Pastur density (continuous part)", _DENSITY_UNITS)),
+            "bin_edges": (("q", "edge"), edges, _attrs("histogram bin edge (over the nonzero eigenvalues)")),
+            "ks_distance": ("q", ks, _attrs("Kolmogorov-Smirnov distance, samples vs MP (with atom)")),
+            "ks_distance_nonzero": ("q", ks_nz, _attrs(_KS_NZ_NAME)),
+        },
+        coords={
+            "q": ("q", q_nom, _attrs("nominal ratio q = N/P")),
+            **_common_coords(D),
+            "lam": (("q", "grid"), lam, _attrs("eigenvalue (theory grid of each q)")),
+        },
+    )
+    ds.attrs["N"] = D
+    return _finish(ds, "white_wishart", spec, entropy)
+
+
+def build_structured_wishart(spec: dict, entropy) -> xr.Dataset:
+    """A3: sample-covariance eigenvalues of power-law data, population density and Silverstein density."""
+    D, alpha = int(spec["N"]), float(spec["alpha"])
+    n_grid = int(spec.get("grid_points", 800))
+    eps = float(spec.get("eps", 1e-6))
+    q_nom, P, q_eff = _q_grid(spec, D)
+    eta = np.arange(1, D + 1, dtype=float) ** (-alpha)
+    ev = np.stack([wishart_eigenvalues(eta, p, tuple(entropy) + (i,)) for i, p in enumerate(P)])
+    bins = spec["bins"]
+    if isinstance(bins, (int, np.integer)):
+        nz = ev[ev > 0]
+        edges = np.geomspace(nz.min(), nz.max(), int(bins) + 1)
+    else:
+        edges = _values(bins)
+    lam = np.geomspace(edges[0] * 1e-4, edges[-1], n_grid)
+    pop = population_powerlaw_density(lam, alpha, D)
+    dens = np.stack([silverstein_density(lam, eta, q, eps) for q in q_eff])
+    zero = np.array([marchenko_pastur_zero_mass(q) for q in q_eff])
+    ks = np.array([ks_distance(ev[i], lam, dens[i], zero[i]) for i in range(q_eff.size)])
+    ks_nz = np.array([_ks_nonzero(ev[i], lam, dens[i], zero[i]) for i in range(q_eff.size)])
+    ks_pop = np.array([ks_distance(ev[i], lam, pop) for i in range(q_eff.size)])
+    ds = xr.Dataset(
+        {
+            "eta": ("k", eta, _attrs("population eigenvalue eta_k = k^-alpha")),
+            "P": ("q", P, _attrs("number of samples P = int(N/q)")),
+            "q_eff": ("q", q_eff, _attrs("effective ratio D/P used by the theory")),
+            "zero_mass": ("q", zero, _attrs("mass of the atom at 0, max(0, 1-1/q)")),
+            "eigenvalue": (("q", "eig_index"), ev, _attrs("eigenvalue of the sample covariance X^T X/P")),
+            "population_density": ("grid", pop, _attrs("continuum population density ~ lam^(-1-1/alpha)", _DENSITY_UNITS)),
+            "density": (("q", "grid"), dens,
+                        _attrs("limiting density of the sample covariance (Silverstein, continuous part)",
+                               _DENSITY_UNITS, eps=eps)),
+            "bin_edges": ("edge", edges, _attrs("histogram bin edge (log-spaced)")),
+            "ks_distance": ("q", ks, _attrs("Kolmogorov-Smirnov distance, samples vs Silverstein density (with atom)")),
+            "ks_distance_nonzero": ("q", ks_nz, _attrs(_KS_NZ_NAME)),
+            "ks_distance_population": ("q", ks_pop, _attrs("Kolmogorov-Smirnov distance, samples vs population density")),
+        },
+        coords={
+            "q": ("q", q_nom, _attrs("nominal ratio q = N/P")),
+            "k": ("k", np.arange(1, D + 1), _attrs("population eigen-index")),
+            **_common_coords(D),
+            "lam": ("grid", lam, _attrs("eigenvalue (log-spaced theory grid)")),
+        },
+    )
+    ds.attrs.update(N=D, alpha=alpha)
+    return _finish(ds, "structured_wishart", spec, entropy)
+
+
+def build_deep_wishart(spec: dict, entropy) -> xr.Dataset:
+    """A4: eigenvalues of XᵀX for a product of white factors vs the S-transform density."""
+    widths = [int(w) for w in spec["widths"]]
+    lam_max, bins = float(spec["lam_max"]), int(spec["bins"])
+    ev = product_wishart_eigenvalues(widths, tuple(entropy))
+    lam = np.linspace(0.0, lam_max, int(spec.get("grid_points", 4001)))
+    dens = product_wishart_density(lam, widths)
+    zero = product_wishart_zero_mass(widths)
+    ds = xr.Dataset(
+        {
+            "widths": ("layer", np.asarray(widths, dtype=np.int64), _attrs("layer width")),
+            "eigenvalue": ("eig_index", ev, _attrs("eigenvalue of X^T X, X = X_1 ... X_L")),
+            "density": ("grid", dens, _attrs("product-Wishart density (continuous part)", _DENSITY_UNITS)),
+            "zero_mass": ((), zero, _attrs("mass of the atom at 0, 1 - min(widths)/widths[-1]")),
+            "bin_edges": ("edge", np.linspace(0.0, lam_max, bins + 1), _attrs("histogram bin edge")),
+            "ks_distance": ((), ks_distance(ev, lam, dens, zero),
+                            _attrs("Kolmogorov-Smirnov distance, samples vs product-Wishart law (with atom)")),
+            "ks_distance_nonzero": ((), _ks_nonzero(ev, lam, dens, zero), _attrs(_KS_NZ_NAME)),
+        },
+        coords={
+            "layer": ("layer", np.arange(len(widths)), _attrs("layer index (0 = input)")),
+            **_common_coords(widths[-1]),
+            "lam": ("grid", lam, _attrs("eigenvalue (theory grid)")),
+        },
+    )
+    return _finish(ds, "deep_wishart", spec, entropy)
+
+
+BUILDERS = {
+    "wigner": build_wigner,
+    "white_wishart": build_white_wishart,
+    "structured_wishart": build_structured_wishart,
+    "deep_wishart": build_deep_wishart,
+}
