@@ -60,13 +60,20 @@ class Progress:
         )
 
 
+def _split_grid(P_grid, n_features: int):
+    """Ascending integer sample sizes, P_max, which P solve through the P x P Gram (P < n_features;
+    the rest through the n x n covariance), and the largest such P (0 if none)."""
+    P_grid = np.asarray(P_grid, dtype=np.int64)
+    if P_grid.ndim != 1 or P_grid.size == 0 or np.any(np.diff(P_grid) <= 0):
+        raise ValueError("P_grid must be a non-empty, strictly ascending 1-D array")
+    dual = P_grid < n_features
+    return P_grid, int(P_grid[-1]), dual, int(P_grid[dual].max()) if dual.any() else 0
+
+
 def bytes_per_draw(D: int, P_grid) -> float:
     """Peak memory one data draw needs: its rows, Gram or covariance, and the stored error vectors."""
-    P_grid = np.asarray(P_grid)
-    P_max = int(P_grid.max())
-    Pd = int(P_grid[P_grid < D].max()) if (P_grid < D).any() else 0
-    primal = bool((P_grid >= D).any())
-    return 8.0 * (P_max * (D + 3) + Pd * Pd + (D * D if primal else 0) + P_grid.size * D * 2)
+    P_grid, P_max, dual, Pd = _split_grid(P_grid, D)
+    return 8.0 * (P_max * (D + 3) + Pd * Pd + (0 if dual.all() else D * D) + P_grid.size * D * 2)
 
 
 def job_memory_mb(spec: dict, n_draws: int, mem_budget_bytes: float, threads: int) -> int:
@@ -193,18 +200,13 @@ def simulate_linear_ridge(
     and e_clean over (draw, P, k), the whitened clean-label error Sigma^(1/2)(beta_clean - w); plus
     'flops' (GEMM flop count) and 'flops_factor' (nominal factorization flops).
     """
-    eta = np.asarray(eta, dtype=float)
-    w = np.asarray(w, dtype=float)
-    P_grid = np.asarray(P_grid, dtype=np.int64)
+    eta, w = np.asarray(eta, dtype=float), np.asarray(w, dtype=float)
     lam_grid = np.asarray(lam_grid, dtype=float)
     draws = list(draws)
-    D, nP, n = eta.size, P_grid.size, len(draws)
-    if np.any(np.diff(P_grid) <= 0):
-        raise ValueError("P_grid must be strictly ascending")
+    D, n = eta.size, len(draws)
+    P_grid, P_max, dual, Pd = _split_grid(P_grid, D)
+    nP = P_grid.size
     sqrt_eta = np.sqrt(eta)
-    P_max = int(P_grid[-1])
-    dual = P_grid < D
-    Pd = int(P_grid[dual].max()) if dual.any() else 0
 
     out = {name: np.empty((n, nP)) for name in ("eg", "etr", "df1_hat", "kappa_hat", "gcv", "noise_sq")}
     out["e_clean"] = np.empty((n, nP, D))
@@ -306,9 +308,7 @@ def feature_weights(D: int, widths, j: int, *, experiment: str, seed: int, weigh
 def rf_group_bytes(D: int, P_grid, N: int, g: int) -> float:
     """Peak memory of one data draw against a group of g feature draws: rows, the group's weights,
     its features (and their per-draw copy), Gram or covariance matrices and eigh workspace."""
-    P_grid = np.asarray(P_grid)
-    P_max = int(P_grid.max())
-    Pd = int(P_grid[P_grid < N].max()) if (P_grid < N).any() else 0
+    P_grid, P_max, _, Pd = _split_grid(P_grid, N)
     return 8.0 * (P_max * (D + 3) + g * (D * N + 2 * P_max * N + Pd * Pd + 2 * N * N + 3 * N))
 
 
@@ -349,16 +349,11 @@ def simulate_random_features(
     the features of a whole group.
     """
     eta, w = np.asarray(eta, dtype=float), np.asarray(w, dtype=float)
-    P_grid = np.asarray(P_grid, dtype=np.int64)
     lam_grid = np.asarray(lam_grid, dtype=float)
     draws, widths = list(draws), [int(x) for x in widths]
-    D, N, nP, n, m = eta.size, widths[-1], P_grid.size, len(draws), int(n_feature_draws)
-    if np.any(np.diff(P_grid) <= 0):
-        raise ValueError("P_grid must be strictly ascending")
-    sqrt_eta = np.sqrt(eta)
-    P_max = int(P_grid[-1])
-    dual = P_grid < N
-    Pd = int(P_grid[dual].max()) if dual.any() else 0
+    D, N, n, m = eta.size, widths[-1], len(draws), int(n_feature_draws)
+    P_grid, P_max, dual, Pd = _split_grid(P_grid, N)
+    nP = P_grid.size
     out = {name: np.empty((n, m, nP)) for name in ("eg", "etr", "df1_hat", "kappa_hat", "gcv")}
     out["v_clean"] = np.empty((n, m, nP, N))
     noise_sum = np.zeros((n, nP, D + (N if sigma_xi else 0)))
@@ -514,16 +509,16 @@ def estimate_flops(spec: dict) -> dict:
     if spec["model"] == "random_features":
         widths, m = [int(x) for x in spec["widths"]], int(spec["feature_draws"])
         N = widths[-1]
-        Pd = int(P[P < N].max()) if (P < N).any() else 0
-        primal_rows = P_max if (P >= N).any() else 0
+        _, _, dual, Pd = _split_grid(P, N)
+        primal_rows = 0 if dual.all() else P_max
         per_pair = (2.0 * P_max * D * N + 2.0 * Pd * Pd * N + 2.0 * primal_rows * N * (N + 2)
                     + 4.0 * P.size * D * N)
         weights = m * sum(2.0 * D * a * b for a, b in zip(widths[:-1], widths[1:]))
         merge = 2 * m * 2.0 * n * P.size * N * D
         factor = n * m * sum(_factor_flops(min(int(p), N), lam_p) for p, lam_p in zip(P, lam))
         return {"gemm": n * m * per_pair + weights, "factor": factor, "merge": merge, "fits": n * m * P.size}
-    Pd = int(P[P < D].max()) if (P < D).any() else 0
-    primal_rows = P_max if (P >= D).any() else 0
+    _, _, dual, Pd = _split_grid(P, D)
+    primal_rows = 0 if dual.all() else P_max
     per_draw = 2.0 * P_max * D + 2.0 * Pd * Pd * D + 2.0 * primal_rows * D * (D + 2)
     factor = n * sum(_factor_flops(min(int(p), D), lam_p) for p, lam_p in zip(P, lam))
     return {"gemm": n * per_draw, "factor": factor, "merge": 0.0, "fits": n * P.size}

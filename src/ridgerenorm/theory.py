@@ -185,12 +185,15 @@ def linear_ridge(eta, w, P, lam, sigma_eps: float = 0.0) -> xr.Dataset:
         "etr": etr,
         "S": s_transform,
     }
-    ds = xr.Dataset({k: ("point", np.asarray(v, dtype=float).reshape(-1)) for k, v in out.items()})
+    return _grid_dataset(out, shape, model="linear_ridge", D=D, sigma_eps=float(sigma_eps))
+
+
+def _grid_dataset(values: dict, shape: tuple, **attrs) -> xr.Dataset:
+    """Theory results over dimension ``point`` (squeezed for scalar input), with attributes."""
+    ds = xr.Dataset({k: ("point", np.asarray(v, dtype=float).reshape(-1)) for k, v in values.items()})
     if len(shape) == 0:
         ds = ds.squeeze("point")
-    ds.attrs["model"] = "linear_ridge"
-    ds.attrs["D"] = D
-    ds.attrs["sigma_eps"] = float(sigma_eps)
+    ds.attrs.update(attrs)
     return ds
 
 
@@ -567,16 +570,11 @@ def random_features(
         "eg": eg,
         "etr": etr,
     }
-    ds = xr.Dataset({k: ("point", np.asarray(v, dtype=float).reshape(-1)) for k, v in out.items()})
-    if len(shape) == 0:
-        ds = ds.squeeze("point")
-    ds.attrs["model"] = "random_features"
-    ds.attrs["D"] = D
-    ds.attrs["sigma_eps"] = float(sigma_eps)
-    ds.attrs["sigma_xi"] = sigma_xi
-    ds.attrs["widths"] = [int(n) if float(n).is_integer() else float(n) for n in layers.N]
-    ds.attrs["structured_weights"] = int(any(s is not None for s in layers.spectra))
-    return ds
+    return _grid_dataset(
+        out, shape, model="random_features", D=D, sigma_eps=float(sigma_eps), sigma_xi=sigma_xi,
+        widths=[int(n) if float(n).is_integer() else float(n) for n in layers.N],
+        structured_weights=int(any(s is not None for s in layers.spectra)),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
