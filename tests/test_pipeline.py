@@ -104,11 +104,18 @@ def workflow_copy(dest: Path) -> Path:
 
 
 def test_bit_identical_for_any_cores_and_block_size(tmp_path):
-    targets = ["results/quick/simulation/b3_source.nc", "results/quick/simulation/b2_isotropic.nc"]
+    targets = ["results/quick/simulation/b3_source.nc", "results/quick/simulation/b2_isotropic.nc",
+               "results/quick/simulation/d3_additive.nc"]
     runs = []
     for cores, block in (("1", 2), ("2", 5)):
         d = workflow_copy(tmp_path / f"cores{cores}")
-        overlay = {"experiments": {"b3_source": {"draws": 6, "block": block}, "b2_isotropic": {"draws": 5, "block": block}}}
+        overlay = {"experiments": {
+            "b3_source": {"draws": 6, "block": block},
+            "b2_isotropic": {"draws": 5, "block": block},
+            # random features with additive noise: v-storage merge, feature groups, xi streams
+            "d3_additive": {"spectrum": {"D": 300}, "widths": [120], "samples": {"logspace": [0.5, 2.3, 6]},
+                            "draws": 4, "feature_draws": 3, "block": block - 1},
+        }}
         (d / "overlay.yaml").write_text(yaml.safe_dump(overlay))
         snakemake(*targets, "--cores", cores, "--configfile", "config/quick.yaml", "overlay.yaml", cwd=d)
         runs.append(d)

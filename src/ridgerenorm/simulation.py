@@ -4,10 +4,11 @@ Design choices that matter for speed and reproducibility:
 - One draw of P_max rows per data draw; every smaller P uses its leading rows (common random numbers),
   so the Gram matrix X X^T (P < D) or the covariance X^T X (P >= D, accumulated over row blocks) is
   formed once per draw, not once per P.
-- The large Gram/covariance products run on `threads` BLAS threads: OpenBLAS GEMM splits the output,
-  not the inner sum, so their bits do not depend on the thread count.  Matrix-vector and thin products
-  and LAPACK factorizations do depend on it (checked), so everything else runs on one BLAS thread, with
-  the draws spread over a thread pool instead.
+- Every BLAS/LAPACK call runs on one thread; parallelism comes from our own thread pool (the calls
+  release the GIL).  OpenBLAS's own threading changes the last bits of GEMM (edge tiles take other
+  kernels depending on the thread partition), of matrix-vector products and of factorizations, so large
+  products are cut into fixed 256-row blocks (blocked_matmul) and fits are spread over draws: the
+  partition depends on the shapes only, never on the thread count.
 - Each fit factorizes once: Cholesky plus a triangular inverse for lambda > 0 (tr (A)^-1 = |L^-1|_F^2
   gives df1 and the GCV kappa), eigh for lambda = 0 or when Cholesky fails.  Together with one
   SeedSequence per (experiment, draw), every draw's numbers are identical whatever --cores, block
@@ -58,6 +59,29 @@ class Progress:
             file=self.stream,
             flush=True,
         )
+
+
+MATMUL_BLOCK = 256  # rows per GEMM block: fixed, so results do not depend on the thread count
+
+
+def blocked_matmul(A, B, threads: int, out=None, accumulate: bool = False):
+    """A @ B for 2-D A (M x K) and B (K x N), computed as fixed 256-row blocks of A spread over a pool of
+    `threads` workers, each block a single-threaded GEMM (call under threadpool_limits(1)).  With
+    accumulate=True the product is added into `out`."""
+    M = A.shape[0]
+    if out is None:
+        out = np.zeros((M, B.shape[1])) if accumulate else np.empty((M, B.shape[1]))
+
+    def run(start):
+        block = A[start:start + MATMUL_BLOCK] @ B
+        if accumulate:
+            out[start:start + MATMUL_BLOCK] += block
+        else:
+            out[start:start + MATMUL_BLOCK] = block
+
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        list(pool.map(run, range(0, M, MATMUL_BLOCK)))
+    return out
 
 
 def _split_grid(P_grid, n_features: int):
@@ -240,13 +264,14 @@ def simulate_linear_ridge(
 
 def _grams(X, yc, eps, P_grid, dual, Pd, threads):
     """Gram matrix of the first Pd rows (for every P < D) and covariances accumulated over row
-    blocks (for every P >= D).  The two big products get `threads` BLAS threads (bit-stable)."""
+    blocks (for every P >= D), per batch element, through blocked_matmul (bit-stable in threads)."""
     b, _, D = X.shape
     grams = {}
     flops = 0.0
     if Pd:
-        with threadpool_limits(limits=threads, user_api="blas"):
-            grams["K"] = X[:, :Pd] @ np.swapaxes(X[:, :Pd], 1, 2)
+        grams["K"] = np.empty((b, Pd, Pd))
+        for t in range(b):
+            blocked_matmul(X[t, :Pd], X[t, :Pd].T, threads, out=grams["K"][t])
         flops += 2.0 * b * Pd * Pd * D
     if (~dual).any():
         C = np.zeros((b, D, D))
@@ -257,8 +282,8 @@ def _grams(X, yc, eps, P_grid, dual, Pd, threads):
         for jp in np.flatnonzero(~dual):
             P = int(P_grid[jp])
             rows = X[:, start:P]
-            with threadpool_limits(limits=threads, user_api="blas"):
-                C += np.swapaxes(rows, 1, 2) @ rows
+            for t in range(b):
+                blocked_matmul(rows[t].T, rows[t], threads, out=C[t], accumulate=True)
             B += np.swapaxes(rows, 1, 2) @ Y[:, start:P]
             yy += np.sum((yc[:, start:P] + eps[:, start:P]) ** 2, axis=1)
             flops += 2.0 * b * (P - start) * D * (D + 2)
@@ -394,8 +419,7 @@ def _rf_draw_group(i, draw, group, F_grp, out, noise_sum, noise_sq, eta, w, P_gr
     X, eps = _draw_chunk([draw], P_max, sqrt_eta, sigma_eps, experiment, seed, threads)
     X, eps = X[0], eps[0]
     yc = X @ w
-    with threadpool_limits(limits=threads, user_api="blas"):
-        Phi_all = X @ F_grp  # (P_max, g N)
+    Phi_all = blocked_matmul(X, F_grp, threads)  # (P_max, g N)
     Phi = np.ascontiguousarray(Phi_all.reshape(P_max, g, N).transpose(1, 0, 2))  # (g, P_max, N)
     del Phi_all, X
     if sigma_xi:
