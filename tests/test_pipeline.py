@@ -159,3 +159,19 @@ def test_random_feature_eg_agreement_at_quick_scale(quick, exp):
     parts = sim.bias + sim.var_x + sim.var_f + sim.var_xf + sim.var_xeps + sim.var_xfeps
     sigma_eps = json.loads(sim.attrs["spec"])["sigma_eps"]
     np.testing.assert_allclose(parts.values[big], sim.eg.values[big], rtol=0.1 if sigma_eps else 1e-10)
+
+
+def test_every_figure_of_the_inventory_is_rendered(quick):
+    """Every figure id of ../shared/spec/FIGURES.md has a PDF and PNG at quick scale."""
+    import re
+
+    inventory = ROOT.parent / "shared" / "spec" / "FIGURES.md"
+    if not inventory.is_file():
+        pytest.skip(f"figure inventory not found at {inventory}")
+    ids = sorted(set(re.findall(r"^\| ([A-D][0-9]+) ", inventory.read_text(), flags=re.M)))
+    assert len(ids) >= 20
+    results, config = quick
+    for fid in ids:
+        assert fid in config["figures"], f"{fid} is not configured"
+        name = config["figures"][fid]["name"]
+        assert (results / "figures" / f"{fid}_{name}.pdf").is_file() and (results / "figures" / f"{fid}_{name}.png").is_file(), fid

@@ -79,6 +79,8 @@ def cmd_simulate(args) -> None:
         raise SystemExit(f"error: --draws {args.draws}: must satisfy 0 <= start < stop <= draws ({spec['draws']})")
     P, lam = _grid(spec)
     draws = range(start, stop)
+    if spec["model"] == "rf_width_sweep":
+        return _simulate_width_sweep(args, spec, pop, draws=range(start, stop), t0=t0)
     rf = spec["model"] == "random_features"
     m = int(spec.get("feature_draws", 1))
     label = f"{spec['name']} draws {start}:{stop}"
@@ -119,6 +121,92 @@ def cmd_simulate(args) -> None:
     print(f"[{spec['name']}] done in {wall:.1f} s, {gflops:.1f} GFLOP ({gflops / wall:.1f} GFLOP/s)", file=sys.stderr)
 
 
+SWEEP_DIMS = ("alpha_F", "N")
+
+
+def _sweep_coords(spec):
+    return {"alpha_F": ("alpha_F", np.asarray(spec["weight_exponents"], dtype=float),
+                        {"long_name": "feature-weight exponent alpha_F (column scale k^-alpha_F/2)", "units": "1"}),
+            "N": ("N", cfg.width_values(spec["width_grid"]), {"long_name": "number of features N", "units": "1"})}
+
+
+def _simulate_width_sweep(args, spec, pop, draws, t0) -> None:
+    """C7: every (data draw, feature draw) pair in one job; writes the two-way sufficient statistics."""
+    from . import simulation
+
+    if len(draws) != spec["draws"]:
+        raise SystemExit(f"error: --draws {args.draws}: rf_width_sweep needs all {spec['draws']} data draws in one job")
+    m = int(spec["feature_draws"])
+    N = cfg.width_values(spec["width_grid"])
+    res = simulation.simulate_width_sweep(
+        pop.eta.values, pop.w.values, int(spec["sample_size"]), N, spec["weight_exponents"], draws, m,
+        experiment=spec["name"], seed=spec["seed"], threads=args.threads,
+        progress=simulation.Progress(len(draws) * m, f"{spec['name']} (data x feature draw)"))
+    e = res["e"]
+    R, C = e.sum(axis=1), e.sum(axis=0)
+    G = C.sum(axis=0)
+    dot = lambda x, y: np.einsum("...d,...d->...", x, y)  # noqa: E731
+    pair, row, col = ("draw", "fdraw") + SWEEP_DIMS, ("draw",) + SWEEP_DIMS, ("fdraw",) + SWEEP_DIMS
+    stat = {"long_name": "two-way sufficient statistic of the whitened errors (estimators.two_way_components)", "units": "1"}
+    data = {
+        "eg": (pair, res["eg"], _attrs("eg")),
+        "a": (pair, dot(e, e), stat), "b": (pair, dot(e, C[None]), stat), "h": (pair, dot(e, R[:, None]), stat),
+        "r": (row, dot(R, R), stat), "rg": (row, dot(R, G[None]), stat),
+        "c": (col, dot(C, C), stat), "cg": (col, dot(C, G[None]), stat), "g": (SWEEP_DIMS, dot(G, G), stat),
+    }
+    coords = {"draw": ("draw", np.asarray(draws)), "fdraw": ("fdraw", np.arange(m)), **_sweep_coords(spec)}
+    wall = time.perf_counter() - t0
+    extra = {"flops_gemm": res["flops"], "flops_factor": res["flops_factor"], "gflops_per_s": res["flops"] / 1e9 / wall,
+             "threads": args.threads}
+    seeds = {"root_seed": spec["seed"], "experiment": spec["name"], "data_draws": [draws[0], draws[-1] + 1],
+             "feature_draws": [0, m], "streams": "data=0 (X), features=1 (G_j)"}
+    io.write_dataset(xr.Dataset(data, coords=coords), args.out,
+                     io.provenance(spec=spec, inputs=[args.spectrum], seeds=seeds, wall_time=wall, extra=extra))
+    print(f"[{spec['name']}] done in {wall:.1f} s, {res['flops'] / 1e9:.1f} GFLOP", file=sys.stderr)
+
+
+def _merge_width_sweep(args, spec, blocks, t0) -> None:
+    from .estimators import two_way_components, two_way_mean_se
+
+    (ds,) = blocks
+    comp = two_way_components(**{k: ds[k].values for k in ("a", "r", "c", "g", "rg", "cg", "b", "h")})
+    comp["var_f_xf"] = comp["var_f"] + comp["var_xf"]
+    comp["var_f_xf_se"] = np.hypot(comp["var_f_se"], comp["var_xf_se"])
+    out = {name: (SWEEP_DIMS, comp[name], _attrs(name)) for name in comp}
+    m_eg, s_eg, se_eg = two_way_mean_se(ds["eg"].values)
+    out.update(eg=(SWEEP_DIMS, m_eg, _attrs("eg")), eg_std=(SWEEP_DIMS, s_eg, _attrs("eg_std")), eg_se=(SWEEP_DIMS, se_eg, _attrs("eg_se")))
+    merged = xr.Dataset(out, coords={"alpha_F": ds.alpha_F, "N": ds.N, "P": int(spec["sample_size"])})
+    extra = {"simulation_wall_time_s": float(ds.attrs.get("wall_time_s", 0.0)),
+             "flops_total": float(ds.attrs.get("flops_gemm", 0.0)), "n_blocks": 1}
+    io.write_dataset(merged, args.out, io.provenance(spec=spec, inputs=args.blocks, wall_time=time.perf_counter() - t0, extra=extra))
+
+
+def _theory_width_sweep(args, spec, pop, t0) -> None:
+    from . import theory
+
+    P = float(spec["sample_size"])
+    N_sim = cfg.width_values(spec["width_grid"])
+    a, b, _ = spec["width_grid"]["logspace"]
+    N = np.unique(np.concatenate([np.logspace(a, b, 80).astype(np.int64), N_sim]))
+    N = N[N != int(P)]
+    names = ("kappa1", "kappa2", "bias", "var_x", "var_f", "var_xf", "eg")
+    vals = {k: np.empty((len(spec["weight_exponents"]), N.size)) for k in names}
+    for ia, alpha_f in enumerate(spec["weight_exponents"]):
+        for jn, n_feat in enumerate(N):
+            ws = [np.arange(1, n_feat + 1) ** -float(alpha_f)] if alpha_f else None
+            th = theory.random_features(pop.eta.values, pop.w.values, P, [int(n_feat)], 0.0, weight_spectra=ws)
+            for k in names:
+                vals[k][ia, jn] = float(th[k])
+    data = {k: (SWEEP_DIMS, v, _attrs(k)) for k, v in vals.items()}
+    data["var_f_xf"] = (SWEEP_DIMS, vals["var_f"] + vals["var_xf"], {"long_name": "Var_F + Var_XF", "units": "1"})
+    data["c"] = ("alpha_F", np.array([theory.finite_width_exponent(x) for x in spec["weight_exponents"]]),
+                 {"long_name": "finite-width exponent c (Var_F ~ N^-c as N -> infinity, N << D)", "units": "1"})
+    coords = {"alpha_F": _sweep_coords(spec)["alpha_F"], "N": ("N", N, _attrs("P") | {"long_name": "number of features N"}),
+              "simulated": ("N", np.isin(N, N_sim), {"long_name": "N is on the simulation grid"}), "P": P}
+    io.write_dataset(xr.Dataset(data, coords=coords), args.out,
+                     io.provenance(spec=spec, inputs=[args.spectrum], wall_time=time.perf_counter() - t0))
+
+
 def _summaries(ds, names, two_way: bool) -> dict:
     from .estimators import mean_and_se, two_way_mean_se
 
@@ -140,6 +228,8 @@ def cmd_merge(args) -> None:
     t0 = time.perf_counter()
     spec = _spec(args.spec)
     blocks = [io.read_dataset(p) for p in args.blocks]
+    if spec["model"] == "rf_width_sweep":
+        return _merge_width_sweep(args, spec, blocks, t0)
     ds = xr.concat(blocks, dim="draw", data_vars="minimal", coords="minimal", compat="override").sortby("draw")
     draws = ds.draw.values
     if not np.array_equal(draws, np.arange(spec["draws"])):
@@ -190,6 +280,8 @@ def cmd_theory(args) -> None:
     t0 = time.perf_counter()
     spec = _spec(args.spec)
     pop = io.read_dataset(args.spectrum)
+    if spec["model"] == "rf_width_sweep":
+        return _theory_width_sweep(args, spec, pop, t0)
     P_sim, _ = _grid(spec)
     P_dense = spec["D"] / spectra.grid_q(spec["theory_samples"])
     P = np.unique(np.concatenate([P_dense, P_sim.astype(float)]))

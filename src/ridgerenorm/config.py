@@ -20,8 +20,14 @@ from . import spectra
 __all__ = ["ConfigError", "SCHEMA_PATH", "load_config", "validate_config", "experiment_spec", "check_experiment"]
 
 SCHEMA_PATH = Path(str(resources.files("ridgerenorm") / "schemas" / "config.schema.yaml"))
-MODELS = ("linear_ridge", "random_features")
+MODELS = ("linear_ridge", "random_features", "rf_width_sweep")
 RF_ONLY = ("widths", "feature_draws", "sigma_xi", "sigma_xi_tilde", "weight_exponent")
+SWEEP_ONLY = ("sample_size", "width_grid", "weight_exponents")
+REQUIRED = {
+    "linear_ridge": ("samples",),
+    "random_features": ("samples", "widths", "feature_draws"),
+    "rf_width_sweep": ("sample_size", "width_grid", "weight_exponents", "feature_draws"),
+}
 
 
 class ConfigError(ValueError):
@@ -86,14 +92,23 @@ def check_experiment(name: str, exp: dict, path=("experiments",), partial: bool 
     base = tuple(path) + (name,)
     _schema_check(exp, sub, base)
     model = exp.get("model")
-    if model == "linear_ridge":
-        for key in RF_ONLY:
-            if key in exp:
-                _fail(base + (key,), exp[key], "only random_features experiments take this key")
-    elif model == "random_features" and not partial:
-        for key in ("widths", "feature_draws"):
+    allowed = {"linear_ridge": (), "random_features": RF_ONLY, "rf_width_sweep": SWEEP_ONLY + ("feature_draws",)}
+    for key in set(RF_ONLY + SWEEP_ONLY) - set(allowed.get(model, RF_ONLY + SWEEP_ONLY)):
+        if key in exp:
+            _fail(base + (key,), exp[key], f"not a parameter of model {model!r}")
+    if not partial:
+        for key in REQUIRED.get(model, ()):
             if key not in exp:
-                _fail(base + (key,), None, "required for model 'random_features'")
+                _fail(base + (key,), None, f"required for model {model!r}")
+    if model == "rf_width_sweep":
+        if exp.get("ridge") != 0:
+            _fail(base + ("ridge",), exp.get("ridge"), "rf_width_sweep is minimum-norm least squares: ridge must be 0")
+        if exp.get("sigma_eps", 0) != 0:
+            _fail(base + ("sigma_eps",), exp.get("sigma_eps"), "rf_width_sweep supports clean labels only (0)")
+        if "block" in exp and "draws" in exp and exp["block"] != exp["draws"]:
+            _fail(base + ("block",), exp["block"], "rf_width_sweep runs every (data, feature) pair in one job: block must equal draws")
+        if "width_grid" in exp and "sample_size" in exp and exp["sample_size"] in width_values(exp["width_grid"]):
+            _fail(base + ("width_grid",), exp["width_grid"], f"contains N = sample_size ({exp['sample_size']}), singular at ridge 0")
     if "sigma_xi" in exp and "sigma_xi_tilde" in exp:
         _fail(base + ("sigma_xi_tilde",), exp["sigma_xi_tilde"], "give sigma_xi or sigma_xi_tilde, not both")
     spec, teacher = exp.get("spectrum"), exp.get("teacher")
@@ -163,6 +178,9 @@ def experiment_spec(config: dict, name: str) -> dict:
     exp["D"] = D
     exp.setdefault("block", exp["draws"])
     exp.pop("description", None)
+    if exp["model"] == "rf_width_sweep":
+        exp["samples"] = [D / exp["sample_size"]]  # one sample size (keeps P-based helpers working)
+        exp.setdefault("theory_samples", exp["samples"])
     if exp["model"] == "random_features":
         # FIGURES.md gives sigma-tilde; the model uses sigma_xi = sigma-tilde / sqrt(D).
         tilde = exp.pop("sigma_xi_tilde", None)
@@ -193,12 +211,19 @@ def ridge_values(ridge, P) -> np.ndarray:
 STEP_KEYS = {
     "spectrum": ("name", "D", "spectrum", "teacher"),
     "simulate": ("name", "D", "model", "spectrum", "teacher", "ridge", "sigma_eps", "samples", "draws", "seed",
-                 "widths", "feature_draws", "sigma_xi", "weight_exponent"),
+                 "widths", "feature_draws", "sigma_xi", "weight_exponent", "sample_size", "width_grid",
+                 "weight_exponents"),
     "theory": ("name", "D", "model", "spectrum", "teacher", "ridge", "sigma_eps", "samples", "theory_samples",
-               "widths", "sigma_xi", "weight_exponent"),
+               "widths", "sigma_xi", "weight_exponent", "sample_size", "width_grid", "weight_exponents"),
 }
 
 
 def step_spec(config: dict, name: str, step: str) -> dict:
     full = experiment_spec(config, name)
     return {k: full[k] for k in STEP_KEYS[step] if k in full}
+
+
+def width_values(grid: dict) -> np.ndarray:
+    """Integer widths of a width_grid spec: unique ints of 10^linspace(a, b, n)."""
+    a, b, n = grid["logspace"]
+    return np.unique(np.logspace(a, b, int(n)).astype(np.int64))

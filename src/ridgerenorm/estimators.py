@@ -126,6 +126,10 @@ AGREEMENT_QUANTITIES = {
     "df1_hat": "df1",
     "kappa_hat": "kappa",
     "gcv": "eg",
+    "var_f": "var_f",
+    "var_xf": "var_xf",
+    "var_f_xf": "var_f_xf",
+    "var_xfeps": "var_xfeps",
 }
 AGREEMENT_COLUMNS = [
     "experiment", "quantity", "theory_quantity", "n_points",
@@ -143,14 +147,17 @@ def chi2_per_point(sim, theory, se) -> float:
 
 
 def agreement_rows(experiment: str, sim, theory) -> list[dict]:
-    """Simulation-vs-theory rows for one experiment: theory is read at the simulated P."""
-    th = theory.sel(P=sim.P.values.astype(float))
+    """Simulation-vs-theory rows for one experiment: theory is read at the simulated points (P, or the
+    (alpha_F, N) grid of a width sweep), every point of the quantity counted."""
     rows = []
     for sname, tname in AGREEMENT_QUANTITIES.items():
-        if sname not in sim or tname not in th:
+        if sname not in sim or tname not in theory:
             continue
-        s, t = sim[sname].values, th[tname].values
-        se = sim[sname + "_se"].values if sname + "_se" in sim else np.full_like(s, np.nan)
+        s_da = sim[sname]
+        at = {d: s_da[d].values.astype(theory[d].dtype) for d in s_da.dims if d in theory.dims}
+        t = theory[tname].sel(at).transpose(*s_da.dims).values.ravel()
+        s = s_da.values.ravel()
+        se = sim[sname + "_se"].values.ravel() if sname + "_se" in sim else np.full_like(s, np.nan)
         ok = np.isfinite(s) & np.isfinite(t) & (t != 0)
         if not ok.any():
             continue

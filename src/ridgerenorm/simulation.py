@@ -107,6 +107,8 @@ def job_memory_mb(spec: dict, n_draws: int, mem_budget_bytes: float, threads: in
 
     D = int(spec["D"])
     P_grid = sample_sizes(spec["samples"], D)
+    if spec["model"] == "rf_width_sweep":
+        return int(_sweep_sizes(spec)["bytes"] / 1e6 * 1.2) + 300
     if spec["model"] == "random_features":
         N, m = int(spec["widths"][-1]), int(spec["feature_draws"])
         g = rf_group_size(D, P_grid, N, m, mem_budget_bytes)
@@ -526,6 +528,9 @@ def estimate_flops(spec: dict) -> dict:
     from .config import ridge_values
     from .spectra import sample_sizes
 
+    if spec["model"] == "rf_width_sweep":
+        sizes = _sweep_sizes(spec)
+        return {"gemm": sizes["gemm"], "factor": sizes["factor"], "merge": 0.0, "fits": sizes["fits"]}
     D = int(spec["D"])
     P = sample_sizes(spec["samples"], D)
     lam = ridge_values(spec["ridge"], P)
@@ -565,3 +570,99 @@ def measured_rates(n_gemm: int = 2000, n_factor: int = 800) -> dict:
         _chol_inverse_trace(A)
         factor = _factor_flops(n_factor, 1.0) / (time.perf_counter() - t0) / 1e9
     return {"gemm": gemm, "factor": factor}
+
+
+def simulate_width_sweep(eta, w, P: int, N_grid, weight_exponents, draws, n_feature_draws: int, *,
+                         experiment: str, seed: int, threads: int = 1, progress: Progress | None = None):
+    """Minimum-norm (lambda = 0) random features with structured weights F = G diag(k^(-alpha_F/2))/sqrt(D)
+    at a fixed sample size P, swept over widths N (nested column prefixes of one G) and exponents alpha_F
+    (column rescalings of the same X G): one product X G per (data draw, feature draw) serves them all.
+
+    Returns whitened errors e (n, m, n_alpha, n_N, D) of every pair and eg = |e|^2 (n, m, n_alpha, n_N).
+    All data and feature draws are in one call: the two-way decomposition needs every pair.
+    """
+    eta, w = np.asarray(eta, dtype=float), np.asarray(w, dtype=float)
+    N_grid = np.asarray(N_grid, dtype=np.int64)
+    alphas = np.asarray(weight_exponents, dtype=float)
+    if np.any(np.diff(N_grid) <= 0) or np.any(N_grid == P):
+        raise ValueError("N_grid must be strictly ascending and must not contain P (singular at lambda = 0)")
+    draws = list(draws)
+    D, n, m, N_max = eta.size, len(draws), int(n_feature_draws), int(N_grid[-1])
+    sqrt_eta = np.sqrt(eta)
+    under = N_grid < P  # N < P: least squares in feature space; else minimum-norm interpolation
+    Nu = int(N_grid[under].max()) if under.any() else 0
+    k = np.arange(1, N_max + 1, dtype=float)
+    scales = k[None, :] ** (-alphas[:, None] / 2.0)  # (n_alpha, N_max)
+    e = np.empty((n, m, alphas.size, N_grid.size, D))
+    flops = 0.0
+    with threadpool_limits(limits=1, user_api="blas"):
+        X, _ = _draw_chunk(draws, P, sqrt_eta, 0.0, experiment, seed, threads)  # all data draws (n, P, D)
+        Y = X @ w  # (n, P) clean labels
+        for j in range(m):
+            G = feature_weights(D, [N_max], j, experiment=experiment, seed=seed)  # (D, N_max) = G / sqrt(D)
+            for i in range(n):
+                Phi = blocked_matmul(X[i], G, threads)  # unscaled features (P, N_max)
+                flops += 2.0 * P * D * N_max
+                coefs = np.zeros((alphas.size, N_grid.size, N_max))  # c * v: beta = G @ coefs
+                if Nu:
+                    U = blocked_matmul(Phi[:, :Nu].T, Phi[:, :Nu], threads)
+                    u_y = Phi[:, :Nu].T @ Y[i]
+                    flops += 2.0 * P * Nu * Nu
+                Ks = np.zeros((alphas.size, P, P))
+                start = 0
+                fits = []
+                for jn, N in enumerate(N_grid):
+                    N = int(N)
+                    if N < P:
+                        fits += [("primal", a, jn, N) for a in range(alphas.size)]
+                        continue
+                    for a in range(alphas.size):  # K_a += Phi diag(c_a^2) Phi^T over the new columns
+                        cols = Phi[:, start:N] * scales[a, start:N] ** 2
+                        blocked_matmul(cols, Phi[:, start:N].T, threads, out=Ks[a], accumulate=True)
+                    flops += 2.0 * alphas.size * P * P * (N - start)
+                    start = N
+                    fits += [("dual", a, jn, N, Ks[a].copy()) for a in range(alphas.size)]
+
+                def run(fit):
+                    kind, a, jn, N = fit[:4]
+                    c = scales[a, :N]
+                    if kind == "primal":
+                        A = U[:N, :N] * np.outer(c, c)
+                        return a, jn, N, c * _min_norm_solve(A, c * u_y[:N])
+                    alpha = _min_norm_solve(fit[4], Y[i])
+                    return a, jn, N, c * c * (Phi[:, :N].T @ alpha)
+
+                with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+                    for a, jn, N, cv in pool.map(run, fits):
+                        coefs[a, jn, :N] = cv
+                beta = (G @ coefs.reshape(-1, N_max).T).T.reshape(alphas.size, N_grid.size, D)
+                e[i, j] = sqrt_eta * (beta - w)
+                flops += 2.0 * D * N_max * alphas.size * N_grid.size
+                if progress is not None:
+                    progress.update(j * n + i + 1)
+    return {"e": e, "eg": np.einsum("...d,...d->...", e, e), "flops": flops, "flops_factor": 0.0}
+
+
+def _min_norm_solve(A, b):
+    """Solve the SPD system A x = b (Cholesky; eigh with a relative cutoff if A is numerically singular)."""
+    try:
+        return scipy.linalg.cho_solve(scipy.linalg.cho_factor(A, lower=True, check_finite=False), b, check_finite=False)
+    except np.linalg.LinAlgError:
+        s, V = np.linalg.eigh(A)
+        keep = s > s.max() * A.shape[0] * np.finfo(float).eps
+        return V[:, keep] @ ((V[:, keep].T @ b) / s[keep])
+
+
+def _sweep_sizes(spec: dict) -> dict:
+    """Memory and flops of an rf_width_sweep job (all pairs in one job), as simulate_width_sweep does them."""
+    from .config import width_values
+
+    D, P, n, m = int(spec["D"]), int(spec["sample_size"]), int(spec["draws"]), int(spec["feature_draws"])
+    N = width_values(spec["width_grid"])
+    n_a, N_max = len(spec["weight_exponents"]), int(N.max())
+    Nu = int(N[N < P].max()) if (N < P).any() else 0
+    per_pair = 2.0 * P * D * N_max + 2.0 * P * Nu * Nu + 2.0 * n_a * P * P * N_max + 2.0 * D * N_max * n_a * N.size
+    factor = n * m * n_a * sum(min(int(x), P) ** 3 / 3.0 for x in N)
+    memory = 8.0 * (n * P * (D + 1) + D * N_max + 2 * P * N_max + Nu * Nu + n_a * P * P * 2
+                    + n_a * N.size * N_max + n * m * n_a * N.size * (D + 4))
+    return {"gemm": n * m * per_pair, "factor": factor, "fits": n * m * n_a * N.size, "bytes": memory}

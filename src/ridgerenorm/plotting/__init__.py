@@ -33,6 +33,7 @@ FIGURE_KINDS = {
     "rf_isotropic": FigureKind("random_features", "plot_isotropic", ("main",)),
     "rf_scaling": FigureKind("random_features", "plot_scaling", ("main",)),
     "rf_phase": FigureKind("random_features", "plot_phase"),
+    "rf_width_sweep": FigureKind("random_features", "plot_width_sweep", ("main",)),
     "wigner": FigureKind("spectra", "plot_wigner", builder="build_wigner"),
     "white_wishart": FigureKind("spectra", "plot_white_wishart", builder="build_white_wishart"),
     "structured_wishart": FigureKind("spectra", "plot_structured_wishart", builder="build_structured_wishart"),

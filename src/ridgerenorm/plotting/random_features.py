@@ -441,3 +441,36 @@ def plot_phase(spec: dict, data: dict):
                  "\nnotebook used 1 there).",
                  transform=axes[3].transAxes, fontsize=6.5, va="bottom", ha="left")
     return fig
+
+
+# --------------------------------------------------------------------------------------------- C7
+
+
+def plot_width_sweep(spec: dict, data: dict):
+    """C7: Var_F + Var_XF vs width N at fixed P (minimum-norm least squares), one colour per weight
+    exponent alpha_F: simulation (markers), structured-weight theory (solid, beyond the paper) and the
+    asymptotic N^-c guides (dashed, anchored at the largest N; c holds for P << N << D)."""
+    import matplotlib
+
+    sim, th = data["main"]
+    fig, (ax,) = new_figure(1, width=5.0, height=3.8)
+    cmap = matplotlib.colormaps["viridis"]
+    alphas = th.alpha_F.values
+    N_th, N_sim = th.N.values.astype(float), sim.N.values.astype(float)
+    for ia, alpha_f in enumerate(alphas):
+        color = cmap(ia / max(1, len(alphas) - 1))
+        y_th = th.var_f_xf.values[ia]
+        ax.plot(N_th, y_th, color=color, lw=1.3, label=rf"$\alpha_F = {alpha_f:g}$ ($c = {float(th.c[ia]):.2g}$)")
+        ax.errorbar(N_sim, sim.var_f_xf.values[ia], yerr=sim.var_f_xf_se.values[ia], fmt="o", mfc="none", color=color,
+                    ms=4, elinewidth=0.8)
+        big = N_th >= N_th.max() / 10
+        ax.plot(N_th[big], y_th[-1] * (N_th[big] / N_th[-1]) ** (-float(th.c[ia])), ls="--", color=color, lw=0.9)
+    ax.axvline(float(th.P), ls=":", color="gray", lw=0.8)
+    ax.text(float(th.P), 1.0, " P", transform=ax.get_xaxis_transform(), va="top", fontsize=7, color="gray")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("N (features)")
+    ax.set_ylabel(r"Var$_F$ + Var$_{XF}$")
+    ax.set_title(rf"P = {float(th.P):g}, $\lambda$ = 0; dashed: $N^{{-c}}$", loc="right", fontsize=7)
+    ax.legend(ncol=2, fontsize=6, loc="lower left")
+    return fig
