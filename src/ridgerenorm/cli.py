@@ -177,7 +177,8 @@ def _merge_width_sweep(args, spec, blocks, t0) -> None:
     out.update(eg=(SWEEP_DIMS, m_eg, _attrs("eg")), eg_std=(SWEEP_DIMS, s_eg, _attrs("eg_std")), eg_se=(SWEEP_DIMS, se_eg, _attrs("eg_se")))
     merged = xr.Dataset(out, coords={"alpha_F": ds.alpha_F, "N": ds.N, "P": int(spec["sample_size"])})
     extra = {"simulation_wall_time_s": float(ds.attrs.get("wall_time_s", 0.0)),
-             "flops_total": float(ds.attrs.get("flops_gemm", 0.0)), "n_blocks": 1}
+             "flops_total": float(ds.attrs.get("flops_gemm", 0.0)), "n_blocks": 1,
+             "block_commands": [ds.attrs["command"]]}
     io.write_dataset(merged, args.out, io.provenance(spec=spec, inputs=args.blocks, wall_time=time.perf_counter() - t0, extra=extra))
 
 
@@ -270,8 +271,12 @@ def cmd_merge(args) -> None:
     merged = xr.Dataset(out, coords=coords)
     wall_sim = float(sum(b.attrs.get("wall_time_s", 0.0) for b in blocks))
     flops = float(sum(b.attrs.get("flops_gemm", 0.0) + b.attrs.get("flops_factor", 0.0) for b in blocks))
-    extra = {"simulation_wall_time_s": wall_sim, "flops_total": flops, "n_blocks": len(blocks)}
-    io.write_dataset(merged, args.out, io.provenance(spec=spec, inputs=inputs, wall_time=time.perf_counter() - t0, extra=extra))
+    extra = {"simulation_wall_time_s": wall_sim, "flops_total": flops, "n_blocks": len(blocks),
+             "block_commands": [b.attrs["command"] for b in blocks]}
+    seeds = json.loads(blocks[0].attrs["seed_keys"])
+    seeds["data_draws"] = [0, int(spec["draws"])]
+    io.write_dataset(merged, args.out, io.provenance(spec=spec, inputs=inputs, seeds=seeds, wall_time=time.perf_counter() - t0,
+                                                     extra=extra))
 
 
 def cmd_theory(args) -> None:
@@ -354,6 +359,12 @@ def cmd_spectra_data(args) -> None:
     print(f"figure {spec['id']} data in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
 
 
+def cmd_audit(args) -> None:
+    from . import audit
+
+    raise SystemExit(audit.main(args.file, verify=args.verify))
+
+
 def cmd_plan(args) -> None:
     from . import simulation
 
@@ -388,6 +399,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_spectra_data)
+
+    s = sub.add_parser("audit", help="print how a netCDF output was made; --verify recomputes it and compares bits")
+    s.add_argument("file")
+    s.add_argument("--verify", action="store_true", help="rerun the recorded command in a temporary folder")
+    s.set_defaults(func=cmd_audit)
 
     s = sub.add_parser("plan", help="estimate each experiment's flops and run time on this machine")
     s.add_argument("configfiles", nargs="+")
