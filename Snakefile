@@ -21,3 +21,9 @@ rule all:
 include: "workflow/rules/experiments.smk"
 include: "workflow/rules/spectra.smk"
 include: "workflow/rules/figures.smk"
+
+
+onstart:
+    # Estimated run time of every experiment on this machine (flop counts / measured rates), shown
+    # before any job starts so a user can choose between local and cluster execution.
+    shell("ridgerenorm plan {PLAN_CONFIGS} >&2 || true")

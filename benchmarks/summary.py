@@ -45,7 +45,24 @@ def benchmark_rows(results: Path):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("results", type=Path, help="results/<scale> folder of a finished run")
+    parser.add_argument("--out", type=Path, help="write the tables to this file (atomically) instead of stdout")
     args = parser.parse_args()
+    if args.out:
+        import contextlib
+        import io as _io
+
+        from ridgerenorm.io import atomic_path
+
+        buffer = _io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            report(args)
+        with atomic_path(args.out) as tmp:
+            tmp.write_text(buffer.getvalue())
+        return
+    report(args)
+
+
+def report(args) -> None:
     rate = matmul_rate()
     print(f"float64 matmul rate on this machine: {rate:.1f} GFLOP/s\n")
 

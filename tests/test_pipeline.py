@@ -175,3 +175,15 @@ def test_every_figure_of_the_inventory_is_rendered(quick):
         assert fid in config["figures"], f"{fid} is not configured"
         name = config["figures"][fid]["name"]
         assert (results / "figures" / f"{fid}_{name}.pdf").is_file() and (results / "figures" / f"{fid}_{name}.png").is_file(), fid
+
+
+def test_outputs_are_readable_by_others(quick):
+    """Atomic writes go through mkstemp (0600); the final files get the usual umask-based mode."""
+    import os
+    import stat
+
+    results, _ = quick
+    umask = os.umask(0)
+    os.umask(umask)
+    mode = stat.S_IMODE((results / "agreement.csv").stat().st_mode)
+    assert mode == 0o666 & ~umask, oct(mode)

@@ -17,6 +17,10 @@ except rr_config.ConfigError as err:
 validate(config, schema="../schemas/config.schema.yaml")
 
 R = f"results/{config['scale']}"
+# The config files of this run, for `ridgerenorm plan` (onstart); --configfile overlays come last.
+PLAN_CONFIGS = " ".join(
+    ["config/config.yaml"] + [str(f) for f in workflow.overwrite_configfiles]
+)
 EXPERIMENTS = sorted(config["experiments"])
 FIGURES = config["figures"]
 PKG = "src/ridgerenorm"
@@ -80,4 +84,4 @@ def simulated_experiments():
 def all_targets():
     figs = [figure_file(fid, ext) for fid in sorted(FIGURES) for ext in ("pdf", "png")]
     agreement = [f"{R}/agreement.csv"] if simulated_experiments() else []
-    return figs + agreement
+    return figs + agreement + [f"{R}/benchmark_summary.md"]

@@ -81,7 +81,11 @@ rule agreement:
         theories=[f"{R}/theory/{e}.nc" for e in simulated_experiments()],
         code=f"{PKG}/estimators.py",
     output:
-        f"{R}/agreement.csv",
+        report(
+            f"{R}/agreement.csv",
+            caption="../report/agreement.rst",
+            category="Agreement and performance",
+        ),
     log:
         f"{R}/logs/agreement.log",
     benchmark:
@@ -93,3 +97,20 @@ rule agreement:
         ),
     shell:
         "ridgerenorm agreement --pair {params.pairs} --out {output} 2> {log}"
+
+
+rule benchmark_summary:
+    input:
+        figures=[figure_file(fid, "pdf") for fid in sorted(FIGURES)],
+        agreement=rules.agreement.output,
+        script="benchmarks/summary.py",
+    output:
+        report(
+            f"{R}/benchmark_summary.md",
+            caption="../report/benchmarks.rst",
+            category="Agreement and performance",
+        ),
+    log:
+        f"{R}/logs/benchmark_summary.log",
+    shell:
+        'python benchmarks/summary.py "$(dirname {output})" --out {output} 2> {log}'
