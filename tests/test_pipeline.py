@@ -187,3 +187,15 @@ def test_outputs_are_readable_by_others(quick):
     os.umask(umask)
     mode = stat.S_IMODE((results / "agreement.csv").stat().st_mode)
     assert mode == 0o666 & ~umask, oct(mode)
+
+
+def test_report_holds_every_figure_and_the_tables(quick, tmp_path):
+    """`snakemake --report` at quick scale: every configured figure, the agreement table and the
+    benchmark summary are in the browsable report."""
+    results, config = quick
+    report = tmp_path / "report.html"
+    snakemake("--configfile", "config/quick.yaml", "--report", str(report))
+    html = report.read_text(errors="replace")
+    for fid, fig in config["figures"].items():
+        assert f"{fid}_{fig['name']}.png" in html, fid
+    assert "agreement.csv" in html and "benchmark_summary.md" in html
