@@ -31,6 +31,19 @@ QUANTITY_ATTRS = {
     "S": ("S-transform kappa/lambda (train-test gap)", "1"),
     "lam": ("ridge lambda", "1"),
     "P": ("number of training samples", "1"),
+    "kappa1": ("kappa_1 (renormalized ridge of the readout; kappa_hat estimates it)", "1"),
+    "kappa2": ("kappa_2 (renormalized ridge seen by the data spectrum)", "1"),
+    "gamma1": ("gamma_1", "1"),
+    "gamma2": ("gamma_2 = q df_2(kappa_2)", "1"),
+    "var_f": ("Var_F (variance over feature draws)", "1"),
+    "var_xf": ("Var_XF (interaction of data and feature draws)", "1"),
+    "var_f_xf": ("Var_F + Var_XF", "1"),
+    "var_xfeps": ("Var_XFeps (label noise through data and features)", "1"),
+    "df1_plain": ("df_1(kappa_2) without the additive-noise term", "1"),
+    "rho": ("rho = d log kappa_2 / d log kappa_1", "1"),
+    "kappa2_tf1": ("kappa_2 tf_1(kappa_2)", "1"),
+    "k2_tf1": ("kappa_2 tf_1(kappa_2)", "1"),
+    "k2sq_tf1p": ("kappa_2^2 tf_1'(kappa_2)", "1"),
 }
 
 

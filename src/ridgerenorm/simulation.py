@@ -436,29 +436,34 @@ def _rf_draw_group(i, draw, group, F_grp, out, noise_sum, noise_sq, eta, w, P_gr
         t, jp = task
         P, lam = int(P_grid[jp]), float(lam_grid[jp])
         coef, stats = _ridge_fit(grams, Phi, yc, eps, t, jp, P, lam, bool(dual[jp]), D)
-        beta = F_grp[:, t * N:(t + 1) * N] @ coef  # (D, 2)
-        e_c = sqrt_eta * (beta[:, 0] - w)
-        e_n = sqrt_eta * beta[:, 1]
-        e_tot = e_c + e_n
-        eg = float(e_tot @ e_tot)
-        if sigma_xi:
-            v_tot = coef.sum(axis=1)
-            eg += sigma_xi**2 * float(v_tot @ v_tot)
-            e_n = np.concatenate([e_n, sigma_xi * coef[:, 1]])
         fit_frac = stats.pop("fit_frac")
-        stats["eg"] = eg
         stats["gcv"] = stats["etr"] / (1.0 - fit_frac) ** 2 - sigma_eps**2 if lam > 0 else np.nan
-        return task, coef[:, 0], e_n, stats
+        return task, coef, stats
 
-    tasks = [(t, jp) for t in range(g) for jp in range(P_grid.size)]
+    nP = P_grid.size
+    coefs = np.empty((g, nP, N, 2))
+    tasks = [(t, jp) for t in range(g) for jp in range(nP)]
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        for (t, jp), v_c, e_n, stats in pool.map(run, tasks):  # results come back in task order
-            j = group[t]
-            out["v_clean"][i, j, jp] = v_c
+        for (t, jp), coef, stats in pool.map(run, tasks):  # results come back in task order
+            coefs[t, jp] = coef
             for name, value in stats.items():
-                out[name][i, j, jp] = value
-            noise_sum[i, jp] += e_n
-            noise_sq[i, jp] += e_n @ e_n
+                out[name][i, group[t], jp] = value
+    for t, j in enumerate(group):
+        # beta = F v for every P and both label columns in one GEMM (F is read once, not 2 nP times)
+        V = coefs[t].transpose(1, 0, 2).reshape(N, 2 * nP)
+        beta = blocked_matmul(F_grp[:, t * N:(t + 1) * N], V, threads).reshape(D, nP, 2)
+        e_c = sqrt_eta[:, None] * (beta[:, :, 0] - w[:, None])  # (D, nP)
+        e_n = sqrt_eta[:, None] * beta[:, :, 1]
+        e_tot = e_c + e_n
+        eg = np.einsum("dp,dp->p", e_tot, e_tot)
+        if sigma_xi:
+            v_tot = coefs[t].sum(axis=2)  # (nP, N)
+            eg += sigma_xi**2 * np.einsum("pn,pn->p", v_tot, v_tot)
+            e_n = np.concatenate([e_n, sigma_xi * coefs[t, :, :, 1].T], axis=0)
+        out["eg"][i, j] = eg
+        out["v_clean"][i, j] = coefs[t, :, :, 0]
+        noise_sum[i] += e_n.T  # added in j order, so grouping does not change the bits
+        noise_sq[i] += np.einsum("dp,dp->p", e_n, e_n)
     return f, g * sum(_factor_flops(min(int(P), N), lam) for P, lam in zip(P_grid, lam_grid))
 
 
