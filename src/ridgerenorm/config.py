@@ -20,7 +20,6 @@ from . import spectra
 __all__ = ["ConfigError", "SCHEMA_PATH", "load_config", "validate_config", "experiment_spec", "check_experiment"]
 
 SCHEMA_PATH = Path(str(resources.files("ridgerenorm") / "schemas" / "config.schema.yaml"))
-MODELS = ("linear_ridge", "random_features", "rf_width_sweep")
 RF_ONLY = ("widths", "feature_draws", "sigma_xi", "sigma_xi_tilde", "weight_exponent")
 SWEEP_ONLY = ("sample_size", "width_grid", "weight_exponents")
 REQUIRED = {

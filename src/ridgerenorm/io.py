@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-__all__ = ["write_dataset", "read_dataset", "provenance", "sha256", "atomic_path", "spec_from_attrs"]
+__all__ = ["write_dataset", "read_dataset", "provenance", "sha256", "atomic_path"]
 
 
 def sha256(path: str | os.PathLike) -> str:
@@ -125,7 +125,3 @@ def read_dataset(path: str | os.PathLike) -> xr.Dataset:
     """Load a netCDF file fully into memory (and close it)."""
     with xr.open_dataset(path, engine="netcdf4") as ds:
         return ds.load()
-
-
-def spec_from_attrs(ds: xr.Dataset) -> dict:
-    return json.loads(ds.attrs["spec"])

@@ -11,9 +11,6 @@ from .style import COLORS, new_figure, panel_label, reference_power_law, sim_poi
 
 ERRORS = ("eg", "etr", "bias", "var_x", "var_xeps")
 PARAMS = ("kappa", "df1", "df2", "gamma")
-# simulated variable -> theory variable drawn in the same colour
-SIM_OF = {"eg": "eg", "etr": "etr", "bias": "bias", "var_x": "var_x", "var_xeps": "var_xeps", "df1_hat": "df1",
-          "kappa_hat": "kappa_hat", "gcv": "gcv"}
 
 
 def _spec(ds) -> dict:
