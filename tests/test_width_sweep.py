@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from ridgerenorm import theory
-from ridgerenorm.estimators import two_way_components
+from ridgerenorm.estimators import two_way_components, two_way_statistics
 from ridgerenorm.simulation import STREAM_DATA, feature_weights, seed_sequence, simulate_width_sweep
 from ridgerenorm.spectra import population
 
@@ -28,20 +28,12 @@ def test_large_width_slope_matches_finite_width_exponent(alpha_f, tol):
     assert abs(slope - theory.finite_width_exponent(alpha_f)) < tol, slope
 
 
-def pair_statistics(e):
-    R, C = e.sum(axis=1), e.sum(axis=0)
-    G = C.sum(axis=0)
-    dot = lambda x, y: np.einsum("...d,...d->...", x, y)  # noqa: E731
-    return dict(a=dot(e, e), r=dot(R, R), c=dot(C, C), g=dot(G, G), rg=dot(R, G[None]), cg=dot(C, G[None]),
-                b=dot(e, C[None]), h=dot(e, R[:, None]))
-
-
 def test_width_sweep_matches_theory_and_direct_min_norm():
     D, P = 400, 60
     eta, w = population({"kind": "power_law", "D": D, "alpha": 1.7}, {"kind": "power_law", "r": 0.8, "norm": 1.0})
     N, alphas = np.array([20, 40, 100, 200, 400]), [0.0, 0.8, 2.0]
     out = simulate_width_sweep(eta, w, P, N, alphas, range(12), 12, experiment="c7", seed=1, threads=2)
-    comp = two_way_components(**pair_statistics(out["e"]))
+    comp = two_way_components(**two_way_statistics(out["e"]))
     sim = comp["var_f"] + comp["var_xf"]
     th = np.array([[var_f_xf(eta, w, P, n, a) for n in N] for a in alphas])
     rel = np.abs(sim / th - 1)

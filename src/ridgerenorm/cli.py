@@ -90,10 +90,10 @@ def cmd_simulate(args) -> None:
     start, stop = (int(x) for x in args.draws.split(":"))
     if not (0 <= start < stop <= spec["draws"]):
         raise SystemExit(f"error: --draws {args.draws}: must satisfy 0 <= start < stop <= draws ({spec['draws']})")
-    P, lam = _grid(spec)
     draws = range(start, stop)
     if spec["model"] == "rf_width_sweep":
-        return _simulate_width_sweep(args, spec, pop, draws=range(start, stop), t0=t0)
+        return _simulate_width_sweep(args, spec, pop, draws=draws, t0=t0)
+    P, lam = _grid(spec)
     rf = spec["model"] == "random_features"
     m = int(spec.get("feature_draws", 1))
     label = f"{spec['name']} draws {start}:{stop}"
@@ -103,11 +103,10 @@ def cmd_simulate(args) -> None:
     common = dict(experiment=spec["name"], seed=spec["seed"], threads=args.threads, mem_budget_bytes=args.mem_gb * 1e9)
     coords = {"draw": ("draw", np.arange(start, stop)), "P": ("P", P, _attrs("P")), "k": ("k", pop.k.values)}
     if rf:
-        groups = len(range(0, m, simulation.rf_group_size(spec["D"], P, spec["widths"][-1], m, args.mem_gb * 1e9)))
         res = simulation.simulate_random_features(
             pop.eta.values, pop.w.values, P, lam, spec["widths"], spec["sigma_eps"], spec["sigma_xi"], draws, m,
             weight_exponent=spec.get("weight_exponent", 0.0),
-            progress=simulation.Progress(len(draws) * groups, label + " (draw x feature group)"), **common)
+            progress=simulation.Progress(len(draws), label + " (draw x feature group)"), **common)
         pair = ("draw", "fdraw", "P")
         data = {name: (pair, res[name], _attrs(name)) for name in ("eg", "etr", "df1_hat", "kappa_hat", "gcv")}
         data["v_clean"] = (pair + ("n",), res["v_clean"], {"long_name": "clean-label readout weights v", "units": "1"})
@@ -146,6 +145,7 @@ def _sweep_coords(spec):
 def _simulate_width_sweep(args, spec, pop, draws, t0) -> None:
     """C7: every (data draw, feature draw) pair in one job; writes the two-way sufficient statistics."""
     from . import simulation
+    from .estimators import two_way_statistics
 
     if len(draws) != spec["draws"]:
         raise SystemExit(f"error: --draws {args.draws}: rf_width_sweep needs all {spec['draws']} data draws in one job")
@@ -155,18 +155,11 @@ def _simulate_width_sweep(args, spec, pop, draws, t0) -> None:
         pop.eta.values, pop.w.values, int(spec["sample_size"]), N, spec["weight_exponents"], draws, m,
         experiment=spec["name"], seed=spec["seed"], threads=args.threads,
         progress=simulation.Progress(len(draws) * m, f"{spec['name']} (data x feature draw)"))
-    e = res["e"]
-    R, C = e.sum(axis=1), e.sum(axis=0)
-    G = C.sum(axis=0)
-    dot = lambda x, y: np.einsum("...d,...d->...", x, y)  # noqa: E731
+    stats = two_way_statistics(res["e"])
     pair, row, col = ("draw", "fdraw") + SWEEP_DIMS, ("draw",) + SWEEP_DIMS, ("fdraw",) + SWEEP_DIMS
-    stat = {"long_name": "two-way sufficient statistic of the whitened errors (estimators.two_way_components)", "units": "1"}
-    data = {
-        "eg": (pair, res["eg"], _attrs("eg")),
-        "a": (pair, dot(e, e), stat), "b": (pair, dot(e, C[None]), stat), "h": (pair, dot(e, R[:, None]), stat),
-        "r": (row, dot(R, R), stat), "rg": (row, dot(R, G[None]), stat),
-        "c": (col, dot(C, C), stat), "cg": (col, dot(C, G[None]), stat), "g": (SWEEP_DIMS, dot(G, G), stat),
-    }
+    doc = {"long_name": "two-way sufficient statistic of the whitened errors (estimators.two_way_components)", "units": "1"}
+    dims = {"a": pair, "b": pair, "h": pair, "r": row, "rg": row, "c": col, "cg": col, "g": SWEEP_DIMS}
+    data = {"eg": (pair, res["eg"], _attrs("eg")), **{k: (dims[k], v, doc) for k, v in stats.items()}}
     coords = {"draw": ("draw", np.asarray(draws)), "fdraw": ("fdraw", np.arange(m)), **_sweep_coords(spec)}
     wall = time.perf_counter() - t0
     extra = {"flops_gemm": res["flops"], "flops_factor": res["flops_factor"], "gflops_per_s": res["flops"] / 1e9 / wall,

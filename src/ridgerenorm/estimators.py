@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["one_way_components", "two_way_components", "jackknife_se", "mean_and_se", "relative_deviation"]
+__all__ = ["one_way_components", "two_way_components", "two_way_statistics", "jackknife_se", "mean_and_se", "relative_deviation"]
 
 
 def _one_way(s1: np.ndarray, s2: np.ndarray, n: np.ndarray | int):
@@ -53,6 +53,19 @@ def _two_way(S_A, S_R, S_C, g, n, m):
     var_f = (ss_f / (m - 1) - var_xf) / n
     bias = g / nm**2 - var_x / n - var_f / m - var_xf / nm
     return {"bias": bias, "var_x": var_x, "var_f": var_f, "var_xf": var_xf}
+
+
+def two_way_statistics(e: np.ndarray) -> dict:
+    """The sufficient statistics two_way_components takes, from whitened errors e of every pair,
+    shape (n data draws, m feature draws, ..., D)."""
+    R, C = e.sum(axis=1), e.sum(axis=0)
+    G = C.sum(axis=0)
+
+    def dot(x, y):
+        return np.einsum("...d,...d->...", x, y)
+
+    return {"a": dot(e, e), "b": dot(e, C[None]), "h": dot(e, R[:, None]), "r": dot(R, R), "rg": dot(R, G[None]),
+            "c": dot(C, C), "cg": dot(C, G[None]), "g": dot(G, G)}
 
 
 def two_way_components(a, r, c, g, rg, cg, b, h):

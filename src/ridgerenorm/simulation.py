@@ -39,13 +39,15 @@ def experiment_key(name: str) -> int:
     return zlib.crc32(name.encode("utf-8"))
 
 
-def seed_sequence(root_seed: int, experiment: str, stream: int, index: int) -> np.random.SeedSequence:
-    """The random stream of one draw, keyed by (root seed, experiment, stream, draw index)."""
-    return np.random.SeedSequence([int(root_seed), experiment_key(experiment), int(stream), int(index)])
+def seed_sequence(root_seed: int, experiment: str, stream: int, *index: int) -> np.random.SeedSequence:
+    """The random stream of one draw, keyed by (root seed, experiment, stream, draw index or indices:
+    the additive feature noise of a pair is keyed by (data draw, feature draw))."""
+    return np.random.SeedSequence([int(root_seed), experiment_key(experiment), int(stream), *map(int, index)])
 
 
 class Progress:
-    """Writes 'done/total, elapsed, remaining' lines to a stream (the rule's log)."""
+    """Writes 'done/total, elapsed, remaining' lines to a stream (the rule's log).  A simulation that
+    splits its work further (feature groups) sets `total` itself."""
 
     def __init__(self, total: int, label: str, stream=sys.stderr):
         self.total, self.label, self.stream = total, label, stream
@@ -97,7 +99,19 @@ def _split_grid(P_grid, n_features: int):
 def bytes_per_draw(D: int, P_grid) -> float:
     """Peak memory one data draw needs: its rows, Gram or covariance, and the stored error vectors."""
     P_grid, P_max, dual, Pd = _split_grid(P_grid, D)
-    return 8.0 * (P_max * (D + 3) + Pd * Pd + (0 if dual.all() else D * D) + P_grid.size * D * 2)
+    return 8.0 * (P_max * (D + 3) + Pd * Pd + _covariance_copies(dual) * D * D + P_grid.size * D * 2)
+
+
+def _covariance_copies(dual) -> int:
+    """D x D (or N x N) matrices _grams holds: the running covariance plus one scaled snapshot per P
+    solved through it (0 when every P goes through the Gram)."""
+    n_primal = int((~dual).sum())
+    return n_primal + 1 if n_primal else 0
+
+
+def _draws_per_chunk(D: int, P_grid, n_draws: int, mem_budget_bytes: float) -> int:
+    """Data draws a linear-ridge job processes together within the memory budget (at least 1)."""
+    return int(max(1, min(n_draws, mem_budget_bytes // bytes_per_draw(D, P_grid))))
 
 
 def job_memory_mb(spec: dict, n_draws: int, mem_budget_bytes: float, threads: int) -> int:
@@ -105,18 +119,17 @@ def job_memory_mb(spec: dict, n_draws: int, mem_budget_bytes: float, threads: in
     sizes: the chunk or feature group that fits the budget, stored outputs and eigh workspace."""
     from .spectra import sample_sizes
 
-    D = int(spec["D"])
-    P_grid = sample_sizes(spec["samples"], D)
     if spec["model"] == "rf_width_sweep":
         return int(_sweep_sizes(spec)["bytes"] / 1e6 * 1.2) + 300
+    D = int(spec["D"])
+    P_grid = sample_sizes(spec["samples"], D)
     if spec["model"] == "random_features":
         N, m = int(spec["widths"][-1]), int(spec["feature_draws"])
         g = rf_group_size(D, P_grid, N, m, mem_budget_bytes)
         need = rf_group_bytes(D, P_grid, N, g) + 8.0 * n_draws * m * P_grid.size * (N + 6)
         side = min(int(P_grid.max()), N)
     else:
-        chunk = max(1, min(n_draws, int(mem_budget_bytes // bytes_per_draw(D, P_grid))))
-        need = chunk * bytes_per_draw(D, P_grid) + 8.0 * n_draws * P_grid.size * (D + 6)
+        need = _draws_per_chunk(D, P_grid, n_draws, mem_budget_bytes) * bytes_per_draw(D, P_grid) + 8.0 * n_draws * P_grid.size * (D + 6)
         side = min(int(P_grid.max()), D)
     workspace = threads * 8.0 * 3 * side * side
     return int((need + workspace) / 1e6 * 1.2) + 300
@@ -236,7 +249,7 @@ def simulate_linear_ridge(
 
     out = {name: np.empty((n, nP)) for name in ("eg", "etr", "df1_hat", "kappa_hat", "gcv", "noise_sq")}
     out["e_clean"] = np.empty((n, nP, D))
-    chunk = int(max(1, min(n, mem_budget_bytes // bytes_per_draw(D, P_grid))))
+    chunk = _draws_per_chunk(D, P_grid, n, mem_budget_bytes)
     flops = flops_factor = 0.0
     for c0 in range(0, n, chunk):
         idx = list(range(c0, min(n, c0 + chunk)))
@@ -296,18 +309,11 @@ def _grams(X, yc, eps, P_grid, dual, Pd, threads):
 
 def _fit_one(grams, X, yc, eps, t, jp, P, lam, dual, sqrt_eta, w, sigma_eps) -> dict:
     """All per-draw outputs of draw t at sample size P (runs on one BLAS thread inside the pool)."""
-    beta, stats = _ridge_fit(grams, X, yc, eps, t, jp, P, lam, dual, sqrt_eta.size)
+    beta, stats = _ridge_fit(grams, X, yc, eps, t, jp, P, lam, dual, sqrt_eta.size, sigma_eps)
     e_c = sqrt_eta * (beta[:, 0] - w)
     e_n = sqrt_eta * beta[:, 1]
     e_tot = e_c + e_n
-    fit_frac = stats.pop("fit_frac")
-    return {
-        "e_clean": e_c,
-        "eg": float(e_tot @ e_tot),
-        "gcv": stats["etr"] / (1.0 - fit_frac) ** 2 - sigma_eps**2 if lam > 0 else np.nan,
-        "noise_sq": float(e_n @ e_n),
-        **stats,
-    }
+    return {"e_clean": e_c, "eg": float(e_tot @ e_tot), "noise_sq": float(e_n @ e_n), **stats}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -335,8 +341,8 @@ def feature_weights(D: int, widths, j: int, *, experiment: str, seed: int, weigh
 def rf_group_bytes(D: int, P_grid, N: int, g: int) -> float:
     """Peak memory of one data draw against a group of g feature draws: rows, the group's weights,
     its features (and their per-draw copy), Gram or covariance matrices and eigh workspace."""
-    P_grid, P_max, _, Pd = _split_grid(P_grid, N)
-    return 8.0 * (P_max * (D + 3) + g * (D * N + 2 * P_max * N + Pd * Pd + 2 * N * N + 3 * N))
+    P_grid, P_max, dual, Pd = _split_grid(P_grid, N)
+    return 8.0 * (P_max * (D + 3) + g * (D * N + 2 * P_max * N + Pd * Pd + (_covariance_copies(dual) + 1) * N * N + 3 * N))
 
 
 def rf_group_size(D: int, P_grid, N: int, m: int, budget_bytes: float) -> int:
@@ -387,6 +393,8 @@ def simulate_random_features(
     noise_sq = np.zeros((n, nP))
     g = rf_group_size(D, P_grid, N, m, mem_budget_bytes)
     groups = [list(range(s, min(m, s + g))) for s in range(0, m, g)]
+    if progress is not None:
+        progress.total = n * len(groups)  # one step per (data draw, feature group)
     flops = flops_factor = 0.0
     steps = 0
     with threadpool_limits(limits=1, user_api="blas"):
@@ -426,8 +434,7 @@ def _rf_draw_group(i, draw, group, F_grp, out, noise_sum, noise_sq, eta, w, P_gr
     del Phi_all, X
     if sigma_xi:
         for t, j in enumerate(group):
-            rng = np.random.default_rng(np.random.SeedSequence(
-                [int(seed), experiment_key(experiment), STREAM_FEATURE_NOISE, int(draw), j]))
+            rng = np.random.default_rng(seed_sequence(seed, experiment, STREAM_FEATURE_NOISE, draw, j))
             Phi[t] += sigma_xi * rng.standard_normal((P_max, N))
     grams, f = _grams(Phi, np.broadcast_to(yc, (g, P_max)), np.broadcast_to(eps, (g, P_max)), P_grid, dual, Pd, threads)
     f += 2.0 * P_max * D * g * N + 2.0 * P_max * D + 4.0 * g * P_grid.size * D * N
@@ -435,10 +442,7 @@ def _rf_draw_group(i, draw, group, F_grp, out, noise_sum, noise_sq, eta, w, P_gr
     def run(task):
         t, jp = task
         P, lam = int(P_grid[jp]), float(lam_grid[jp])
-        coef, stats = _ridge_fit(grams, Phi, yc, eps, t, jp, P, lam, bool(dual[jp]), D)
-        fit_frac = stats.pop("fit_frac")
-        stats["gcv"] = stats["etr"] / (1.0 - fit_frac) ** 2 - sigma_eps**2 if lam > 0 else np.nan
-        return task, coef, stats
+        return task, *_ridge_fit(grams, Phi, yc, eps, t, jp, P, lam, bool(dual[jp]), D, sigma_eps)
 
     nP = P_grid.size
     coefs = np.empty((g, nP, N, 2))
@@ -467,8 +471,9 @@ def _rf_draw_group(i, draw, group, F_grp, out, noise_sum, noise_sq, eta, w, P_gr
     return f, g * sum(_factor_flops(min(int(P), N), lam) for P, lam in zip(P_grid, lam_grid))
 
 
-def _ridge_fit(grams, Phi, yc, eps, t, jp, P, lam, dual, D):
-    """Coefficients (n_features, 2) for [clean, noise] labels and the per-fit statistics."""
+def _ridge_fit(grams, Phi, yc, eps, t, jp, P, lam, dual, D, sigma_eps):
+    """Coefficients (n_features, 2) for [clean, noise] labels and the per-fit statistics: E_tr, df1_hat,
+    kappa_hat and the GCV estimate of the excess risk (kappa_hat/lam)^2 E_tr - sigma_eps^2 (lam > 0)."""
     if dual:
         Y = np.stack([yc[:P], eps[:P]], axis=1) if yc.ndim == 1 else np.stack([yc[t, :P], eps[t, :P]], axis=1)
         coef, etr, df1_hat, kappa_hat, fit_frac = _fit_dual(grams["K"][t, :P, :P] / P, Phi[t, :P], Y, lam, D)
@@ -478,7 +483,8 @@ def _ridge_fit(grams, Phi, yc, eps, t, jp, P, lam, dual, D):
         fit_frac = df1_hat * D / P
         n_feat = Cp.shape[-1]
         kappa_hat = lam / (1.0 - fit_frac) if lam > 0 else (0.0 if P > n_feat else np.nan)
-    return coef, {"etr": etr, "df1_hat": df1_hat, "kappa_hat": kappa_hat, "fit_frac": fit_frac}
+    gcv = etr / (1.0 - fit_frac) ** 2 - sigma_eps**2 if lam > 0 else np.nan
+    return coef, {"etr": etr, "df1_hat": df1_hat, "kappa_hat": kappa_hat, "gcv": gcv}
 
 
 def rf_error_statistics(v_clean, eta, w, widths, sigma_xi: float, *, experiment: str, seed: int,
