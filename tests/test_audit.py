@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from ridgerenorm import audit, io
@@ -24,7 +25,7 @@ def test_verify_recomputes_bit_identically(quick, relpath, monkeypatch):  # noqa
     path = f"results/quick/{relpath}"
     text, problems = audit.describe(path)
     assert problems == [] and "made by:     ridgerenorm" in text and "git commit:" in text
-    assert audit.recompute_and_compare(path) == []
+    assert audit.recompute_and_compare(path) == {}
 
 
 def test_changed_input_is_reported(tmp_path, monkeypatch):
@@ -42,3 +43,16 @@ def test_changed_input_is_reported(tmp_path, monkeypatch):
     assert problems == ["s.nc: CHANGED since this file was made"]
     assert audit.main("t.nc", verify=True) == 1
     assert json.loads(io.read_dataset("t.nc").attrs["inputs"])  # the record keeps the original checksum
+
+
+def test_max_relative_difference_separates_roundoff_from_change():
+    a = np.array([1.0, -2.0, 0.0, np.nan])
+    assert audit._max_relative_difference(a, a.copy()) == 0.0
+    b = a.copy()
+    b[1] = np.nextafter(-2.0, 0.0)  # one ulp
+    assert 0 < audit._max_relative_difference(a, b) < 3e-16
+    b[0] = 1.1
+    assert abs(audit._max_relative_difference(a, b) - 0.1 / 1.1) < 1e-12
+    b[3] = 0.0  # NaN pattern differs
+    assert audit._max_relative_difference(a, b) == float("inf")
+    assert audit._max_relative_difference(a, a[:2]) == float("inf")

@@ -61,8 +61,28 @@ def describe(path) -> tuple[str, list[str]]:
     return "\n".join(lines), problems
 
 
-def recompute_and_compare(path) -> list[str]:
-    """Recompute `path` in a temporary folder; return the names of variables that differ (empty: identical)."""
+def _max_relative_difference(a: np.ndarray, b: np.ndarray) -> float:
+    """Largest |a - b| / max(|a|, |b|) over the entries (0 where both are zero or both NaN); inf on a
+    shape or NaN-pattern mismatch.  Says whether a difference is round-off or a real change."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        return float("inf")
+    if a.dtype.kind not in "fc":
+        return 0.0 if np.array_equal(a, b) else float("inf")
+    nan_a, nan_b = np.isnan(a), np.isnan(b)
+    if np.any(nan_a != nan_b):
+        return float("inf")
+    a, b = a[~nan_a], b[~nan_b]
+    scale = np.maximum(np.abs(a), np.abs(b))
+    diff = np.abs(a - b)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = np.where(scale > 0, diff / np.where(scale > 0, scale, 1.0), 0.0)
+    return float(rel.max()) if rel.size else 0.0
+
+
+def recompute_and_compare(path) -> dict[str, float]:
+    """Recompute `path` in a temporary folder; return {variable: max relative difference} for the variables
+    that are not bit-identical (empty: identical)."""
     original = io.read_dataset(path)
     command = original.attrs["command"]
     with tempfile.TemporaryDirectory(prefix="ridgerenorm-audit-") as tmp:
@@ -75,9 +95,14 @@ def recompute_and_compare(path) -> list[str]:
         replace[_out_path(command)] = out
         _run(command, replace)
         rebuilt = io.read_dataset(out)
-    differ = [name for name in original.variables
-              if name not in rebuilt.variables
-              or not np.array_equal(original[name].values, rebuilt[name].values, equal_nan=original[name].dtype.kind == "f")]
+        differ = {}
+        for name in original.variables:
+            if name not in rebuilt.variables:
+                differ[name] = float("inf")
+                continue
+            a, b = original[name].values, rebuilt[name].values
+            if not np.array_equal(a, b, equal_nan=a.dtype.kind == "f"):
+                differ[name] = _max_relative_difference(a, b)
     return differ
 
 
@@ -90,7 +115,8 @@ def main(path, verify: bool = False) -> int:
     if verify:
         differ = recompute_and_compare(path)
         if differ:
-            print(f"verify: DIFFERENT in {len(differ)} variable(s): {', '.join(differ)}")
+            worst = ", ".join(f"{k} ({v:.1e})" for k, v in sorted(differ.items(), key=lambda kv: -kv[1]))
+            print(f"verify: DIFFERENT in {len(differ)} variable(s), max relative difference: {worst}")
             return 1
         print("verify: recomputed in a temporary folder; every variable is bit-identical")
     return 0
