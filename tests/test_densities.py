@@ -140,14 +140,11 @@ def test_silverstein_nonpositive_x_and_errors():
         rd.silverstein_density(np.linspace(0.1, 3, 5), np.ones(5), 0.5, tol=1e-30)
 
 
-def test_silverstein_fast_at_scale():
-    import time
-
+def test_silverstein_at_paper_scale():
+    # Its speed is measured by benchmarks/micro.py, not asserted here.
     eta = np.arange(1, 10_001) ** -1.2
     x = np.geomspace(1e-8, 10, 400)
-    t0 = time.perf_counter()
     dens = rd.silverstein_density(x, eta, 0.5)
-    assert time.perf_counter() - t0 < 8.0  # typically ~1 s; generous for loaded CI machines
     assert np.trapezoid(dens, x) == pytest.approx(1.0, rel=1e-2)
 
 

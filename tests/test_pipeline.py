@@ -199,3 +199,10 @@ def test_report_holds_every_figure_and_the_tables(quick, tmp_path):
     for fid, fig in config["figures"].items():
         assert f"{fid}_{fig['name']}.png" in html, fid
     assert "agreement.csv" in html and "benchmark_summary.md" in html
+    # Each caption carries its theory and its figure's own agreement numbers (E_g median as in agreement.csv).
+    assert html.count("Theory drawn") == len(config["figures"])
+    with open(results / "agreement.csv", newline="") as f:
+        eg = {r["experiment"]: r for r in csv.DictReader(f) if r["quantity"] == "eg"}
+    for fid, fig in config["figures"].items():
+        for exp in fig.get("experiments", {}).values():
+            assert f"{100 * float(eg[exp]['median_rel_dev']):.3g} %" in html, (fid, exp)

@@ -2,7 +2,6 @@
 
 import re
 import subprocess
-import time
 from pathlib import Path
 
 import yaml
@@ -31,12 +30,9 @@ def test_lint_clean_except_waived():
     assert titles <= WAIVED_LINTS, titles - WAIVED_LINTS
 
 
-def test_paper_dry_run_is_fast_and_complete():
-    t0 = time.perf_counter()
-    res = run("snakemake", "-n", "--forceall")
-    elapsed = time.perf_counter() - t0
+def test_paper_dry_run_is_complete():
+    res = run("snakemake", "-n", "--forceall")  # its time: benchmarks/micro.py
     assert res.returncode == 0, res.stderr[-2000:]
-    assert elapsed < 30, elapsed
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     out = res.stdout + res.stderr
     for fid, fig in config["figures"].items():

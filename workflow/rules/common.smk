@@ -6,6 +6,7 @@ import sys
 from snakemake.utils import validate
 
 from ridgerenorm import config as rr_config
+from ridgerenorm.captions import FigureFacts
 from ridgerenorm.plotting import FIGURE_KINDS
 from ridgerenorm.simulation import job_memory_mb
 

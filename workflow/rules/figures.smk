@@ -24,6 +24,8 @@ rule figure:
             f"{role}={','.join(files)}"
             for role, files in figure_inputs(wc.fid).items()
         ),
+        # Read only by the report caption; not a plain value, so Snakemake's params trigger ignores it.
+        caption_facts=lambda wc: FigureFacts(config, wc.fid, R),
     shell:
         "ridgerenorm figure --spec {params.spec} --data {params.data}"
         " --out {output.pdf} --png {output.png} 2> {log}"
