@@ -112,5 +112,7 @@ rule benchmark_summary:
         ),
     log:
         f"{R}/logs/benchmark_summary.log",
+    # It times a matmul on every core to rate the simulations against.
+    threads: workflow.cores
     shell:
         'python benchmarks/summary.py "$(dirname {output})" --out {output} 2> {log}'
