@@ -14,8 +14,17 @@ import math
 from pathlib import Path
 
 from . import config as rr_config
+from .plotting import FIGURE_KINDS
 
-SPECTRA_KINDS = {"wigner", "white_wishart", "structured_wishart", "deep_wishart"}
+
+def _is_spectra_figure(fig: dict) -> bool:
+    """A spectra figure builds its own data (densities.build_*) instead of reading experiments."""
+    return FIGURE_KINDS[fig["kind"]].builder is not None
+
+
+def _experiments(fig: dict) -> list[str]:
+    """The figure's experiments, each once, in config order."""
+    return list(dict.fromkeys(fig.get("experiments", {}).values()))
 
 _SPECTRA_EQUATIONS = {
     "wigner": ["Semicircle law: ρ(x) = √(4 − x²)/(2π) on [−2, 2]."],
@@ -87,7 +96,7 @@ def experiment_equations(spec: dict) -> list[str]:
 def figure_equations(cfg: dict, fid: str) -> list[str]:
     fig = cfg["figures"][fid]
     kind = fig["kind"]
-    if kind in SPECTRA_KINDS:
+    if _is_spectra_figure(fig):
         return list(_SPECTRA_EQUATIONS[kind])
     if kind == "rf_phase":
         return ["Rate of each term with η_k = k^(−α), source r, λ ~ P^(−l), N ~ P^q (THEORY.md §6): signal "
@@ -98,7 +107,7 @@ def figure_equations(cfg: dict, fid: str) -> list[str]:
         return ["Schematic of the error decomposition: E_g = Bias² + Var_X (+ Var_F + Var_XF for random "
                 "features) + the noise terms; no simulation."]
     lines: list[str] = []
-    for exp in dict.fromkeys(fig.get("experiments", {}).values()):
+    for exp in _experiments(fig):
         for line in experiment_equations(rr_config.experiment_spec(cfg, exp)):
             if line not in lines:
                 lines.append(line)
@@ -161,12 +170,13 @@ class FigureFacts:
         # A bare |...| would be read as an rst substitution reference.
         parts += ["- " + line.replace("|", "\\|") for line in figure_equations(self.cfg, self.fid)]
         parts.append("")
-        if fig["kind"] in SPECTRA_KINDS:
+        if _is_spectra_figure(fig):
             data = self.results / "spectra_data" / f"{self.fid}.nc"
             ks = ks_lines(data) if data.exists() else []
-            parts += ["**Measured agreement**:", ""] + [f"- {line}" for line in ks] if ks else []
+            if ks:
+                parts += ["**Measured agreement**:", ""] + [f"- {line}" for line in ks]
             return "\n".join(parts)
-        experiments = list(dict.fromkeys(fig.get("experiments", {}).values()))
+        experiments = _experiments(fig)
         if not experiments:
             return "\n".join(parts)
         csv_path = self.results / "agreement.csv"
