@@ -13,28 +13,10 @@ import argparse
 import csv
 import json
 import os
-import time
 from collections import defaultdict
 from pathlib import Path
 
-import numpy as np
-
-
-def matmul_rate(n: int = 3000, repeats: int = 3, threads: int | None = None) -> float:
-    """Best-of-`repeats` float64 GEMM rate in GFLOP/s on `threads` BLAS threads (default: every CPU).
-    The thread count is set explicitly: Snakemake runs this with OPENBLAS_NUM_THREADS=1."""
-    from threadpoolctl import threadpool_limits
-
-    rng = np.random.default_rng(0)
-    a, b = rng.standard_normal((n, n)), rng.standard_normal((n, n))
-    best = np.inf
-    with threadpool_limits(limits=threads or os.cpu_count(), user_api="blas"):
-        a @ b
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            a @ b
-            best = min(best, time.perf_counter() - t0)
-    return 2.0 * n**3 / best / 1e9
+from ridgerenorm.simulation import matmul_rate
 
 
 def benchmark_rows(results: Path):
@@ -69,7 +51,7 @@ def main() -> None:
 
 def report(args) -> None:
     threads = os.cpu_count()
-    rate = matmul_rate(threads=threads)
+    rate = matmul_rate(threads)
     print(f"float64 matmul rate on this machine: {rate:.1f} GFLOP/s ({threads} BLAS threads)\n")
 
     per_rule = defaultdict(lambda: [0, 0.0])

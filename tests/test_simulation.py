@@ -102,3 +102,24 @@ def test_nested_prefixes_share_the_draw():
     a = simulate_linear_ridge(eta, w, np.array([20, 80]), np.full(2, 1e-2), 0.1, range(3), experiment="n", seed=1)
     b = simulate_linear_ridge(eta, w, np.array([20, 30, 80]), np.full(3, 1e-2), 0.1, range(3), experiment="n", seed=1)
     np.testing.assert_allclose(a["eg"], b["eg"][:, [0, 2]], rtol=1e-12)
+
+
+def test_batched_block_products_equal_separate_calls():
+    """One pool over the 256-row blocks of many products gives the bits of separate calls (a
+    scheduling change, not an arithmetic one), with and without accumulation."""
+    from threadpoolctl import threadpool_limits
+
+    from ridgerenorm.simulation import blocked_matmul, blocked_matmul_many
+
+    rng = np.random.default_rng(5)
+    pairs = [(rng.standard_normal((m, 70)), rng.standard_normal((70, k))) for m, k in [(600, 40), (90, 130), (257, 1)]]
+    with threadpool_limits(limits=1, user_api="blas"):
+        separate = [blocked_matmul(A, B, threads=1) for A, B in pairs]
+        outs = [np.full((A.shape[0], B.shape[1]), 0.5) for A, B in pairs]
+        blocked_matmul_many([(A, B, o) for (A, B), o in zip(pairs, outs)], threads=2, accumulate=True)
+        fresh = [np.empty((A.shape[0], B.shape[1])) for A, B in pairs]
+        blocked_matmul_many([(A, B, o) for (A, B), o in zip(pairs, fresh)], threads=2)
+    for s, o, f, (A, B) in zip(separate, outs, fresh, pairs):
+        assert np.array_equal(s, f)
+        assert np.array_equal(o, 0.5 + s)
+        np.testing.assert_allclose(s, A @ B, rtol=1e-12, atol=1e-12)

@@ -73,3 +73,22 @@ def test_bit_identical_across_threads_and_draw_blocks():
     for key in ("eg", "etr", "df1_hat", "kappa_hat", "gcv", "v_clean", "noise_row_sq", "noise_within"):
         assert np.array_equal(a[key], np.concatenate([b1[key], b2[key]]), equal_nan=True), key
         assert np.array_equal(a[key], grouped[key], equal_nan=True), key
+
+
+def test_features_are_laid_out_per_feature_draw():
+    """_features writes X F_j into Phi[j] (contiguous per feature draw) for a group of draws, with X
+    longer than one 256-row block and not a multiple of it."""
+    from threadpoolctl import threadpool_limits
+
+    from ridgerenorm.simulation import _features
+
+    rng = np.random.default_rng(0)
+    D, N, g, P = 40, 7, 3, 700
+    X = rng.standard_normal((P, D))
+    Fs = [rng.standard_normal((D, N)) for _ in range(g)]
+    Phi = np.full((g, P, N), np.nan)
+    with threadpool_limits(limits=1, user_api="blas"):
+        _features(X, np.concatenate(Fs, axis=1), Phi, threads=2)
+    assert Phi[1].flags.c_contiguous
+    for j in range(g):
+        np.testing.assert_allclose(Phi[j], X @ Fs[j], rtol=1e-12, atol=1e-12)

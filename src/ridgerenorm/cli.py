@@ -376,11 +376,7 @@ def cmd_plan(args) -> None:
 
     config = cfg.load_config(*args.configfiles)
     threads = int(config.get("threads", 2))
-    # Snakemake runs onstart with OPENBLAS_NUM_THREADS=1; measure at the threads a simulate job gets.
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=threads, user_api="blas"):
-        rates = simulation.measured_rates()
+    rates = simulation.measured_rates(threads)  # at the threads a simulate job gets
     print(f"scale {config['scale']!r}: measured float64 GEMM {rates['gemm']:.0f} GFLOP/s ({threads} threads), "
           f"Cholesky {rates['factor']:.1f} GFLOP/s per thread")
     print(f"{'experiment':<22}{'model':<17}{'GEMM TFLOP':>11}{'factor TFLOP':>13}{'fits':>9}{'est. time':>11}")

@@ -15,10 +15,16 @@ Design choices that matter for speed and reproducibility:
   size or chunking is used.
 - Errors are exact population risks |beta - w|^2_Sigma, kept as whitened error vectors so the merge
   step can form unbiased variance components across draws.
+- Small problems are overhead-bound, not flop-bound (C2: 10^4 fits of 100 x 100 per job), so one
+  long-lived pool serves every call, small fits go to it in runs, the big arrays (features, Gram and
+  covariance snapshots) are allocated once per feature group and reused by every data draw, and the
+  next draw's rows are generated while the current draw's fits run.  None of this changes the
+  arithmetic: the outputs are bit-identical to the one-task-per-fit, fresh-array version.
 """
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 import zlib
@@ -63,27 +69,54 @@ class Progress:
         )
 
 
+FIT_RUN_COST = 300.0**3  # side^3 of the fits one pool task takes together (~1 ms of factorization)
 MATMUL_BLOCK = 256  # rows per GEMM block: fixed, so results do not depend on the thread count
+
+
+@functools.lru_cache(maxsize=None)
+def worker_pool(threads: int) -> ThreadPoolExecutor:
+    """One long-lived pool per thread count: the fits and GEMM blocks are many and small (C2 runs
+    ~10^4 of them per job), so starting a pool per call cost as much as the work.  Tasks must not wait
+    on the pool themselves (that could deadlock it); only the main thread submits."""
+    return ThreadPoolExecutor(max_workers=max(1, threads))
 
 
 def blocked_matmul(A, B, threads: int, out=None, accumulate: bool = False):
     """A @ B for 2-D A (M x K) and B (K x N), computed as fixed 256-row blocks of A spread over a pool of
     `threads` workers, each block a single-threaded GEMM (call under threadpool_limits(1)).  With
     accumulate=True the product is added into `out`."""
-    M = A.shape[0]
     if out is None:
-        out = np.zeros((M, B.shape[1])) if accumulate else np.empty((M, B.shape[1]))
+        out = np.zeros((A.shape[0], B.shape[1])) if accumulate else np.empty((A.shape[0], B.shape[1]))
+    blocked_matmul_many([(A, B, out)], threads, accumulate)
+    return out
 
-    def run(start):
+
+def blocked_matmul_many(products, threads: int, accumulate: bool = False) -> None:
+    """out = A @ B (or out += A @ B) for every (A, B, out) of `products`, as one pool of the same fixed
+    256-row blocks blocked_matmul uses (so the bits are those of separate calls): a batch of small
+    products keeps every thread busy where one product alone has a single block."""
+
+    def run(task):
+        A, B, out, start = task
         block = A[start:start + MATMUL_BLOCK] @ B
         if accumulate:
             out[start:start + MATMUL_BLOCK] += block
         else:
             out[start:start + MATMUL_BLOCK] = block
 
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        list(pool.map(run, range(0, M, MATMUL_BLOCK)))
-    return out
+    tasks = [(A, B, out, start) for A, B, out in products for start in range(0, A.shape[0], MATMUL_BLOCK)]
+    list(worker_pool(threads).map(run, tasks))
+
+
+def _matmul_each(products, threads: int) -> None:
+    """out = A @ B for every (A, B, out), each one whole single-threaded product (the same BLAS call
+    numpy's stacked matmul makes per matrix, so the bits are those of one stacked call), over the pool."""
+
+    def run(task):
+        A, B, out = task
+        np.matmul(A, B, out=out)
+
+    list(worker_pool(threads).map(run, products))
 
 
 def _split_grid(P_grid, n_features: int):
@@ -144,14 +177,23 @@ def _factor_flops(n: int, lam: float) -> float:
 def _chol_inverse_trace(A):
     """Cholesky factor of the SPD matrix A and tr(A^-1) = |L^-1|_F^2; None if A is not numerically SPD.
     About 2n^3/3 flops: 5-6x faster than eigh at n = 1000-2000."""
-    try:
-        L = scipy.linalg.cholesky(A, lower=True, check_finite=False)
-    except np.linalg.LinAlgError:
+    # LAPACK called directly (what scipy.linalg.cholesky / cho_solve call, without their checks): the
+    # wrappers' overhead was a third of a 100 x 100 fit
+    L, info = scipy.linalg.lapack.dpotrf(A, lower=1, clean=1)
+    if info != 0:
         return None
     Linv, info = scipy.linalg.lapack.dtrtri(L, lower=1)
     if info != 0:
         return None
     return L, float(np.sum(Linv * Linv))
+
+
+def _cho_solve(L, B):
+    """A^-1 B from the lower Cholesky factor L of A."""
+    X, info = scipy.linalg.lapack.dpotrs(L, B, lower=1)
+    if info != 0:
+        raise ValueError(f"dpotrs: illegal argument {-info}")
+    return X
 
 
 def _fit_dual(K, Xp, Y, lam, D):
@@ -162,7 +204,7 @@ def _fit_dual(K, Xp, Y, lam, D):
     chol = _chol_inverse_trace(K + lam * np.eye(P)) if lam > 0 else None
     if chol is not None:
         L, tr_inv = chol
-        alpha = scipy.linalg.cho_solve((L, True), Y, check_finite=False)
+        alpha = _cho_solve(L, Y)
         beta = Xp.T @ alpha / P
         etr = float(np.sum((lam * alpha.sum(axis=1)) ** 2) / P)  # residual = lam (K + lam)^-1 y
         fit_sum = P - lam * tr_inv
@@ -185,7 +227,7 @@ def _fit_primal(C, B, yy, lam, D):
     chol = _chol_inverse_trace(C + lam * np.eye(n)) if lam > 0 else None
     if chol is not None:
         L, tr_inv = chol
-        coef = scipy.linalg.cho_solve((L, True), B, check_finite=False)
+        coef = _cho_solve(L, B)
         c_tot = coef.sum(axis=1)
         etr = float(yy - 2.0 * c_tot @ B.sum(axis=1) + c_tot @ (C @ c_tot))
         return coef, etr, (n - lam * tr_inv) / D
@@ -207,15 +249,19 @@ def _draw_chunk(draw_ids, P_max, sqrt_eta, sigma_eps, experiment, seed, threads)
     eps = np.empty((b, P_max))
 
     def generate(t):
-        rng = np.random.default_rng(seed_sequence(seed, experiment, STREAM_DATA, draw_ids[t]))
-        rng.standard_normal(out=X[t])
-        rng.standard_normal(out=eps[t])
-        X[t] *= sqrt_eta
-        eps[t] *= sigma_eps
+        _fill_rows(X[t], eps[t], draw_ids[t], sqrt_eta, sigma_eps, experiment, seed)
 
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        list(pool.map(generate, range(b)))
+    list(worker_pool(threads).map(generate, range(b)))
     return X, eps
+
+
+def _fill_rows(X, eps, draw, sqrt_eta, sigma_eps, experiment, seed) -> None:
+    """Rows (P_max, D) and label noise (P_max) of one data draw, written into X and eps."""
+    rng = np.random.default_rng(seed_sequence(seed, experiment, STREAM_DATA, draw))
+    rng.standard_normal(out=X)
+    rng.standard_normal(out=eps)
+    X *= sqrt_eta
+    eps *= sigma_eps
 
 
 def simulate_linear_ridge(
@@ -251,12 +297,13 @@ def simulate_linear_ridge(
     out["e_clean"] = np.empty((n, nP, D))
     chunk = _draws_per_chunk(D, P_grid, n, mem_budget_bytes)
     flops = flops_factor = 0.0
+    work = {}
     for c0 in range(0, n, chunk):
         idx = list(range(c0, min(n, c0 + chunk)))
         with threadpool_limits(limits=1, user_api="blas"):
             X, eps = _draw_chunk([draws[i] for i in idx], P_max, sqrt_eta, sigma_eps, experiment, seed, threads)
             yc = X @ w  # (b, P_max)
-            grams, f = _grams(X, yc, eps, P_grid, dual, Pd, threads)
+            grams, f = _grams(X, yc, eps, P_grid, dual, Pd, threads, work)
             flops += f + 2.0 * len(idx) * P_max * D
             tasks = [(t, jp) for jp in range(nP) for t in range(len(idx))]
 
@@ -265,10 +312,9 @@ def simulate_linear_ridge(
                 return task, _fit_one(grams, X, yc, eps, t, jp, int(P_grid[jp]), float(lam_grid[jp]),
                                       bool(dual[jp]), sqrt_eta, w, sigma_eps)
 
-            with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-                for (t, jp), res in pool.map(run, tasks):
-                    for name, value in res.items():
-                        out[name][idx[t], jp] = value
+            for (t, jp), res in worker_pool(threads).map(run, tasks):
+                for name, value in res.items():
+                    out[name][idx[t], jp] = value
         flops_factor += len(idx) * sum(_factor_flops(min(int(P), D), lam) for P, lam in zip(P_grid, lam_grid))
         if progress is not None:
             progress.update(idx[-1] + 1)
@@ -277,33 +323,43 @@ def simulate_linear_ridge(
     return out
 
 
-def _grams(X, yc, eps, P_grid, dual, Pd, threads):
+def _grams(X, yc, eps, P_grid, dual, Pd, threads, work=None):
     """Gram matrix of the first Pd rows (for every P < D) and covariances accumulated over row
-    blocks (for every P >= D), per batch element, through blocked_matmul (bit-stable in threads)."""
+    blocks (for every P >= D), per batch element, through blocked_matmul_many (bit-stable in threads).
+    `work` (a dict, kept by the caller across draws of equal shape) holds the arrays for reuse:
+    fresh multi-GB arrays per draw cost more in page faults than the arithmetic done in them."""
     b, _, D = X.shape
+    work = {} if work is None else work
+
+    def buffer(key, shape):
+        if key not in work or work[key].shape != shape:
+            work[key] = np.empty(shape)
+        return work[key]
+
     grams = {}
     flops = 0.0
     if Pd:
-        grams["K"] = np.empty((b, Pd, Pd))
-        for t in range(b):
-            blocked_matmul(X[t, :Pd], X[t, :Pd].T, threads, out=grams["K"][t])
+        grams["K"] = buffer("K", (b, Pd, Pd))
+        blocked_matmul_many([(X[t, :Pd], X[t, :Pd].T, grams["K"][t]) for t in range(b)], threads)
         flops += 2.0 * b * Pd * Pd * D
     if (~dual).any():
-        C = np.zeros((b, D, D))
+        C = buffer("C", (b, D, D))
+        C[...] = 0.0
         B = np.zeros((b, D, 2))
+        B_seg = np.empty((b, D, 2))
         yy = np.zeros(b)
         Y = np.stack([yc, eps], axis=2)  # (b, P_max, 2)
         start = 0
         for jp in np.flatnonzero(~dual):
             P = int(P_grid[jp])
             rows = X[:, start:P]
-            for t in range(b):
-                blocked_matmul(rows[t].T, rows[t], threads, out=C[t], accumulate=True)
-            B += np.swapaxes(rows, 1, 2) @ Y[:, start:P]
+            blocked_matmul_many([(rows[t].T, rows[t], C[t]) for t in range(b)], threads, accumulate=True)
+            _matmul_each([(rows[t].T, Y[t, start:P], B_seg[t]) for t in range(b)], threads)  # read rows once more
+            B += B_seg
             yy += np.sum((yc[:, start:P] + eps[:, start:P]) ** 2, axis=1)
             flops += 2.0 * b * (P - start) * D * (D + 2)
             start = P
-            grams[jp] = (C / P, B / P, yy / P)
+            grams[jp] = (np.divide(C, P, out=buffer(("C/P", jp), C.shape)), B / P, yy / P)
     return grams, flops
 
 
@@ -339,10 +395,12 @@ def feature_weights(D: int, widths, j: int, *, experiment: str, seed: int, weigh
 
 
 def rf_group_bytes(D: int, P_grid, N: int, g: int) -> float:
-    """Peak memory of one data draw against a group of g feature draws: rows, the group's weights,
-    its features (and their per-draw copy), Gram or covariance matrices and eigh workspace."""
+    """Peak memory of one data draw against a group of g feature draws: rows, the group's weights and
+    features, one 256-row block of features per thread (two threads counted), Gram or covariance
+    matrices and eigh workspace."""
     P_grid, P_max, dual, Pd = _split_grid(P_grid, N)
-    return 8.0 * (P_max * (D + 3) + g * (D * N + 2 * P_max * N + Pd * Pd + (_covariance_copies(dual) + 1) * N * N + 3 * N))
+    block = 2 * MATMUL_BLOCK * N
+    return 8.0 * (P_max * (D + 3) + g * (D * N + P_max * N + block + Pd * Pd + (_covariance_copies(dual) + 1) * N * N + 3 * N))
 
 
 def rf_group_size(D: int, P_grid, N: int, m: int, budget_bytes: float) -> int:
@@ -397,15 +455,22 @@ def simulate_random_features(
         progress.total = n * len(groups)  # one step per (data draw, feature group)
     flops = flops_factor = 0.0
     steps = 0
+    pool = worker_pool(threads)
+    sqrt_eta = np.sqrt(eta)
     with threadpool_limits(limits=1, user_api="blas"):
         for group in groups:
-            F_grp = np.concatenate(
-                [feature_weights(D, widths, j, experiment=experiment, seed=seed, weight_exponent=weight_exponent)
-                 for j in group], axis=1)  # (D, g N)
+            weights = pool.map(lambda j: feature_weights(D, widths, j, experiment=experiment, seed=seed,
+                                                         weight_exponent=weight_exponent), group)
+            F_grp = np.concatenate(list(weights), axis=1)  # (D, g N)
             flops += len(group) * sum(2.0 * D * a * b for a, b in zip(widths[:-1], widths[1:]))
+            work = {"Phi": np.empty((len(group), P_max, N)), "X": np.empty((P_max, D)), "eps": np.empty(P_max)}
+            rows = pool.submit(_fill_rows, work["X"], work["eps"], draws[0], sqrt_eta, sigma_eps, experiment, seed)
             for i, draw in enumerate(draws):
-                f, f_factor = _rf_draw_group(i, draw, group, F_grp, out, noise_sum, noise_sq, eta, w, P_grid,
-                                           lam_grid, dual, Pd, N, sigma_eps, sigma_xi, experiment, seed, threads)
+                rows.result()  # this draw's rows are in work["X"], work["eps"]
+                next_draw = draws[i + 1] if i + 1 < n else None
+                f, f_factor, rows = _rf_draw_group(i, draw, next_draw, group, F_grp, work, out, noise_sum, noise_sq,
+                                                   eta, w, P_grid, lam_grid, dual, Pd, N, sigma_eps, sigma_xi,
+                                                   experiment, seed, threads)
                 flops += f
                 flops_factor += f_factor
                 steps += 1
@@ -420,42 +485,61 @@ def simulate_random_features(
     return out
 
 
-def _rf_draw_group(i, draw, group, F_grp, out, noise_sum, noise_sq, eta, w, P_grid, lam_grid, dual, Pd, N,
-                   sigma_eps, sigma_xi, experiment, seed, threads):
-    """Fit data draw `draw` against the feature draws of `group`; fills out[...][i, j] and the noise
-    sums of row i (added in j order, so grouping does not change their bits).  Returns flop counts."""
+def _rf_draw_group(i, draw, next_draw, group, F_grp, work, out, noise_sum, noise_sq, eta, w, P_grid, lam_grid,
+                   dual, Pd, N, sigma_eps, sigma_xi, experiment, seed, threads):
+    """Fit data draw `draw` (rows in work["X"], work["eps"]) against the feature draws of `group`; fills
+    out[...][i, j] and the noise sums of row i (added in j order, so grouping does not change their bits).
+    Once the rows are used, the pool starts generating next_draw's (if any) into the same arrays, beside
+    this draw's products and fits.  Returns flop counts and that generation's future (or None)."""
     D, P_max, g = eta.size, int(P_grid[-1]), len(group)
     sqrt_eta = np.sqrt(eta)
-    X, eps = _draw_chunk([draw], P_max, sqrt_eta, sigma_eps, experiment, seed, threads)
-    X, eps = X[0], eps[0]
-    yc = X @ w
-    Phi_all = blocked_matmul(X, F_grp, threads)  # (P_max, g N)
-    Phi = np.ascontiguousarray(Phi_all.reshape(P_max, g, N).transpose(1, 0, 2))  # (g, P_max, N)
-    del Phi_all, X
+    yc = work["X"] @ w
+    eps = work["eps"].copy()  # the next draw's noise overwrites work["eps"] while the fits run
+    Phi = work["Phi"]
+    _features(work["X"], F_grp, Phi, threads)
+    rows = None
+    if next_draw is not None:
+        rows = worker_pool(threads).submit(_fill_rows, work["X"], work["eps"], next_draw, sqrt_eta, sigma_eps,
+                                           experiment, seed)
     if sigma_xi:
-        for t, j in enumerate(group):
-            rng = np.random.default_rng(seed_sequence(seed, experiment, STREAM_FEATURE_NOISE, draw, j))
-            Phi[t] += sigma_xi * rng.standard_normal((P_max, N))
-    grams, f = _grams(Phi, np.broadcast_to(yc, (g, P_max)), np.broadcast_to(eps, (g, P_max)), P_grid, dual, Pd, threads)
-    f += 2.0 * P_max * D * g * N + 2.0 * P_max * D + 4.0 * g * P_grid.size * D * N
+        def add_noise(t):
+            rng = np.random.default_rng(seed_sequence(seed, experiment, STREAM_FEATURE_NOISE, draw, group[t]))
+            xi = rng.standard_normal((P_max, N))
+            xi *= sigma_xi  # in place: this loop draws 10^7-10^8 numbers per data draw and is memory-bound
+            Phi[t] += xi
 
-    def run(task):
-        t, jp = task
-        P, lam = int(P_grid[jp]), float(lam_grid[jp])
-        return task, *_ridge_fit(grams, Phi, yc, eps, t, jp, P, lam, bool(dual[jp]), D, sigma_eps)
+        list(worker_pool(threads).map(add_noise, range(g)))
+    grams, f = _grams(Phi, np.broadcast_to(yc, (g, P_max)), np.broadcast_to(eps, (g, P_max)), P_grid, dual, Pd,
+                      threads, work)
+    f += 2.0 * P_max * D * g * N + 2.0 * P_max * D + 4.0 * g * P_grid.size * D * N
 
     nP = P_grid.size
     coefs = np.empty((g, nP, N, 2))
-    tasks = [(t, jp) for t in range(g) for jp in range(nP)]
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        for (t, jp), coef, stats in pool.map(run, tasks):  # results come back in task order
-            coefs[t, jp] = coef
+
+    def run(fits):
+        for t, jp in fits:
+            P, lam = int(P_grid[jp]), float(lam_grid[jp])
+            coefs[t, jp], stats = _ridge_fit(grams, Phi, yc, eps, t, jp, P, lam, bool(dual[jp]), D, sigma_eps)
             for name, value in stats.items():
                 out[name][i, group[t], jp] = value
+
+    # Small fits go to the pool in runs (a task per 100 x 100 fit cost more than the fit itself), large
+    # ones one per task (so the threads finish together)
+    runs, current, cost = [], [], 0.0
+    for t in range(g):
+        for jp in range(nP):
+            current.append((t, jp))
+            cost += min(int(P_grid[jp]), N) ** 3
+            if cost >= FIT_RUN_COST:
+                runs.append(current)
+                current, cost = [], 0.0
+    list(worker_pool(threads).map(run, runs + [current] if current else runs))
+    # beta = F v for every P and both label columns in one GEMM per feature draw (F is read once, not 2 nP times)
+    V = coefs.transpose(0, 2, 1, 3).reshape(g, N, 2 * nP)
+    betas = np.empty((g, D, 2 * nP))
+    blocked_matmul_many([(F_grp[:, t * N:(t + 1) * N], V[t], betas[t]) for t in range(g)], threads)
     for t, j in enumerate(group):
-        # beta = F v for every P and both label columns in one GEMM (F is read once, not 2 nP times)
-        V = coefs[t].transpose(1, 0, 2).reshape(N, 2 * nP)
-        beta = blocked_matmul(F_grp[:, t * N:(t + 1) * N], V, threads).reshape(D, nP, 2)
+        beta = betas[t].reshape(D, nP, 2)
         e_c = sqrt_eta[:, None] * (beta[:, :, 0] - w[:, None])  # (D, nP)
         e_n = sqrt_eta[:, None] * beta[:, :, 1]
         e_tot = e_c + e_n
@@ -468,7 +552,20 @@ def _rf_draw_group(i, draw, group, F_grp, out, noise_sum, noise_sq, eta, w, P_gr
         out["v_clean"][i, j] = coefs[t, :, :, 0]
         noise_sum[i] += e_n.T  # added in j order, so grouping does not change the bits
         noise_sq[i] += np.einsum("dp,dp->p", e_n, e_n)
-    return f, g * sum(_factor_flops(min(int(P), N), lam) for P, lam in zip(P_grid, lam_grid))
+    return f, g * sum(_factor_flops(min(int(P), N), lam) for P, lam in zip(P_grid, lam_grid)), rows
+
+
+def _features(X, F_grp, Phi, threads) -> None:
+    """Phi[t] = X F_t for the g feature draws of F_grp = [F_1 ... F_g]: each 256-row block of X meets the
+    whole group in one GEMM (wide, so fast) and is scattered into the per-draw layout (g, P, N), where
+    every later product reads contiguous rows (a strided (P, g N) view cost 30% in those products)."""
+    g, _, N = Phi.shape
+
+    def run(start):
+        block = X[start:start + MATMUL_BLOCK] @ F_grp
+        Phi[:, start:start + MATMUL_BLOCK] = block.reshape(block.shape[0], g, N).transpose(1, 0, 2)
+
+    list(worker_pool(threads).map(run, range(0, X.shape[0], MATMUL_BLOCK)))
 
 
 def _ridge_fit(grams, Phi, yc, eps, t, jp, P, lam, dual, D, sigma_eps):
@@ -564,15 +661,26 @@ def estimate_flops(spec: dict) -> dict:
     return {"gemm": n * per_draw, "factor": factor, "merge": 0.0, "fits": n * P.size}
 
 
-def measured_rates(n_gemm: int = 2000, n_factor: int = 800) -> dict:
-    """This machine's float64 GEMM rate (all BLAS threads) and single-thread Cholesky + triangular
-    inverse rate, in GFLOP/s."""
+def matmul_rate(threads: int, n: int = 3000, repeats: int = 3) -> float:
+    """Best-of-`repeats` float64 GEMM rate (n x n times n x n) on `threads` BLAS threads, in GFLOP/s:
+    the reference the simulation rates are compared with.  The threads are set here, not inherited:
+    Snakemake runs jobs and onstart with OPENBLAS_NUM_THREADS=1."""
     rng = np.random.default_rng(0)
-    a = rng.standard_normal((n_gemm, n_gemm))
-    a @ a
-    t0 = time.perf_counter()
-    a @ a
-    gemm = 2.0 * n_gemm**3 / (time.perf_counter() - t0) / 1e9
+    a, b = rng.standard_normal((n, n)), rng.standard_normal((n, n))
+    best = np.inf
+    with threadpool_limits(limits=max(1, int(threads)), user_api="blas"):
+        a @ b
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            a @ b
+            best = min(best, time.perf_counter() - t0)
+    return 2.0 * n**3 / best / 1e9
+
+
+def measured_rates(threads: int, n_factor: int = 800) -> dict:
+    """This machine's float64 GEMM rate on `threads` BLAS threads and its single-thread Cholesky +
+    triangular inverse rate, in GFLOP/s."""
+    rng = np.random.default_rng(0)
     x = rng.standard_normal((n_factor, n_factor + 100))
     A = x @ x.T / n_factor + np.eye(n_factor)
     with threadpool_limits(limits=1, user_api="blas"):
@@ -580,7 +688,7 @@ def measured_rates(n_gemm: int = 2000, n_factor: int = 800) -> dict:
         t0 = time.perf_counter()
         _chol_inverse_trace(A)
         factor = _factor_flops(n_factor, 1.0) / (time.perf_counter() - t0) / 1e9
-    return {"gemm": gemm, "factor": factor}
+    return {"gemm": matmul_rate(threads), "factor": factor}
 
 
 def simulate_width_sweep(eta, w, P: int, N_grid, weight_exponents, draws, n_feature_draws: int, *,
@@ -643,9 +751,8 @@ def simulate_width_sweep(eta, w, P: int, N_grid, weight_exponents, draws, n_feat
                     alpha = _min_norm_solve(fit[4], Y[i])
                     return a, jn, N, c * c * (Phi[:, :N].T @ alpha)
 
-                with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-                    for a, jn, N, cv in pool.map(run, fits):
-                        coefs[a, jn, :N] = cv
+                for a, jn, N, cv in worker_pool(threads).map(run, fits):
+                    coefs[a, jn, :N] = cv
                 beta = (G @ coefs.reshape(-1, N_max).T).T.reshape(alphas.size, N_grid.size, D)
                 e[i, j] = sqrt_eta * (beta - w)
                 flops += 2.0 * D * N_max * alphas.size * N_grid.size

@@ -104,6 +104,7 @@ rule benchmark_summary:
         figures=[figure_file(fid, "pdf") for fid in sorted(FIGURES)],
         agreement=rules.agreement.output,
         script="benchmarks/summary.py",
+        code=f"{PKG}/simulation.py",
     output:
         report(
             f"{R}/benchmark_summary.md",
