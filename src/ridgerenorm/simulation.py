@@ -69,7 +69,7 @@ class Progress:
         )
 
 
-FIT_RUN_COST = 300.0**3  # side^3 of the fits one pool task takes together (~1 ms of factorization)
+FIT_RUN_COST = 300.0**3  # side^3 of the fits one pool task takes together (~1 ms of factorization; map_fits)
 MATMUL_BLOCK = 256  # rows per GEMM block: fixed, so results do not depend on the thread count
 
 
@@ -117,6 +117,23 @@ def _matmul_each(products, threads: int) -> None:
         np.matmul(A, B, out=out)
 
     list(worker_pool(threads).map(run, products))
+
+
+def map_fits(fn, fits, sides, threads: int) -> list:
+    """[fn(fit) for fit in fits] over the pool, in order.  Fits of matrix side `sides` go to the pool in
+    runs of about FIT_RUN_COST (side^3) each: a task per 100 x 100 fit cost more than the fit itself,
+    while fits of side >= 300 still get a task each, so the threads finish together."""
+    runs, current, cost = [], [], 0.0
+    for fit, side in zip(fits, sides):
+        current.append(fit)
+        cost += float(side) ** 3
+        if cost >= FIT_RUN_COST:
+            runs.append(current)
+            current, cost = [], 0.0
+    if current:
+        runs.append(current)
+    done = worker_pool(threads).map(lambda run: [fn(fit) for fit in run], runs)
+    return [result for run in done for result in run]
 
 
 def _split_grid(P_grid, n_features: int):
@@ -312,7 +329,8 @@ def simulate_linear_ridge(
                 return task, _fit_one(grams, X, yc, eps, t, jp, int(P_grid[jp]), float(lam_grid[jp]),
                                       bool(dual[jp]), sqrt_eta, w, sigma_eps)
 
-            for (t, jp), res in worker_pool(threads).map(run, tasks):
+            sides = [min(int(P_grid[jp]), D) for _, jp in tasks]
+            for (t, jp), res in map_fits(run, tasks, sides, threads):
                 for name, value in res.items():
                     out[name][idx[t], jp] = value
         flops_factor += len(idx) * sum(_factor_flops(min(int(P), D), lam) for P, lam in zip(P_grid, lam_grid))
@@ -516,24 +534,15 @@ def _rf_draw_group(i, draw, next_draw, group, F_grp, work, out, noise_sum, noise
     nP = P_grid.size
     coefs = np.empty((g, nP, N, 2))
 
-    def run(fits):
-        for t, jp in fits:
-            P, lam = int(P_grid[jp]), float(lam_grid[jp])
-            coefs[t, jp], stats = _ridge_fit(grams, Phi, yc, eps, t, jp, P, lam, bool(dual[jp]), D, sigma_eps)
-            for name, value in stats.items():
-                out[name][i, group[t], jp] = value
+    def run(fit):
+        t, jp = fit
+        P, lam = int(P_grid[jp]), float(lam_grid[jp])
+        coefs[t, jp], stats = _ridge_fit(grams, Phi, yc, eps, t, jp, P, lam, bool(dual[jp]), D, sigma_eps)
+        for name, value in stats.items():
+            out[name][i, group[t], jp] = value
 
-    # Small fits go to the pool in runs (a task per 100 x 100 fit cost more than the fit itself), large
-    # ones one per task (so the threads finish together)
-    runs, current, cost = [], [], 0.0
-    for t in range(g):
-        for jp in range(nP):
-            current.append((t, jp))
-            cost += min(int(P_grid[jp]), N) ** 3
-            if cost >= FIT_RUN_COST:
-                runs.append(current)
-                current, cost = [], 0.0
-    list(worker_pool(threads).map(run, runs + [current] if current else runs))
+    fits = [(t, jp) for t in range(g) for jp in range(nP)]
+    map_fits(run, fits, [min(int(P_grid[jp]), N) for _, jp in fits], threads)
     # beta = F v for every P and both label columns in one GEMM per feature draw (F is read once, not 2 nP times)
     V = coefs.transpose(0, 2, 1, 3).reshape(g, N, 2 * nP)
     betas = np.empty((g, D, 2 * nP))
@@ -751,7 +760,7 @@ def simulate_width_sweep(eta, w, P: int, N_grid, weight_exponents, draws, n_feat
                     alpha = _min_norm_solve(fit[4], Y[i])
                     return a, jn, N, c * c * (Phi[:, :N].T @ alpha)
 
-                for a, jn, N, cv in worker_pool(threads).map(run, fits):
+                for a, jn, N, cv in map_fits(run, fits, [min(fit[3], P) for fit in fits], threads):
                     coefs[a, jn, :N] = cv
                 beta = (G @ coefs.reshape(-1, N_max).T).T.reshape(alphas.size, N_grid.size, D)
                 e[i, j] = sqrt_eta * (beta - w)
