@@ -1,9 +1,15 @@
-"""Deterministic-equivalent theory of ridge regression and random features (THEORY.md §1, §3-§6).
+"""Deterministic-equivalent theory of ridge regression and random features (docs/theory.md §1, §3-§6).
 
 Everything is vectorized over a grid of (P, lambda) points: spectral sums are evaluated as
 (grid, D) arrays, and the renormalized ridge is solved for all grid points at once.
 The public entry points take population eigenvalues `eta` and the teacher `w` expressed in the
 eigenbasis of the population covariance, so they work on any user-supplied spectrum.
+
+Inputs that cannot lie: every public function validates its arguments (ValueError naming the
+argument and the offending value, e.g. "sigma_xi must be a finite number >= 0, got nan"); the
+solvers check their residual in a cancellation-free form and raise ConvergenceError rather than
+return a wrong number; and where an expression is 0/0 or inf - inf (lam = 0 at a rank or width
+threshold, zero eigenvalues, lam -> infinity) the exact limit is returned instead of NaN.
 """
 
 from __future__ import annotations
@@ -32,45 +38,226 @@ class ConvergenceError(RuntimeError):
 
 
 # ---------------------------------------------------------------------------------------------
+# Argument validation: one helper per kind of argument, used by every public function.  Each raises
+# ValueError naming the argument and the offending value; each returns the value as the computation
+# uses it (float arrays converted exactly as np.asarray(x, dtype=float) would).
+# ---------------------------------------------------------------------------------------------
+
+
+def _as_real_array(x, name: str) -> np.ndarray:
+    """x as a float array; rejects strings, booleans, complex numbers, None and other non-real objects."""
+    if isinstance(x, (str, bytes)):
+        raise ValueError(f"{name} must be a real number or an array of real numbers, got {x!r}")
+    try:
+        raw = np.asarray(x)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a real number or an array of real numbers, got {x!r}") from None
+    if raw.dtype.kind not in "iuf":
+        raise ValueError(f"{name} must be a real number or an array of real numbers, got {x!r}")
+    return np.asarray(raw, dtype=float)
+
+
+def _require(values: np.ndarray, ok: np.ndarray, name: str, what: str) -> None:
+    """Raise ValueError('<name> must be <what>, got <first offending value>') unless ok holds everywhere."""
+    ok = np.asarray(ok)
+    if not np.all(ok):
+        raise ValueError(f"{name} must be {what}, got {float(np.asarray(values)[~ok].flat[0])!r}")
+
+
+def _check_spectrum(eta, name: str = "eta") -> np.ndarray:
+    """Population eigenvalues: a non-empty 1-D array of finite numbers >= 0."""
+    eta = _as_real_array(eta, name)
+    if eta.ndim != 1 or eta.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array of eigenvalues, got shape {eta.shape}")
+    _require(eta, np.isfinite(eta) & (eta >= 0), name, "finite and >= 0 (eigenvalues)")
+    return eta
+
+
+def _check_teacher(w, eta: np.ndarray) -> np.ndarray:
+    """Teacher in the eigenbasis: finite, with the shape of eta."""
+    w = _as_real_array(w, "w")
+    if w.shape != eta.shape:
+        raise ValueError(f"w must have the shape of eta {eta.shape}, got shape {w.shape}")
+    _require(w, np.isfinite(w), "w", "finite")
+    return w
+
+
+def _check_kappa(kappa) -> np.ndarray:
+    """Ridge argument of the spectral functionals: finite and >= 0, any shape."""
+    kappa = _as_real_array(kappa, "kappa")
+    _require(kappa, np.isfinite(kappa) & (kappa >= 0), "kappa", "finite and >= 0")
+    return kappa
+
+
+def _check_number(x, name: str, *, positive: bool = False):
+    """A finite real scalar >= 0 (> 0 if positive), not a bool; returned unchanged (so arithmetic on it
+    is exactly what it was without the check)."""
+    arr = np.asarray(x) if not isinstance(x, (str, bytes)) else None
+    if arr is None or arr.ndim != 0 or arr.dtype.kind not in "iuf":
+        raise ValueError(f"{name} must be a finite number {'>' if positive else '>='} 0, got {x!r}")
+    v = float(arr)
+    if not (np.isfinite(v) and (v > 0 if positive else v >= 0)):
+        raise ValueError(f"{name} must be a finite number {'>' if positive else '>='} 0, got {v!r}")
+    return x
+
+
+def _check_grid(P, lam):
+    """Broadcast P and lambda to equal-length float 1-D arrays; return them and the output shape.
+    P must be finite and > 0, lam finite and >= 0 (NaN fails both tests)."""
+    P, lam = _as_real_array(P, "P"), _as_real_array(lam, "lam")
+    try:
+        P_arr, lam_arr = np.broadcast_arrays(P, lam)
+    except ValueError:
+        raise ValueError(f"P and lam must broadcast together, got shapes {P.shape} and {lam.shape}") from None
+    shape = P_arr.shape
+    P_arr, lam_arr = P_arr.reshape(-1).copy(), lam_arr.reshape(-1).copy()
+    _require(P_arr, np.isfinite(P_arr) & (P_arr > 0), "P", "finite and > 0")
+    _require(lam_arr, np.isfinite(lam_arr) & (lam_arr >= 0), "lam", "finite and >= 0")
+    return P_arr, lam_arr, shape
+
+
+def _check_widths(widths) -> list:
+    """Feature-layer widths: a non-empty sequence (or a single value) of positive integers, returned as
+    floats.  Integer-valued floats (2000.0) are accepted; 0.5, 0, -3, NaN, True/False and strings are not."""
+    msg = f"widths must be a non-empty sequence of positive integers, got {widths!r}"
+    if isinstance(widths, (str, bytes)):
+        raise ValueError(msg)
+    try:
+        ndim = np.ndim(widths)
+    except (TypeError, ValueError):
+        raise ValueError(msg) from None
+    if ndim > 1:
+        raise ValueError(msg)
+    items = [widths] if ndim == 0 else list(widths)
+    if len(items) == 0:
+        raise ValueError(msg)
+    out = []
+    for n in items:
+        arr = None if isinstance(n, (str, bytes, bool, np.bool_)) else np.asarray(n)
+        if arr is None or arr.ndim != 0 or arr.dtype.kind not in "iuf":
+            raise ValueError(msg)
+        v = float(arr)
+        if not (np.isfinite(v) and v.is_integer() and v >= 1):
+            raise ValueError(msg)
+        out.append(v)
+    return out
+
+
+def _check_weight_spectra(weight_spectra, widths: list) -> list:
+    """None (isotropic weights) or one entry per layer, each None or a 1-D array of N_l finite numbers
+    >= 0, not all zero (zero entries remove feature directions: the layer's effective width is the
+    number of nonzero entries)."""
+    L = len(widths)
+    if weight_spectra is None:
+        return [None] * L
+    if isinstance(weight_spectra, (str, bytes)) or not hasattr(weight_spectra, "__len__"):
+        raise ValueError(f"weight_spectra must be None or a sequence with one entry per layer, got {weight_spectra!r}")
+    if len(weight_spectra) != L:
+        raise ValueError(f"weight_spectra has {len(weight_spectra)} entries for {L} layers")
+    spectra = []
+    for l, s in enumerate(weight_spectra):
+        if s is None:
+            spectra.append(None)
+            continue
+        name = f"weight_spectra[{l}]"
+        s = _as_real_array(s, name)
+        # F_l = G diag(sqrt(s)) / sqrt(N_{l-1}): s scales the N_l output columns of layer l.
+        if s.ndim != 1 or s.size != widths[l]:
+            raise ValueError(
+                f"{name} must be 1-D of length N_{l + 1} = {widths[l]:g} "
+                f"(the layer's output width: F_l = G diag(sqrt(s))/sqrt(N_{{l-1}})); got shape {s.shape}"
+            )
+        _require(s, np.isfinite(s) & (s >= 0), name, "finite and >= 0")
+        if not np.any(s > 0):
+            raise ValueError(f"{name} is identically zero (the layer would have no features)")
+        spectra.append(s)
+    return spectra
+
+
+def _check_solver(rtol, max_iter) -> None:
+    """Newton step tolerance 0 < rtol < 1 and a positive integer iteration cap (not a bool)."""
+    _check_number(rtol, "rtol", positive=True)
+    if not rtol < 1:
+        raise ValueError(f"rtol must be a finite number in (0, 1), got {float(rtol)!r}")
+    if isinstance(max_iter, (bool, np.bool_)) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
+        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+
+
+def _check_exponents(x, name: str) -> np.ndarray:
+    """Scaling exponents on a grid (phase diagram): finite and >= 0, any shape."""
+    x = _as_real_array(x, name)
+    _require(x, np.isfinite(x) & (x >= 0), name, "finite and >= 0")
+    return x
+
+
+# ---------------------------------------------------------------------------------------------
 # §1 spectral functionals.  kappa has shape (G,) and eta, w have shape (D,); results have shape (G,).
+# At kappa = 0 a zero eigenvalue gives 0/0; every functional takes its kappa -> 0+ limit there
+# (eta_k/(eta_k + kappa) -> 0 for eta_k = 0), so df1(0) = df2(0) = rank/D.
 # ---------------------------------------------------------------------------------------------
 
 
 def _ratio(eta: np.ndarray, kappa: np.ndarray) -> np.ndarray:
-    """eta_k / (eta_k + kappa) as a (G, D) array."""
+    """eta_k / (eta_k + kappa) as a (G, D) array, with the kappa -> 0+ limit 0 where eta_k = kappa = 0."""
     kappa = np.asarray(kappa, dtype=float)
-    return eta[None, :] / (eta[None, :] + kappa.reshape(-1, 1))
+    den = eta[None, :] + kappa.reshape(-1, 1)
+    if eta.min() > 0 or kappa.size == 0 or kappa.min() > 0:
+        return eta[None, :] / den
+    with np.errstate(invalid="ignore"):
+        return np.where(den == 0, 0.0, eta[None, :] / den)
+
+
+def _df1(eta, kappa):
+    return _ratio(eta, kappa).mean(axis=1).reshape(np.shape(kappa))
+
+
+def _df2(eta, kappa):
+    return (_ratio(eta, kappa) ** 2).mean(axis=1).reshape(np.shape(kappa))
+
+
+def _tf1_prime(eta, w, kappa):
+    w2 = w**2
+    kappa = np.asarray(kappa, dtype=float)
+    # (eta + kappa)^2 overflows to inf for kappa > ~1e154, where the true terms underflow to 0 anyway.
+    with np.errstate(over="ignore"):
+        den = (eta[None, :] + kappa.reshape(-1, 1)) ** 2
+    if eta.min() > 0 or kappa.size == 0 or kappa.min() > 0:
+        r = eta[None, :] / den
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.where(den == 0, 0.0, eta[None, :] / den)
+    return (r @ w2).reshape(np.shape(kappa))
 
 
 def df1(eta, kappa):
     """(1/D) sum_k eta_k / (eta_k + kappa)."""
-    eta = np.asarray(eta, dtype=float)
-    return _ratio(eta, kappa).mean(axis=1).reshape(np.shape(kappa))
+    eta, kappa = _check_spectrum(eta), _check_kappa(kappa)
+    return _df1(eta, kappa)
 
 
 def df2(eta, kappa):
     """(1/D) sum_k eta_k^2 / (eta_k + kappa)^2."""
-    eta = np.asarray(eta, dtype=float)
-    return (_ratio(eta, kappa) ** 2).mean(axis=1).reshape(np.shape(kappa))
+    eta, kappa = _check_spectrum(eta), _check_kappa(kappa)
+    return _df2(eta, kappa)
 
 
 def tf1(eta, w, kappa):
     """sum_k w_k^2 eta_k / (eta_k + kappa)."""
-    eta, w2 = np.asarray(eta, dtype=float), np.asarray(w, dtype=float) ** 2
+    eta, kappa = _check_spectrum(eta), _check_kappa(kappa)
+    w2 = _check_teacher(w, eta) ** 2
     return (_ratio(eta, kappa) @ w2).reshape(np.shape(kappa))
 
 
 def tf1_prime(eta, w, kappa):
     """sum_k w_k^2 eta_k / (eta_k + kappa)^2 (minus the kappa-derivative of tf1)."""
-    eta, w2 = np.asarray(eta, dtype=float), np.asarray(w, dtype=float) ** 2
-    kappa = np.asarray(kappa, dtype=float)
-    r = eta[None, :] / (eta[None, :] + kappa.reshape(-1, 1)) ** 2
-    return (r @ w2).reshape(np.shape(kappa))
+    eta, kappa = _check_spectrum(eta), _check_kappa(kappa)
+    return _tf1_prime(eta, _check_teacher(w, eta), kappa)
 
 
 def tf2(eta, w, kappa):
     """sum_k w_k^2 eta_k^2 / (eta_k + kappa)^2."""
-    eta, w2 = np.asarray(eta, dtype=float), np.asarray(w, dtype=float) ** 2
+    eta, kappa = _check_spectrum(eta), _check_kappa(kappa)
+    w2 = _check_teacher(w, eta) ** 2
     return ((_ratio(eta, kappa) ** 2) @ w2).reshape(np.shape(kappa))
 
 
@@ -79,34 +266,92 @@ def tf2(eta, w, kappa):
 # ---------------------------------------------------------------------------------------------
 
 
-def _as_grid(P, lam):
-    """Broadcast P and lambda to equal-length float 1-D arrays; return them and the output shape."""
-    P_arr, lam_arr = np.broadcast_arrays(np.asarray(P, dtype=float), np.asarray(lam, dtype=float))
-    shape = P_arr.shape
-    P_arr, lam_arr = P_arr.reshape(-1).copy(), lam_arr.reshape(-1).copy()
-    if np.any(~np.isfinite(P_arr)) or np.any(P_arr <= 0):
-        raise ValueError(f"P must be positive and finite, got {P_arr[(P_arr <= 0) | ~np.isfinite(P_arr)][0]}")
-    if np.any(~np.isfinite(lam_arr)) or np.any(lam_arr < 0):
-        raise ValueError(f"lam must be >= 0 and finite, got {lam_arr[(lam_arr < 0) | ~np.isfinite(lam_arr)][0]}")
-    return P_arr, lam_arr, shape
+# Relative residual that every returned kappa meets in lam/kappa = (1 - q) + q (1 - df1(kappa)) (unless
+# solve_kappa is given a looser rtol).
+_KAPPA_RESIDUAL_TOL = 1e-10
 
 
-def solve_kappa(eta, P, lam, *, rtol: float = 1e-12, max_iter: int = 500) -> np.ndarray:
-    """Renormalized ridge kappa solving lam = kappa (1 - (D/P) df1(kappa)), for every grid point.
+def _kappa_residual(eta: np.ndarray, P: np.ndarray, lam: np.ndarray, kappa: np.ndarray):
+    """F = lam/kappa-form residual of the kappa equation and its scale, for kappa > 0 (shape (G,)).
 
-    g(kappa) = kappa - (1/P) sum_k kappa eta_k/(eta_k + kappa) - lam is convex with g(0) = -lam, so
-    Newton's method started above the root (kappa_0 = lam + sum(eta)/P) decreases monotonically to
-    the unique positive root.  For lam = 0 the same iteration converges to the largest root, which
-    is positive when P < D; when P >= D the answer is kappa = 0 and is set directly (at P = D the
-    root is double and Newton would only converge linearly).
-    Raises ConvergenceError if any grid point misses the tolerance.
+    lam = kappa (1 - q df1(kappa)), q = D/P, divided by kappa reads lam/kappa = (1 - q) + q m(kappa)
+    with m = 1 - df1 = (1/D) sum_k kappa/(eta_k + kappa), a mean of positive terms (no cancellation,
+    unlike 1 - df1 or kappa - kappa df1 near a double root), and 1 - q = (P - D)/P (exact near P = D).
+    F = (1 - q) + q m - lam/kappa has the sign of h(kappa) - lam, h(kappa) = kappa (1 - q df1), which
+    is negative below the physical root and positive above it; scale = |1 - q| + q m + lam/kappa
+    bounds the rounding of F.
     """
-    eta = np.asarray(eta, dtype=float)
-    if eta.ndim != 1 or eta.size == 0 or np.any(eta < 0) or not np.all(np.isfinite(eta)):
-        raise ValueError("eta must be a non-empty 1-D array of finite non-negative eigenvalues")
-    P_arr, lam_arr, shape = _as_grid(P, lam)
     D = eta.size
-    kappa = lam_arr + eta.sum() / P_arr
+    q, one_m_q = D / P, (P - D) / P
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        m = (kappa[:, None] / (eta[None, :] + kappa[:, None])).mean(axis=1)
+        lam_k = lam / kappa
+        F = one_m_q + q * m - lam_k
+        scale = np.abs(one_m_q) + q * m + lam_k
+    return F, scale
+
+
+def _bracket_kappa(eta: np.ndarray, P: np.ndarray, lam: np.ndarray, max_iter: int) -> np.ndarray:
+    """kappa from bisection on the sign of F (see _kappa_residual), vectorized over the grid (G,).
+
+    Used for the points where Newton stalls or fails (double root at lam -> 0, P = rank; extreme lam).
+    Bracket: h(kappa) <= kappa, so F(lam/2) < 0; h(kappa) >= kappa - sum(eta)/P, so F > 0 at
+    kappa = 2 (lam + sum(eta)/P).  For lam = 0 (P < rank) the lower end is found by stepping down by
+    factors of 16 (each step that stays above the root also lowers the upper end).  Bisection is
+    geometric while the bracket spans more than a factor 2, then arithmetic down to adjacent floats.
+    Returns the end of the final bracket with the smaller |F| (NaN where a stage exhausts max_iter).
+    """
+    with np.errstate(divide="ignore", over="ignore"):
+        log_hi = np.log(2.0) + np.logaddexp(np.log(lam), np.log(eta.sum()) - np.log(P))
+        hi = np.minimum(np.exp(log_hi), np.finfo(float).max)  # (F_hi > 0 fails only if the root overflows)
+    lo = np.where(lam / 2 > 0, lam / 2, lam)  # F(lam) < 0 too; lam/2 only underflows for subnormal lam
+    F_hi = _kappa_residual(eta, P, lam, hi)[0]
+    F_lo = np.full_like(hi, -np.inf)
+    ok = np.isfinite(hi)
+    lo_pos = lam > 0
+    F_lo[lo_pos] = _kappa_residual(eta, P[lo_pos], lam[lo_pos], lo[lo_pos])[0]
+    # lam = 0: step the lower end down until F < 0 (F -> 1 - q rank/D < 0 as kappa -> 0 when P < rank).
+    need = ~lo_pos & ok
+    lo[need] = hi[need]
+    for _ in range(max_iter):
+        idx = np.flatnonzero(need)
+        if idx.size == 0:
+            break
+        trial = lo[idx] / 16.0
+        F_t = _kappa_residual(eta, P[idx], lam[idx], trial)[0]
+        below = F_t < 0
+        up = idx[~below]
+        hi[up], F_hi[up] = trial[~below], F_t[~below]
+        lo[idx], F_lo[idx] = trial, np.where(below, F_t, F_lo[idx])
+        need[idx[below | (trial == 0)]] = False
+    ok &= ~need & (lo > 0) & (F_lo < 0) & (F_hi > 0)
+    active = ok.copy()
+    for _ in range(max_iter):
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
+            break
+        a, b = lo[idx], hi[idx]
+        geometric = b > 2.0 * a
+        mid = np.where(geometric, np.exp(0.5 * (np.log(a) + np.log(b))), a + 0.5 * (b - a))
+        exhausted = (mid <= a) | (mid >= b)
+        F_m = _kappa_residual(eta, P[idx], lam[idx], mid)[0]
+        below = F_m < 0
+        root = F_m == 0
+        lo[idx] = np.where(below & ~exhausted, mid, a)
+        F_lo[idx] = np.where(below & ~exhausted, F_m, F_lo[idx])
+        hi[idx] = np.where(below | exhausted, b, mid)
+        F_hi[idx] = np.where(below | exhausted, F_hi[idx], F_m)
+        active[idx[exhausted | root]] = False
+    kappa = np.where(np.abs(F_lo) < np.abs(F_hi), lo, hi)
+    kappa[~ok | active] = np.nan
+    return kappa
+
+
+def _solve_kappa(eta: np.ndarray, P_arr: np.ndarray, lam_arr: np.ndarray, rtol: float, max_iter: int):
+    """solve_kappa on validated 1-D grids; also returns the mask of points solved by bracketing."""
+    D = eta.size
+    with np.errstate(over="ignore"):
+        kappa = lam_arr + eta.sum() / P_arr
     ridgeless_full_rank = (lam_arr == 0) & (P_arr >= np.count_nonzero(eta))
     active = ~ridgeless_full_rank
     kappa[ridgeless_full_rank] = 0.0
@@ -114,11 +359,13 @@ def solve_kappa(eta, P, lam, *, rtol: float = 1e-12, max_iter: int = 500) -> np.
         if not active.any():
             break
         k = kappa[active]
-        r = _ratio(eta, k)
-        g = k - k * r.sum(axis=1) / P_arr[active] - lam_arr[active]
-        dg = 1.0 - (r**2).sum(axis=1) / P_arr[active]
-        step = g / dg
-        new = k - step
+        # (extreme inputs can overflow here; the residual check below catches what that breaks)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            r = _ratio(eta, k)
+            g = k - k * r.sum(axis=1) / P_arr[active] - lam_arr[active]
+            dg = 1.0 - (r**2).sum(axis=1) / P_arr[active]
+            step = g / dg
+            new = k - step
         # Newton iterates stay above the root; guard against round-off pushing below zero.
         new = np.where(new > 0, new, 0.5 * k)
         kappa[active] = new
@@ -127,16 +374,54 @@ def solve_kappa(eta, P, lam, *, rtol: float = 1e-12, max_iter: int = 500) -> np.
         done = (np.abs(step) <= rtol * np.maximum(new, 1e-300)) | (new >= k)
         idx = np.flatnonzero(active)
         active[idx[done]] = False
-    # Residual check on the original equation, relative to the scale of its terms.
-    r = _ratio(eta, kappa)
-    resid = kappa - kappa * r.sum(axis=1) / P_arr - lam_arr
-    scale = np.maximum(lam_arr + kappa, 1e-300)
-    bad = (np.abs(resid) > 1e-8 * scale) & ~ridgeless_full_rank
-    if bad.any() or active.any():
-        i = int(np.flatnonzero(bad | active)[0])
-        raise ConvergenceError(
-            f"kappa did not converge at P={P_arr[i]:g}, lam={lam_arr[i]:g} (D={D}): residual {resid[i]:.3e}"
-        )
+    # Residual check in the cancellation-free form; a non-finite kappa or residual is a failure.
+    tol = max(float(rtol), _KAPPA_RESIDUAL_TOL)
+    solve = ~ridgeless_full_rank
+
+    def failing(points):
+        k = kappa[points]
+        F, scale = _kappa_residual(eta, P_arr[points], lam_arr[points], k)
+        return ~(np.isfinite(k) & (k > 0) & np.isfinite(F) & np.isfinite(scale) & (np.abs(F) <= tol * scale)), F
+
+    refined = np.zeros_like(solve)
+    idx = np.flatnonzero(solve)
+    bad, _ = failing(idx)
+    bad |= active[idx]
+    if bad.any():
+        # Newton stalled or failed here (a double root at lam -> 0 near P = rank, or extreme lam):
+        # re-solve these points only by bisection, so every point Newton settled keeps its value.
+        refined[idx[bad]] = True
+        kappa[refined] = _bracket_kappa(eta, P_arr[refined], lam_arr[refined], max_iter)
+        bad_r, F = failing(np.flatnonzero(refined))
+        if bad_r.any():
+            i = int(np.flatnonzero(refined)[np.flatnonzero(bad_r)[0]])
+            raise ConvergenceError(
+                f"kappa did not converge at P={P_arr[i]:g}, lam={lam_arr[i]:g} (D={D}): kappa={kappa[i]:.6g}, "
+                f"relative residual {abs(F[np.flatnonzero(bad_r)[0]]):.3e} of lam/kappa = 1 - (D/P) df1(kappa)"
+            )
+    return kappa, refined
+
+
+def solve_kappa(eta, P, lam, *, rtol: float = 1e-12, max_iter: int = 500) -> np.ndarray:
+    """Renormalized ridge kappa solving lam = kappa (1 - (D/P) df1(kappa)), for every grid point.
+
+    g(kappa) = kappa - (1/P) sum_k kappa eta_k/(eta_k + kappa) - lam is convex with g(0) = -lam, so
+    Newton's method started above the root (kappa_0 = lam + sum(eta)/P) decreases monotonically to
+    the unique positive root (step tolerance rtol, at most max_iter steps).  For lam = 0 the same
+    iteration converges to the largest root, which is positive when P < rank(eta); when
+    P >= rank the answer is kappa = 0 and is set directly.
+    Every returned kappa > 0 is checked on the equation written without cancellation,
+    lam/kappa = (1 - q) + q (1/D) sum_k kappa/(eta_k + kappa), q = D/P: its relative residual must
+    be at most max(rtol, 1e-10) (a NaN or inf residual fails).  Points that miss it -- Newton
+    stalls at the double root lam -> 0, P = rank, where it converges only linearly and then on
+    round-off, and extreme lam -- are re-solved by bisection on that residual (at most max_iter
+    steps per stage); points Newton settled are not touched.  A point that still misses the
+    tolerance raises ConvergenceError.
+    """
+    eta = _check_spectrum(eta)
+    _check_solver(rtol, max_iter)
+    P_arr, lam_arr, shape = _check_grid(P, lam)
+    kappa, _ = _solve_kappa(eta, P_arr, lam_arr, rtol, max_iter)
     return kappa.reshape(shape)
 
 
@@ -146,29 +431,53 @@ def linear_ridge(eta, w, P, lam, sigma_eps: float = 0.0) -> xr.Dataset:
     P and lam are scalars or equal-length 1-D arrays (they broadcast).  Returns an xarray.Dataset
     over dimension ``point`` with kappa, df1, df2, gamma, bias (Bias^2), var_x, var_xeps, eg and
     etr, plus the inputs P and lam and the S-transform S = kappa/lam (= 1/(1 - q df1)).
+
+    Exact limits instead of 0/0 or inf - inf: at lam = 0 with P >= rank(eta), kappa = 0,
+    df1 = df2 = rank/D, gamma = rank/P, Bias^2 = Var_X = 0; at the interpolation threshold P = rank
+    gamma = 1, Var_Xeps = E_g = +inf for sigma_eps > 0 (0 without label noise) and E_tr = 0.  For
+    lam -> infinity, kappa ~ lam and Bias^2 -> sum_k eta_k w_k^2 (computed without overflowing
+    kappa^2).  At points whose kappa came from the bisection fallback (see solve_kappa), 1 - gamma
+    and lam/kappa are evaluated in cancellation-free form.
     """
-    eta = np.asarray(eta, dtype=float)
-    w = np.asarray(w, dtype=float)
-    if w.shape != eta.shape:
-        raise ValueError(f"w has shape {w.shape} but eta has shape {eta.shape}")
-    if sigma_eps < 0:
-        raise ValueError(f"sigma_eps must be >= 0, got {sigma_eps}")
-    P_arr, lam_arr, shape = _as_grid(P, lam)
+    eta = _check_spectrum(eta)
+    w = _check_teacher(w, eta)
+    _check_number(sigma_eps, "sigma_eps")
+    P_arr, lam_arr, shape = _check_grid(P, lam)
     D = eta.size
+    rank = np.count_nonzero(eta)
     q = D / P_arr
-    kappa = solve_kappa(eta, P_arr, lam_arr)
-    d1, d2 = df1(eta, kappa), df2(eta, kappa)
-    gamma = q * d2
-    bias = kappa**2 * tf1_prime(eta, w, kappa)
-    # At kappa = 0 (ridgeless, P >= D) kappa^2 tf1' is 0 exactly; guard 0 * inf for zero eigenvalues.
+    kappa, refined = _solve_kappa(eta, P_arr, lam_arr, 1e-12, 500)
+    d1, d2 = _df1(eta, kappa), _df2(eta, kappa)
+    # kappa = 0 (lam = 0, P >= rank): gamma = q df2 = rank/P exactly (= q when eta has no zeros).
+    ridgeless0 = kappa == 0
+    gamma = np.where(ridgeless0, rank / P_arr, q * d2)
+    with np.errstate(over="ignore", invalid="ignore"):
+        bias = kappa**2 * _tf1_prime(eta, w, kappa)
+    # At kappa = 0 (ridgeless, P >= rank) kappa^2 tf1' is 0 exactly; guard 0 * inf for zero eigenvalues.
     bias = np.where(kappa == 0, 0.0, bias)
-    amp = gamma / (1.0 - gamma)
-    var_x = bias * amp
-    var_xeps = sigma_eps**2 * amp
+    overflow = ~np.isfinite(bias)
+    if overflow.any():  # kappa^2 overflowed (lam -> infinity): the same sum as sum eta w^2 (kappa/(eta+kappa))^2
+        c = kappa[overflow, None] / (eta[None, :] + kappa[overflow, None])
+        bias[overflow] = (c * c) @ (eta * w**2)
+    one_m_gamma = 1.0 - gamma
+    if refined.any():  # 1 - q df2 = (P - D)/P + q (1/D) sum c (1 + r), r = eta/(eta+kappa), c = kappa/(eta+kappa)
+        k = kappa[refined, None]
+        r, c = eta[None, :] / (eta[None, :] + k), k / (eta[None, :] + k)
+        one_m_gamma[refined] = (P_arr[refined] - D) / P_arr[refined] + q[refined] * (c * (1.0 + r)).mean(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        amp = gamma / one_m_gamma
+        # kappa -> 0: Bias^2 vanishes faster than gamma/(1 - gamma) grows, also at P = rank.
+        var_x = np.where(ridgeless0, 0.0, bias * amp)
+        var_xeps = sigma_eps**2 * amp if sigma_eps > 0 else np.zeros_like(amp)
     eg = bias + var_x + var_xeps
-    # lam/kappa = 1 - q df1 holds at every point, including lam = 0 where it is the OLS limit 1 - D/P.
-    inv_s = 1.0 - q * d1
-    etr = inv_s**2 * (eg + sigma_eps**2)
+    # lam/kappa = 1 - q df1 holds at every point, including lam = 0 where it is the OLS limit 1 - rank/P.
+    inv_s = np.where(ridgeless0, 1.0 - rank / P_arr, 1.0 - q * d1)
+    if refined.any():
+        inv_s[refined] = lam_arr[refined] / kappa[refined]
+    with np.errstate(invalid="ignore"):
+        etr = inv_s**2 * (eg + sigma_eps**2)
+    # lam/kappa = 0: the ridgeless interpolator has zero training error, also where E_g diverges.
+    etr = np.where(inv_s == 0, 0.0, etr)
     with np.errstate(divide="ignore", invalid="ignore"):
         s_transform = np.where(inv_s > 0, 1.0 / inv_s, np.inf)
     out = {
@@ -275,38 +584,15 @@ class _Layers:
     """
 
     def __init__(self, widths, weight_spectra, D: int):
-        widths = [float(n) for n in np.atleast_1d(np.asarray(widths, dtype=float))]
-        if len(widths) == 0 or any((not np.isfinite(n)) or n <= 0 for n in widths):
-            raise ValueError(f"widths must be a non-empty list of positive finite numbers, got {widths}")
+        widths = _check_widths(widths)
         self.D = D
         self.N = np.array(widths)
         self.L = len(widths)
-        if weight_spectra is None:
-            self.spectra = [None] * self.L
-        else:
-            if len(weight_spectra) != self.L:
-                raise ValueError(f"weight_spectra has {len(weight_spectra)} entries for {self.L} layers")
-            self.spectra = []
-            for l, s in enumerate(weight_spectra):
-                if s is None:
-                    self.spectra.append(None)
-                    continue
-                s = np.asarray(s, dtype=float)
-                # F_l = G diag(sqrt(s)) / sqrt(N_{l-1}): s scales the N_l output columns of layer l.
-                if s.ndim != 1 or s.size != round(widths[l]):
-                    raise ValueError(
-                        f"weight spectrum of layer {l} must be 1-D of length N_{l + 1} = {widths[l]:g} "
-                        f"(the layer's output width: F_l = G diag(sqrt(s))/sqrt(N_{{l-1}})); got shape {s.shape}"
-                    )
-                if np.any(s < 0) or not np.all(np.isfinite(s)):
-                    raise ValueError(f"weight spectrum of layer {l} must be finite and non-negative")
-                self.spectra.append(s)
+        self.spectra = _check_weight_spectra(weight_spectra, widths)
         # Effective widths: zero weight eigenvalues remove feature directions.
         self.N_eff = np.array(
             [n if s is None else float(np.count_nonzero(s)) for n, s in zip(widths, self.spectra)]
         )
-        if np.any(self.N_eff == 0):
-            raise ValueError("a weight spectrum is identically zero")
         # Inner-layer prefactor prod_{l<L} D/N_l (S-transform of F F^T with per-layer 1/N_{l-1} scaling).
         self.log_prefactor = float(np.sum(np.log(D / self.N[:-1])))
         # Upper bound of X_l: N_l/D for isotropic layers, (N_l/D) mean(s) for structured ones.
@@ -443,6 +729,50 @@ def _solve_kappa2(eta, layers: _Layers, sigma_xi, P, lam, *, max_iter: int = 200
     return kappa2
 
 
+def _rf_threshold_limits(v: dict, eta, w2, layers: "_Layers", rank: float, sigma_eps, *, at_rank, p_and_width,
+                         piece) -> None:
+    """Exact values at the interpolation thresholds of the ridgeless model, where the generic
+    expressions of random_features are 0/0 or inf - inf (or 1 - gamma is a rounding error, not 0).
+    Updates the arrays in v (gamma1, gamma2, rho, bias, var_x, var_f, k_tf1, signal, noise, var_xf,
+    var_xeps, var_xfeps, eg, lam_over_k1) at those points only.
+
+    at_rank: lam = 0, kappa2 = 0 and P = rank(Sigma) <= every effective width.  Expanding in
+    kappa2 -> 0+ with A = sum 1/eta_k and W = sum w_k^2 over eta_k > 0, and n_b layers whose effective
+    width equals rank(Sigma) (each contributes 1 to a * sum pieces, the others 0): rho -> 1/(1 + n_b),
+    gamma1, gamma2 -> 1, Bias^2, Var_X, Var_F -> 0, signal -> (1 - rho) W rank / ((1 + rho) A),
+    Var_Xeps -> +inf and Var_XFeps -> sigma_eps^2 (sum of the layer pieces)/4 if n_b = 0, else +inf.
+    p_and_width: lam = 0 with P and some width both binding (rho = 0): gamma1 = 1 and the signal
+    diverges; gamma2 < 1 there, so Var_X and Var_Xeps keep their finite values.
+    Without label noise the noise terms are 0 at every lam, so they are 0 here too; lam/kappa1 = 0 at both.
+    """
+    both = at_rank | p_and_width
+    if not both.any():
+        return
+    inf_or_0 = np.inf if sigma_eps > 0 else 0.0
+    n_b = int(np.sum(layers.N_eff == rank))
+    rho0 = 1.0 / (1.0 + n_b)
+    support = eta > 0
+    signal0 = (1.0 - rho0) * w2[support].sum() * rank / ((1.0 + rho0) * (1.0 / eta[support]).sum())
+    if n_b == 0:
+        with np.errstate(invalid="ignore"):
+            xfeps0 = sigma_eps**2 * piece.sum(axis=0) / 4.0
+    else:
+        xfeps0 = inf_or_0
+    v["gamma1"] = np.where(both, 1.0, v["gamma1"])
+    v["gamma2"] = np.where(at_rank, 1.0, v["gamma2"])
+    v["rho"] = np.where(at_rank, rho0, v["rho"])
+    v["var_x"] = np.where(at_rank, 0.0, v["var_x"])
+    diverging = np.where(v["k_tf1"] > 0, np.inf, 0.0)
+    v["signal"] = np.where(at_rank, signal0, np.where(p_and_width, diverging, v["signal"]))
+    v["noise"] = np.where(both, inf_or_0, v["noise"])
+    v["var_xeps"] = np.where(at_rank, inf_or_0, v["var_xeps"])
+    with np.errstate(invalid="ignore"):
+        v["var_xfeps"] = np.where(at_rank, xfeps0, np.where(p_and_width, v["noise"] - v["var_xeps"], v["var_xfeps"]))
+        v["var_xf"] = np.where(both, v["signal"] - v["bias"] - v["var_x"] - v["var_f"], v["var_xf"])
+        v["eg"] = np.where(both, v["signal"] + v["noise"], v["eg"])
+    v["lam_over_k1"] = np.where(both, 0.0, v["lam_over_k1"])
+
+
 def random_features(
     eta,
     w,
@@ -453,7 +783,7 @@ def random_features(
     sigma_xi: float = 0.0,
     weight_spectra=None,
 ) -> xr.Dataset:
-    """Theory of linear random-feature ridge regression (THEORY.md §4) and its additive-noise
+    """Theory of linear random-feature ridge regression (docs/theory.md §4) and its additive-noise
     variant (§5), for one (widths=[N]) or several feature layers.
 
     eta, w: population spectrum and teacher in its eigenbasis (length D).  P, lam: scalars or
@@ -480,15 +810,11 @@ def random_features(
     sigma_xi > 0), df1_plain, df2, gamma1, gamma2, rho, kappa2_tf1, bias, var_x, var_f, var_xf,
     var_xeps, var_xfeps, eg and etr.
     """
-    eta = np.asarray(eta, dtype=float)
-    w = np.asarray(w, dtype=float)
-    if eta.ndim != 1 or eta.size == 0 or np.any(eta < 0) or not np.all(np.isfinite(eta)):
-        raise ValueError("eta must be a non-empty 1-D array of finite non-negative eigenvalues")
-    if w.shape != eta.shape:
-        raise ValueError(f"w has shape {w.shape} but eta has shape {eta.shape}")
-    if sigma_eps < 0 or sigma_xi < 0:
-        raise ValueError(f"sigma_eps and sigma_xi must be >= 0, got {sigma_eps}, {sigma_xi}")
-    P_arr, lam_arr, shape = _as_grid(P, lam)
+    eta = _check_spectrum(eta)
+    w = _check_teacher(w, eta)
+    _check_number(sigma_eps, "sigma_eps")
+    _check_number(sigma_xi, "sigma_xi")
+    P_arr, lam_arr, shape = _check_grid(P, lam)
     D = eta.size
     sigma_xi = float(sigma_xi)
     layers = _Layers(widths, weight_spectra, D)
@@ -547,7 +873,16 @@ def random_features(
         lam_over_k1 = np.where(
             ridgeless, np.where(bind_P, 0.0, 1.0 - q * t), lam_arr / np.where(kappa1 > 0, kappa1, 1.0)
         )
-    etr = lam_over_k1**2 * (eg + sigma_eps**2)
+    v = dict(gamma1=gamma1, gamma2=gamma2, rho=rho, bias=bias, var_x=var_x, var_f=var_f, k_tf1=k_tf1, signal=signal,
+             noise=noise, var_xf=var_xf, var_xeps=var_xeps, var_xfeps=var_xfeps, eg=eg, lam_over_k1=lam_over_k1)
+    _rf_threshold_limits(v, eta, w2, layers, rank, sigma_eps, at_rank=ridgeless & ~pinned & (P_arr == rank),
+                         p_and_width=bind_P & bind_l.any(axis=0), piece=piece)
+    gamma1, gamma2, rho, var_x, var_xf = v["gamma1"], v["gamma2"], v["rho"], v["var_x"], v["var_xf"]
+    var_xeps, var_xfeps, eg, lam_over_k1 = v["var_xeps"], v["var_xfeps"], v["eg"], v["lam_over_k1"]
+    with np.errstate(invalid="ignore"):
+        etr = lam_over_k1**2 * (eg + sigma_eps**2)
+    # lam/kappa1 = 0 (ridgeless, P binds): the interpolator has zero training error, also where E_g diverges.
+    etr = np.where(lam_over_k1 == 0, 0.0, etr)
 
     out = {
         "P": P_arr,
@@ -606,13 +941,23 @@ def _argmin_first(values, tol=1e-12):
 def phase_rates(l, q, alpha, r, c, noisy: bool):
     """Error decay rate (E_g ~ P^-rate) and dominant-term label index (into PHASE_LABELS).
 
-    l: ridge exponent (lam ~ P^-l), q: width exponent (N ~ P^q); arrays broadcast together.
-    Each term of THEORY.md §6 is evaluated with its own label (the argument attaining its inner
+    l: ridge exponent (lam ~ P^-l), q: width exponent (N ~ P^q); arrays of finite numbers >= 0 that
+    broadcast together.  alpha > 0 (eta_k = k^-alpha), source exponent r > 0, c >= 0 (numbers); noisy a bool.
+    Each term of docs/theory.md §6 is evaluated with its own label (the argument attaining its inner
     min); the rate is the min over terms.  Ties (within 1e-12 relative) go to the earlier entry:
     inside a term in the order listed in §6, across terms in the order signal, feature variance,
     width-limited signal, noise -- i.e. always the lowest index in PHASE_LABELS.
     """
-    l, q = np.broadcast_arrays(np.asarray(l, dtype=float), np.asarray(q, dtype=float))
+    l, q = _check_exponents(l, "l"), _check_exponents(q, "q")
+    _check_number(alpha, "alpha", positive=True)
+    _check_number(r, "r", positive=True)
+    _check_number(c, "c")
+    if not isinstance(noisy, (bool, np.bool_)):
+        raise ValueError(f"noisy must be True or False, got {noisy!r}")
+    try:
+        l, q = np.broadcast_arrays(l, q)
+    except ValueError:
+        raise ValueError(f"l and q must broadcast together, got shapes {l.shape} and {q.shape}") from None
     shape = l.shape
     l, q = l.reshape(-1), q.reshape(-1)
     one = np.ones_like(l)
@@ -631,8 +976,8 @@ def phase_rates(l, q, alpha, r, c, noisy: bool):
 
 
 def finite_width_exponent(alpha_F):
-    """Finite-width exponent c of Var_F + Var_XF ~ N^-c for weight exponent alpha_F (FIGURES.md C7)."""
-    a = np.asarray(alpha_F, dtype=float)
+    """Finite-width exponent c of Var_F + Var_XF ~ N^-c for weight exponent alpha_F >= 0 (docs/figures.md C7)."""
+    a = _check_exponents(alpha_F, "alpha_F")
     with np.errstate(divide="ignore"):
         mid = (1.0 - a) / np.where(a > 0, a, 1.0)
     out = np.where(a < 0.5, 1.0, np.where(a <= 1.0, mid, 0.0))
