@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ridgerenorm import densities, simulation, theory
+from ridgerenorm import densities, theory
+from ridgerenorm.costs import matmul_rate
+from ridgerenorm.models.random_features import simulate_random_features
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,14 +53,14 @@ def main() -> None:
     flops = {}
 
     def rf_small():
-        out = simulation.simulate_random_features(eta_c2, w_c2, P_c2, np.full(P_c2.size, 1e-3), [100], 0.25, 0.0,
-                                                  range(4), 25, experiment="micro", seed=0, threads=2)
+        out = simulate_random_features(eta_c2, w_c2, P_c2, np.full(P_c2.size, 1e-3), [100], 0.25, 0.0,
+                                       range(4), 25, experiment="micro", seed=0, threads=2)
         flops["total"] = out["flops"] + out["flops_factor"]
 
     seconds = best_of(rf_small)
     rate = flops["total"] / seconds / 1e9
     print(f"{'random features, C2 shapes, 4 x 25 draws':48s} {seconds:8.2f} s  {rate:6.1f} GFLOP/s "
-          f"({rate / simulation.matmul_rate(2):.0%} of the 2-thread matmul rate)")
+          f"({rate / matmul_rate(2):.0%} of the 2-thread matmul rate)")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import os
 from collections import defaultdict
 from pathlib import Path
 
-from ridgerenorm.simulation import matmul_rate
+from ridgerenorm.costs import matmul_rate
 
 
 def benchmark_rows(results: Path):

@@ -56,7 +56,7 @@ def test_product_wishart_mass(widths, lam_max):
 
 
 def _largest_imag_root_density(lam, widths):
-    """Reference: per-point np.roots, root with the largest imaginary part (FIGURES.md A4 recipe)."""
+    """Reference: per-point np.roots, root with the largest imaginary part (docs/figures.md A4 recipe)."""
     c = widths[-1] / np.asarray(widths[:-1], dtype=float)
     coef = np.array([1.0, 1.0])
     for cl in c:

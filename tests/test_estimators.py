@@ -1,4 +1,4 @@
-"""Variance-component estimators on synthetic draws with known components (THEORY.md §7)."""
+"""Variance-component estimators on synthetic draws with known components (docs/theory.md §7)."""
 
 import numpy as np
 

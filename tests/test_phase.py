@@ -1,4 +1,4 @@
-"""Scaling-law phase diagram (THEORY.md §6) and the finite-width exponent of FIGURES.md C7."""
+"""Scaling-law phase diagram (docs/theory.md §6) and the finite-width exponent of docs/figures.md C7."""
 
 import numpy as np
 import pytest

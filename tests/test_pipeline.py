@@ -162,18 +162,17 @@ def test_random_feature_eg_agreement_at_quick_scale(quick, exp):
 
 
 def test_every_figure_of_the_inventory_is_rendered(quick):
-    """Every figure id of ../shared/spec/FIGURES.md has a PDF and PNG at quick scale."""
+    """Every figure id of the inventory (docs/figures.md) has a PDF and PNG at quick scale, under its name."""
     import re
 
-    inventory = ROOT.parent / "shared" / "spec" / "FIGURES.md"
-    if not inventory.is_file():
-        pytest.skip(f"figure inventory not found at {inventory}")
-    ids = sorted(set(re.findall(r"^\| ([A-D][0-9]+) ", inventory.read_text(), flags=re.M)))
-    assert len(ids) >= 20
+    inventory = ROOT / "docs" / "figures.md"
+    ids = dict(re.findall(r"^### ([A-D][0-9]+) ([a-z-]+)", inventory.read_text(), flags=re.M))
+    assert len(ids) == 21
     results, config = quick
     for fid in ids:
         assert fid in config["figures"], f"{fid} is not configured"
         name = config["figures"][fid]["name"]
+        assert name == ids[fid], (fid, name, ids[fid])
         assert (results / "figures" / f"{fid}_{name}.pdf").is_file() and (results / "figures" / f"{fid}_{name}.png").is_file(), fid
 
 

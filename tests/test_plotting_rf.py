@@ -21,7 +21,7 @@ SIM_VARS = ["eg", "etr", "bias", "var_x", "var_f", "var_xf", "var_f_xf", "var_xe
 THEORY_VARS = ["kappa1", "kappa2", "df1", "df2", "gamma1", "gamma2", "bias", "var_x", "var_f", "var_xf", "var_xeps",
                "var_xfeps", "eg", "etr", "lam"]
 
-# the params blocks proposed for config.yaml (FIGURES.md C3, C4, C5, C8)
+# the params blocks proposed for config.yaml (docs/figures.md C3, C4, C5, C8)
 BLOCKS = yaml.safe_load(r"""
 C3:
   curves: [eg, bias, var_x, var_f_xf, gcv]
@@ -147,9 +147,10 @@ def test_isotropic_skips_zero_noise_terms_and_ridgeless_gcv():
     assert "var_xeps" not in theory_names(fig.axes[0]) and "var_xfeps" not in theory_names(fig.axes[0])
 
 
-# expected (theory, sim, references, vlines) per panel; C5 keeps Var_Xeps (noisy), C3 adds kappa2 tf1
+# expected (theory, sim, references, vlines) per panel; C5 keeps Var_Xeps (noisy), C3 adds kappa2 tf1 and
+# kappa2^2 tf1' (= Bias^2, which quantities.py derives from the theory's bias)
 EXPECTED = {
-    "C3": (dict(sigma_eps=0.0, widths=[1000]), (4, 5, 2, 2), (7, 2, 1, 2)),
+    "C3": (dict(sigma_eps=0.0, widths=[1000]), (4, 5, 2, 2), (8, 2, 1, 2)),
     "C4": (dict(sigma_eps=0.0, widths=[2000], ridge={"power": 1.5}), (4, 5, 2, 1), (6, 2, 2, 1)),
     "C5": (dict(sigma_eps=0.4, widths=[2000], ridge={"power": 2.0}), (4, 5, 2, 1), (6, 2, 1, 1)),
     "C8": (dict(D=2000, widths=[1000, 1000]), (4, 5, 2, 2), (6, 2, 1, 2)),
@@ -196,10 +197,10 @@ def test_scaling_defaults_and_optional_theory():
     params = {"param_curves": ["kappa2", "kappa1", "k2sq_tf1p", "k2_tf1", "kappa_hat"]}
     fig = rf.plot_scaling(spec_of("rf_scaling", params), data)
     assert theory_names(fig.axes[1]) == {"kappa2", "kappa1", "k2sq_tf1p", "k2_tf1"}
-    # absent optional curves are skipped quietly
+    # absent optional curves are skipped quietly: k2_tf1 needs kappa2_tf1; k2sq_tf1p is Bias^2, derived
     data = {"main": datasets(exp, [1, 10, 100, 1000])}
     fig = rf.plot_scaling(spec_of("rf_scaling", params), data)
-    assert theory_names(fig.axes[1]) == {"kappa2", "kappa1"}
+    assert theory_names(fig.axes[1]) == {"kappa2", "kappa1", "k2sq_tf1p"}
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,12 @@
-"""Linear ridge simulation: exactness, agreement with theory, and reproducibility (THEORY.md §3, §7)."""
+"""Linear ridge simulation: exactness, agreement with theory, and reproducibility (docs/theory.md §3, §7)."""
 
 import numpy as np
 import pytest
 
 from ridgerenorm import theory
 from ridgerenorm.estimators import one_way_components
-from ridgerenorm.simulation import STREAM_DATA, seed_sequence, simulate_linear_ridge
+from ridgerenorm.models.linear_ridge import simulate_linear_ridge
+from ridgerenorm.streams import STREAM_DATA, seed_sequence
 from ridgerenorm.spectra import population
 
 
@@ -109,7 +110,7 @@ def test_batched_block_products_equal_separate_calls():
     scheduling change, not an arithmetic one), with and without accumulation."""
     from threadpoolctl import threadpool_limits
 
-    from ridgerenorm.simulation import blocked_matmul, blocked_matmul_many
+    from ridgerenorm.parallel import blocked_matmul, blocked_matmul_many
 
     rng = np.random.default_rng(5)
     pairs = [(rng.standard_normal((m, 70)), rng.standard_normal((70, k))) for m, k in [(600, 40), (90, 130), (257, 1)]]

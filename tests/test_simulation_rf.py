@@ -5,8 +5,9 @@ import pytest
 
 from ridgerenorm import theory
 from ridgerenorm.estimators import two_way_components, two_way_mean_se
-from ridgerenorm.simulation import (STREAM_DATA, feature_weights, rf_error_statistics, seed_sequence,
-                                    simulate_random_features)
+from ridgerenorm.features import LinearFeatures, feature_weights
+from ridgerenorm.models.random_features import rf_error_statistics, simulate_random_features
+from ridgerenorm.streams import STREAM_DATA, seed_sequence
 from ridgerenorm.spectra import population
 
 
@@ -15,7 +16,7 @@ def run(spectrum, teacher, P, lam, widths, sigma_eps=0.0, sigma_xi=0.0, n=16, m=
     P = np.asarray(P)
     out = simulate_random_features(eta, w, P, np.full(P.size, lam), widths, sigma_eps, sigma_xi, range(n), m,
                                    experiment=name, seed=7, threads=2)
-    stats = rf_error_statistics(out["v_clean"], eta, w, widths, sigma_xi, experiment=name, seed=7)
+    stats = rf_error_statistics(out["v_clean"], eta, w, LinearFeatures(eta.size, tuple(widths), name, 7), sigma_xi)
     comp = two_way_components(**stats)
     th = theory.random_features(eta, w, P, widths, lam, sigma_eps=sigma_eps, sigma_xi=sigma_xi)
     return eta, w, out, comp, th
@@ -76,11 +77,10 @@ def test_bit_identical_across_threads_and_draw_blocks():
 
 
 def test_features_are_laid_out_per_feature_draw():
-    """_features writes X F_j into Phi[j] (contiguous per feature draw) for a group of draws, with X
+    """LinearFeatures.apply writes X F_j into Phi[j] (contiguous per feature draw) for a group of draws, with X
     longer than one 256-row block and not a multiple of it."""
     from threadpoolctl import threadpool_limits
 
-    from ridgerenorm.simulation import _features
 
     rng = np.random.default_rng(0)
     D, N, g, P = 40, 7, 3, 700
@@ -88,7 +88,7 @@ def test_features_are_laid_out_per_feature_draw():
     Fs = [rng.standard_normal((D, N)) for _ in range(g)]
     Phi = np.full((g, P, N), np.nan)
     with threadpool_limits(limits=1, user_api="blas"):
-        _features(X, np.concatenate(Fs, axis=1), Phi, threads=2)
+        LinearFeatures(D, (N,), "layout", 0).apply(X, np.concatenate(Fs, axis=1), Phi, threads=2)
     assert Phi[1].flags.c_contiguous
     for j in range(g):
         np.testing.assert_allclose(Phi[j], X @ Fs[j], rtol=1e-12, atol=1e-12)

@@ -1,4 +1,4 @@
-"""Linear ridge theory (THEORY.md §1, §3) against closed forms, limits and identities."""
+"""Linear ridge theory (docs/theory.md §1, §3) against closed forms, limits and identities."""
 
 import numpy as np
 import pytest
@@ -37,7 +37,7 @@ def test_kappa_large_P_tends_to_lambda():
 
 
 def test_powerlaw_kappa_scaling():
-    # kappa ~ P^-alpha in the ridgeless power-law regime (THEORY.md §6).
+    # kappa ~ P^-alpha in the ridgeless power-law regime (docs/theory.md §6).
     alpha = 2.0
     eta = np.arange(1, 200001) ** -alpha
     P = np.array([100.0, 1000.0])

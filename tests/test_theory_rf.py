@@ -1,4 +1,4 @@
-"""Random-feature theory (THEORY.md §4, §5): limits, identities, ridgeless cases and small simulations."""
+"""Random-feature theory (docs/theory.md §4, §5): limits, identities, ridgeless cases and small simulations."""
 
 import numpy as np
 import pytest

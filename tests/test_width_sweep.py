@@ -5,7 +5,9 @@ import pytest
 
 from ridgerenorm import theory
 from ridgerenorm.estimators import two_way_components, two_way_statistics
-from ridgerenorm.simulation import STREAM_DATA, feature_weights, seed_sequence, simulate_width_sweep
+from ridgerenorm.features import feature_weights
+from ridgerenorm.models.width_sweep import simulate_width_sweep
+from ridgerenorm.streams import STREAM_DATA, seed_sequence
 from ridgerenorm.spectra import population
 
 

@@ -94,16 +94,44 @@ def recompute_and_compare(path) -> dict[str, float]:
         out = str(Path(tmp) / "rebuilt.nc")
         replace[_out_path(command)] = out
         _run(command, replace)
-        rebuilt = io.read_dataset(out)
-        differ = {}
-        for name in original.variables:
-            if name not in rebuilt.variables:
-                differ[name] = float("inf")
-                continue
-            a, b = original[name].values, rebuilt[name].values
-            if not np.array_equal(a, b, equal_nan=a.dtype.kind == "f"):
-                differ[name] = _max_relative_difference(a, b)
+        return compare_datasets(original, io.read_dataset(out))
+
+
+def compare_datasets(a, b) -> dict[str, float]:
+    """{variable: max relative difference} of the variables (data and coordinates) of two Datasets that are
+    not bit-identical; a variable present in only one of them counts as inf."""
+    differ = {}
+    for name in set(a.variables) | set(b.variables):
+        if name not in a.variables or name not in b.variables:
+            differ[name] = float("inf")
+            continue
+        x, y = a[name].values, b[name].values
+        if not np.array_equal(x, y, equal_nan=x.dtype.kind == "f" and y.dtype.kind == "f"):
+            differ[name] = _max_relative_difference(x, y)
     return differ
+
+
+def compare_trees(before, after) -> tuple[list[str], int]:
+    """Compare every netCDF file of two result trees variable by variable; the report lines and the number
+    of files that differ (or exist in one tree only)."""
+    before, after = Path(before), Path(after)
+    names = sorted({p.relative_to(before) for p in before.rglob("*.nc")} | {p.relative_to(after) for p in after.rglob("*.nc")})
+    lines, bad, n_vars = [], 0, 0
+    for rel in names:
+        if not (before / rel).exists() or not (after / rel).exists():
+            lines.append(f"{rel}: only in {'after' if (after / rel).exists() else 'before'}")
+            bad += 1
+            continue
+        a, b = io.read_dataset(before / rel), io.read_dataset(after / rel)
+        n_vars += len(a.variables)
+        differ = compare_datasets(a, b)
+        if differ:
+            bad += 1
+            worst = ", ".join(f"{k} ({v:.1e})" for k, v in sorted(differ.items(), key=lambda kv: -kv[1]))
+            lines.append(f"{rel}: DIFFERENT in {len(differ)} of {len(a.variables)} variables: {worst}")
+    lines.append(f"{len(names)} files, {n_vars} variables compared: "
+                 + ("every variable bit-identical" if not bad else f"{bad} file(s) differ"))
+    return lines, bad
 
 
 def main(path, verify: bool = False) -> int:

@@ -16,26 +16,43 @@ import numpy as np
 import yaml
 
 from . import spectra
+from .models import MODELS, model_of
 
-__all__ = ["ConfigError", "SCHEMA_PATH", "load_config", "validate_config", "experiment_spec", "check_experiment"]
+__all__ = ["ConfigError", "SCHEMA_PATH", "schema", "experiment_schema", "load_config", "validate_config",
+           "experiment_spec", "check_experiment", "step_spec", "draw_blocks"]
 
 SCHEMA_PATH = Path(str(resources.files("ridgerenorm") / "schemas" / "config.schema.yaml"))
-RF_ONLY = ("widths", "feature_draws", "sigma_xi", "sigma_xi_tilde", "weight_exponent")
-SWEEP_ONLY = ("sample_size", "width_grid", "weight_exponents")
-REQUIRED = {
-    "linear_ridge": ("samples",),
-    "random_features": ("samples", "widths", "feature_draws"),
-    "rf_width_sweep": ("sample_size", "width_grid", "weight_exponents", "feature_draws"),
-}
 
 
 class ConfigError(ValueError):
     """A configuration value is invalid; the message is one line naming key and value."""
 
 
-def _schema() -> dict:
+def _base_schema() -> dict:
     with open(SCHEMA_PATH) as f:
         return yaml.safe_load(f)
+
+
+def experiment_schema(model: str | None = None) -> dict:
+    """The schema of one experiment: the shared keys plus the keys of `model` (every registered model's
+    keys when None), with `model` restricted to the registered names and no other key allowed."""
+    base = _base_schema()
+    exp = copy.deepcopy(base["$defs"]["experiment"])
+    exp["properties"]["model"] = {"enum": sorted(MODELS), "description": exp["properties"]["model"]["description"]}
+    for m in ([MODELS[model]] if model in MODELS else MODELS.values()):
+        exp["properties"].update(copy.deepcopy(m.properties))
+    exp["additionalProperties"] = False
+    exp["$defs"] = base["$defs"]
+    return exp
+
+
+def schema() -> dict:
+    """The whole configuration schema, assembled from the shared file and every model's fragment."""
+    full = _base_schema()
+    exp = experiment_schema()
+    exp.pop("$defs")
+    full["$defs"]["experiment"] = exp
+    return full
 
 
 def _key(path) -> str:
@@ -83,33 +100,27 @@ def _schema_check(instance, schema: dict, root_path=()) -> None:
 def check_experiment(name: str, exp: dict, path=("experiments",), partial: bool = False) -> None:
     """Schema and semantic checks of one experiment.  partial=True checks only the keys present (a
     rule receives just the parameters it uses)."""
-    schema = _schema()
-    sub = dict(schema["$defs"]["experiment"])
-    sub["$defs"] = schema["$defs"]
+    base = tuple(path) + (name,)
+    model = exp.get("model")
+    if model is not None and model not in MODELS:
+        _fail(base + ("model",), model, f"unknown model (known: {', '.join(sorted(MODELS))})")
+    if model is not None:
+        own = set(MODELS[model].properties)
+        for other in MODELS.values():
+            for key in set(other.properties) - own:
+                if key in exp:
+                    _fail(base + (key,), exp[key], f"not a parameter of model {model!r}")
+    sub = experiment_schema(model)
     if partial:
         sub["required"] = [k for k in sub["required"] if k in exp]
-    base = tuple(path) + (name,)
     _schema_check(exp, sub, base)
-    model = exp.get("model")
-    allowed = {"linear_ridge": (), "random_features": RF_ONLY, "rf_width_sweep": SWEEP_ONLY + ("feature_draws",)}
-    for key in set(RF_ONLY + SWEEP_ONLY) - set(allowed.get(model, RF_ONLY + SWEEP_ONLY)):
-        if key in exp:
-            _fail(base + (key,), exp[key], f"not a parameter of model {model!r}")
-    if not partial:
-        for key in REQUIRED.get(model, ()):
+    m = MODELS[exp["model"]] if "model" in exp else None
+    if m is not None and not partial:
+        for key in m.required:
             if key not in exp:
-                _fail(base + (key,), None, f"required for model {model!r}")
-    if model == "rf_width_sweep":
-        if exp.get("ridge") != 0:
-            _fail(base + ("ridge",), exp.get("ridge"), "rf_width_sweep is minimum-norm least squares: ridge must be 0")
-        if exp.get("sigma_eps", 0) != 0:
-            _fail(base + ("sigma_eps",), exp.get("sigma_eps"), "rf_width_sweep supports clean labels only (0)")
-        if "block" in exp and "draws" in exp and exp["block"] != exp["draws"]:
-            _fail(base + ("block",), exp["block"], "rf_width_sweep runs every (data, feature) pair in one job: block must equal draws")
-        if "width_grid" in exp and "sample_size" in exp and exp["sample_size"] in width_values(exp["width_grid"]):
-            _fail(base + ("width_grid",), exp["width_grid"], f"contains N = sample_size ({exp['sample_size']}), singular at ridge 0")
-    if "sigma_xi" in exp and "sigma_xi_tilde" in exp:
-        _fail(base + ("sigma_xi_tilde",), exp["sigma_xi_tilde"], "give sigma_xi or sigma_xi_tilde, not both")
+                _fail(base + (key,), None, f"required for model {m.name!r}")
+    if m is not None:
+        m.check(exp, lambda key, value, why: _fail(base + (key,), value, why))
     spec, teacher = exp.get("spectrum"), exp.get("teacher")
     if spec is None:
         return
@@ -148,7 +159,9 @@ def check_experiment(name: str, exp: dict, path=("experiments",), partial: bool 
 
 def validate_config(config: dict) -> None:
     """Validate a merged configuration; raise ConfigError with one line on the first problem."""
-    _schema_check(config, _schema())
+    top = _base_schema()
+    top["$defs"]["experiment"] = {"type": "object"}  # each experiment is checked against its model's schema
+    _schema_check(config, top)
     for name, exp in config["experiments"].items():
         check_experiment(name, exp)
     from .plotting import FIGURE_KINDS
@@ -177,14 +190,7 @@ def experiment_spec(config: dict, name: str) -> dict:
     exp["D"] = D
     exp.setdefault("block", exp["draws"])
     exp.pop("description", None)
-    if exp["model"] == "rf_width_sweep":
-        exp["samples"] = [D / exp["sample_size"]]  # one sample size (keeps P-based helpers working)
-        exp.setdefault("theory_samples", exp["samples"])
-    if exp["model"] == "random_features":
-        # FIGURES.md gives sigma-tilde; the model uses sigma_xi = sigma-tilde / sqrt(D).
-        tilde = exp.pop("sigma_xi_tilde", None)
-        exp["sigma_xi"] = float(tilde) / np.sqrt(D) if tilde is not None else float(exp.get("sigma_xi", 0.0))
-        exp.setdefault("weight_exponent", 0.0)
+    model_of(exp).resolve(exp, D)
     if "theory_samples" not in exp:
         q = spectra.grid_q(exp["samples"])
         exp["theory_samples"] = {"logspace": [float(np.log10(q.min())), float(np.log10(q.max())), 200]}
@@ -197,32 +203,21 @@ def draw_blocks(spec: dict) -> list[tuple[int, int]]:
     return [(s, min(n, s + b)) for s in range(0, n, b)]
 
 
-def ridge_values(ridge, P) -> np.ndarray:
-    """Lambda at each P: a constant, or P^-l for a {power: l} schedule."""
-    P = np.asarray(P, dtype=float)
-    if isinstance(ridge, dict):
-        return P ** (-float(ridge["power"]))
-    return np.full(P.shape, float(ridge))
-
-
-# The parameters each pipeline step depends on: a rule gets only these in its params, so changing,
-# say, the theory grid reruns the theory and the figures but not the simulation.
+# The shared parameters each pipeline step depends on (a model adds its own, Model.simulate_keys and
+# theory_keys): a rule gets only these in its params, so changing, say, the theory grid reruns the theory
+# and the figures but not the simulation.
 STEP_KEYS = {
     "spectrum": ("name", "D", "spectrum", "teacher"),
-    "simulate": ("name", "D", "model", "spectrum", "teacher", "ridge", "sigma_eps", "samples", "draws", "seed",
-                 "widths", "feature_draws", "sigma_xi", "weight_exponent", "sample_size", "width_grid",
-                 "weight_exponents"),
-    "theory": ("name", "D", "model", "spectrum", "teacher", "ridge", "sigma_eps", "samples", "theory_samples",
-               "widths", "sigma_xi", "weight_exponent", "sample_size", "width_grid", "weight_exponents"),
+    "simulate": ("name", "D", "model", "spectrum", "teacher", "ridge", "sigma_eps", "samples", "draws", "seed"),
+    "theory": ("name", "D", "model", "spectrum", "teacher", "ridge", "sigma_eps", "samples", "theory_samples"),
 }
 
 
 def step_spec(config: dict, name: str, step: str) -> dict:
+    """The parameters of experiment `name` that step `step` (spectrum, simulate, theory) receives."""
     full = experiment_spec(config, name)
-    return {k: full[k] for k in STEP_KEYS[step] if k in full}
-
-
-def width_values(grid: dict) -> np.ndarray:
-    """Integer widths of a width_grid spec: unique ints of 10^linspace(a, b, n)."""
-    a, b, n = grid["logspace"]
-    return np.unique(np.logspace(a, b, int(n)).astype(np.int64))
+    keys = STEP_KEYS[step]
+    if step != "spectrum":
+        m = model_of(full)
+        keys = keys + (m.simulate_keys if step == "simulate" else m.theory_keys)
+    return {k: full[k] for k in keys if k in full}

@@ -1,4 +1,4 @@
-"""Random-matrix spectra of FIGURES.md section A: samplers, limiting densities and figure datasets.
+"""Random-matrix spectra of docs/figures.md section A: samplers, limiting densities and figure datasets.
 
 Samplers take ``entropy``, a tuple of non-negative ints, and draw from
 ``np.random.default_rng(np.random.SeedSequence(list(entropy)))``.  Sampled eigenvalues are returned
@@ -6,13 +6,13 @@ sorted ascending, float64.
 
 Densities (all vectorized over the evaluation grid):
 
-* ``semicircle_density``            Wigner semicircle on [-2, 2] (THEORY.md §2).
+* ``semicircle_density``            Wigner semicircle on [-2, 2] (docs/theory.md §2).
 * ``marchenko_pastur_density``      continuous part of MP for q = D/P; the atom is
   ``marchenko_pastur_zero_mass(q)`` = max(0, 1 - 1/q).
-* ``product_wishart_density``       eigenvalues of XᵀX for X = X_1 ... X_L (FIGURES.md A4, S-transform
+* ``product_wishart_density``       eigenvalues of XᵀX for X = X_1 ... X_L (docs/figures.md A4, S-transform
   cubic); the atom is ``product_wishart_zero_mass(widths)``.
 * ``silverstein_density``           limiting density of the sample covariance of data with population
-  spectrum eta (deterministic equivalent, THEORY.md §2); continuous part only.
+  spectrum eta (deterministic equivalent, docs/theory.md §2); continuous part only.
 * ``population_powerlaw_density``   continuum version of eta_k = k^(-b), k = 1..N.
 * ``ks_distance``                   Kolmogorov-Smirnov distance between samples and a density (+ atom at 0).
 
@@ -137,7 +137,7 @@ def wigner_eigenvalues(N: int, entropy) -> np.ndarray:
 
     ``np.linalg.eigvalsh`` reads only the lower triangle, so the matrix diagonalized is the symmetric
     matrix whose upper triangle mirrors the lower one of A: off-diagonal entries of variance 1/N, as
-    the semicircle on [-2, 2] needs (this is the "symmetrized as in eigh" of FIGURES.md A1).
+    the semicircle on [-2, 2] needs (this is the "symmetrized as in eigh" of docs/figures.md A1).
     """
     N = int(N)
     G = _rng(entropy).standard_normal((N, N))
@@ -274,12 +274,12 @@ def _poly_newton(t, z, coef, tol=1e-14, max_iter=60):
 
 
 def product_wishart_density(lam, widths) -> np.ndarray:
-    """Continuous part of the spectral density of XᵀX, X = X_1 ... X_L (FIGURES.md A4).
+    """Continuous part of the spectral density of XᵀX, X = X_1 ... X_L (docs/figures.md A4).
 
     With c_l = w_L/w_{l-1} (w_L = widths[-1]) the S-transforms of the white factors multiply, so
     t(z) = ∫ λ/(z-λ) dμ solves z t = (1+t) Π_l (1 + c_l t), and the density is |Im t|/(πλ) at
     z = λ + i0⁺ (for real z inside the support the physical root and its conjugate form a complex pair;
-    FIGURES.md's "root with Im t > 0" is that conjugate).  Because the atom at 0 does not contribute to
+    docs/figures.md's "root with Im t > 0" is that conjugate).  Because the atom at 0 does not contribute to
     t, this density integrates to min(widths)/widths[-1]; the atom is ``product_wishart_zero_mass``.
 
     Root selection: for two factors (the cubic of A4) the physical root is the only complex one inside
@@ -338,7 +338,7 @@ def population_powerlaw_density(lam, b: float, N: int) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 #
 # Writing g = -(κ/z)(1/D)Σ 1/(η+κ), Silverstein's equation g = (1/D)Σ 1/(η(1-q-qzg) - z) becomes the
-# ridge equation of THEORY.md §3 continued to λ = -z:
+# ridge equation of docs/theory.md §3 continued to λ = -z:
 #     Φ(κ) = κ (1 - q m₁(κ)) + z = 0,   m₁ = (1/D) Σ η/(η+κ),   Φ' = 1 - q (1/D) Σ η²/(η+κ)².
 # κ stays bounded in both regimes (κ → κ₀ > 0 when q > 1, κ ~ -z/(1-q) when q < 1), and 1/κ is the
 # Stieltjes transform of the P×P companion Gram, so the physical root is the one with Im κ < 0.
@@ -438,7 +438,7 @@ def _continue(kappa, x, s_from, s_to, eta, q, tol, depth=0, max_depth=6):
 def silverstein_density(x, eta, q: float, eps: float = 1e-6, *, tol: float = 1e-11) -> np.ndarray:
     """Limiting spectral density of Σ̂ = XᵀX/P (D×D) for population eigenvalues eta, q = D/P.
 
-    Solves g(z) = (1/D) Σ_k 1/(η_k(1 - q - q z g) - z) (THEORY.md §2) at z = x(1 + i·eps) and returns
+    Solves g(z) = (1/D) Σ_k 1/(η_k(1 - q - q z g) - z) (docs/theory.md §2) at z = x(1 + i·eps) and returns
     Im g/π.  The broadening is relative (ε = eps·x), which resolves a log-spaced grid uniformly; the
     result is the density smoothed by a Lorentzian of relative width eps.  Only the continuous part
     is returned: for q > 1 Σ̂ also has an atom of mass 1 - 1/q at 0 (``marchenko_pastur_zero_mass``),

@@ -1,4 +1,4 @@
-"""Estimators that turn per-draw simulation output into error components (THEORY.md §7).
+"""Estimators that turn per-draw simulation output into error components (docs/theory.md §7).
 
 Predictors are handled through their whitened error vectors e_i = Sigma^(1/2) (beta_i - w), so the
 Sigma metric becomes the Euclidean one: |beta_i - w|^2_Sigma = |e_i|^2.
@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["one_way_components", "two_way_components", "two_way_statistics", "jackknife_se", "mean_and_se", "relative_deviation"]
+__all__ = ["one_way_components", "two_way_components", "two_way_statistics", "label_noise_components", "jackknife_se",
+           "mean_and_se", "relative_deviation", "agreement_rows", "write_agreement_csv"]
 
 
 def _one_way(s1: np.ndarray, s2: np.ndarray, n: np.ndarray | int):
@@ -70,7 +71,7 @@ def two_way_statistics(e: np.ndarray) -> dict:
 
 def two_way_components(a, r, c, g, rg, cg, b, h):
     """Unbiased Bias^2, Var_X, Var_F, Var_XF for a grid of n data draws x m feature draws, from scalar
-    sufficient statistics of the whitened errors e_ij (THEORY.md §7):
+    sufficient statistics of the whitened errors e_ij (docs/theory.md §7):
 
       a[i, j] = |e_ij|^2,  r[i] = |R_i|^2,  c[j] = |C_j|^2,  g = |G|^2,  rg[i] = R_i.G,  cg[j] = C_j.G,
       b[i, j] = e_ij.C_j,  h[i, j] = e_ij.R_i
@@ -91,6 +92,21 @@ def two_way_components(a, r, c, g, rg, cg, b, h):
     for name in list(est):
         est[name + "_se"] = np.sqrt(jackknife_se(rows[name]) ** 2 + jackknife_se(cols[name]) ** 2)
     return est
+
+
+def label_noise_components(noise_row_sq: np.ndarray, noise_within: np.ndarray, m: int) -> dict:
+    """Var_Xeps and Var_XFeps with standard errors over data draws, from the label-noise part of a two-way
+    grid: per data draw i, noise_row_sq[i] = |mean_j e^eps_ij|^2 and noise_within[i] = sum_j |e^eps_ij -
+    mean_j e^eps_ij|^2 over its m feature draws (arrays (n, ...)).  The noise part has mean zero, so
+    E|row mean|^2 = Var_Xeps + Var_XFeps/m and E[within / (m - 1)] = Var_XFeps: both unbiased."""
+    n = noise_row_sq.shape[0]
+    within = noise_within / (m - 1)
+    row_part = noise_row_sq - within / m
+    out = {}
+    for name, per_row in (("var_xfeps", within), ("var_xeps", row_part)):
+        out[name] = per_row.mean(axis=0)
+        out[name + "_se"] = per_row.std(axis=0, ddof=1) / np.sqrt(n)
+    return out
 
 
 def jackknife_se(loo: np.ndarray) -> np.ndarray:
@@ -129,21 +145,6 @@ def relative_deviation(sim: np.ndarray, theory: np.ndarray) -> np.ndarray:
         return np.where(theory != 0, np.abs(sim - theory) / np.abs(theory), np.nan)
 
 
-# Simulated quantity -> theory quantity it estimates (GCV estimates the excess risk E_g).
-AGREEMENT_QUANTITIES = {
-    "eg": "eg",
-    "etr": "etr",
-    "bias": "bias",
-    "var_x": "var_x",
-    "var_xeps": "var_xeps",
-    "df1_hat": "df1",
-    "kappa_hat": "kappa",
-    "gcv": "eg",
-    "var_f": "var_f",
-    "var_xf": "var_xf",
-    "var_f_xf": "var_f_xf",
-    "var_xfeps": "var_xfeps",
-}
 AGREEMENT_COLUMNS = [
     "experiment", "quantity", "theory_quantity", "n_points",
     "median_rel_dev", "max_rel_dev", "median_abs_dev_over_se", "chi2_per_point",
@@ -162,10 +163,10 @@ def chi2_per_point(sim, theory, se) -> float:
 def agreement_rows(experiment: str, sim, theory) -> list[dict]:
     """Simulation-vs-theory rows for one experiment: theory is read at the simulated points (P, or the
     (alpha_F, N) grid of a width sweep), every point of the quantity counted."""
+    from .quantities import agreement_pairs
+
     rows = []
-    for sname, tname in AGREEMENT_QUANTITIES.items():
-        if sname not in sim or tname not in theory:
-            continue
+    for sname, tname in agreement_pairs(sim.data_vars, theory.data_vars):
         s_da = sim[sname]
         at = {d: s_da[d].values.astype(theory[d].dtype) for d in s_da.dims if d in theory.dims}
         t = theory[tname].sel(at).transpose(*s_da.dims).values.ravel()

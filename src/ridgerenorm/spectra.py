@@ -1,7 +1,7 @@
 """Population spectra, teachers and sample grids declared in the experiment config.
 
 A spectrum spec gives the eigenvalues eta of Sigma; a teacher spec gives w in the same eigenbasis.
-Kinds (FIGURES.md conventions):
+Kinds (docs/figures.md conventions):
   spectrum  isotropic  {D}                  eta_k = 1
             power_law  {D, alpha}           eta_k = k^-alpha
             blocks     {sizes, values}      eta constant on consecutive blocks
@@ -63,7 +63,7 @@ def population(spectrum: dict, teacher: dict) -> tuple[np.ndarray, np.ndarray]:
 def grid_q(grid: dict | list) -> np.ndarray:
     """Values of q = D/P from a grid spec: a list, {logspace: [a, b, n]} (q = 10^linspace(a, b, n)) or
     {inverse_linspace: [a, b, n]} (q = 1/linspace(a, b, n), i.e. P/D evenly spaced); optional
-    drop_first: true removes the first point (FIGURES.md "without its first point")."""
+    drop_first: true removes the first point (docs/figures.md "without its first point")."""
     if isinstance(grid, (list, tuple)):
         return np.asarray(grid, dtype=float)
     if "logspace" in grid:
@@ -85,6 +85,20 @@ def sample_sizes(grid, D: int) -> np.ndarray:
     if np.any(P < 1):
         raise ValueError(f"grid {grid!r} gives P < 1 for D = {D}")
     return np.unique(P)
+
+
+def ridge_values(ridge, P) -> np.ndarray:
+    """Lambda at each P: a constant, or P^-l for a {power: l} schedule."""
+    P = np.asarray(P, dtype=float)
+    if isinstance(ridge, dict):
+        return P ** (-float(ridge["power"]))
+    return np.full(P.shape, float(ridge))
+
+
+def width_values(grid: dict) -> np.ndarray:
+    """Integer widths of a width_grid spec: unique ints of 10^linspace(a, b, n)."""
+    a, b, n = grid["logspace"]
+    return np.unique(np.logspace(a, b, int(n)).astype(np.int64))
 
 
 def population_dataset(spectrum: dict, teacher: dict) -> xr.Dataset:

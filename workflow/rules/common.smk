@@ -7,8 +7,9 @@ from snakemake.utils import validate
 
 from ridgerenorm import config as rr_config
 from ridgerenorm.captions import FigureFacts
+from ridgerenorm.deps import closure, module_files, step_files
 from ridgerenorm.plotting import FIGURE_KINDS
-from ridgerenorm.simulation import job_memory_mb
+from ridgerenorm.models import model_of
 
 # One clear line naming the offending key and value, before Snakemake's own (verbose) schema check.
 try:
@@ -24,7 +25,23 @@ PLAN_CONFIGS = " ".join(
 )
 EXPERIMENTS = sorted(config["experiments"])
 FIGURES = config["figures"]
-PKG = "src/ridgerenorm"
+# The package files each step's command imports (ridgerenorm.deps derives them from the code): a rule lists
+# them as inputs, so an edit to a module reruns exactly the steps that run it.
+CODE = {
+    step.replace("-", "_"): step_files(step, workflow.basedir)
+    for step in (
+        "spectrum",
+        "simulate",
+        "merge",
+        "theory",
+        "figure",
+        "agreement",
+        "spectra-data",
+    )
+}
+CODE["benchmark_summary"] = module_files(
+    closure(["ridgerenorm.costs"]), workflow.basedir
+) + ["benchmarks/summary.py"]
 
 
 wildcard_constraints:
@@ -51,7 +68,9 @@ def block_files(exp):
 def simulate_mem_mb(wildcards, threads):
     spec = rr_config.experiment_spec(config, wildcards.exp)
     n = int(wildcards.stop) - int(wildcards.start)
-    return job_memory_mb(spec, n, config.get("mem_budget_gb", 16) * 1e9, threads)
+    return model_of(spec).memory_mb(
+        spec, n, config.get("mem_budget_gb", 16) * 1e9, threads
+    )
 
 
 def figure_file(fid, ext):

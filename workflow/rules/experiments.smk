@@ -1,10 +1,10 @@
 # Experiments: population spectrum -> simulation blocks -> merged simulation; spectrum -> theory.
-# Each rule lists the package modules it runs as inputs, so editing the theory reruns theory outputs only.
+# Each rule lists the package modules its command imports (CODE, derived in common.smk) as inputs.
 
 
 rule spectrum:
     input:
-        code=f"{PKG}/spectra.py",
+        code=CODE["spectrum"],
     output:
         f"{R}/spectra/{{exp}}.nc",
     log:
@@ -20,7 +20,7 @@ rule spectrum:
 rule simulate:
     input:
         spectrum=f"{R}/spectra/{{exp}}.nc",
-        code=[f"{PKG}/simulation.py"],
+        code=CODE["simulate"],
     output:
         temp(f"{R}/simulation/{{exp}}/draws_{{start}}-{{stop}}.nc"),
     log:
@@ -45,7 +45,7 @@ rule merge_simulation:
     input:
         blocks=lambda wc: block_files(wc.exp),
         spectrum=f"{R}/spectra/{{exp}}.nc",
-        code=[f"{PKG}/estimators.py", f"{PKG}/simulation.py"],
+        code=CODE["merge"],
     output:
         f"{R}/simulation/{{exp}}.nc",
     log:
@@ -62,7 +62,7 @@ rule merge_simulation:
 rule theory:
     input:
         spectrum=f"{R}/spectra/{{exp}}.nc",
-        code=f"{PKG}/theory.py",
+        code=CODE["theory"],
     output:
         f"{R}/theory/{{exp}}.nc",
     log:
@@ -79,7 +79,7 @@ rule agreement:
     input:
         sims=[f"{R}/simulation/{e}.nc" for e in simulated_experiments()],
         theories=[f"{R}/theory/{e}.nc" for e in simulated_experiments()],
-        code=f"{PKG}/estimators.py",
+        code=CODE["agreement"],
     output:
         report(
             f"{R}/agreement.csv",
@@ -103,8 +103,7 @@ rule benchmark_summary:
     input:
         figures=[figure_file(fid, "pdf") for fid in sorted(FIGURES)],
         agreement=rules.agreement.output,
-        script="benchmarks/summary.py",
-        code=f"{PKG}/simulation.py",
+        code=CODE["benchmark_summary"],
     output:
         report(
             f"{R}/benchmark_summary.md",

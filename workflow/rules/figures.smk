@@ -4,8 +4,12 @@
 rule figure:
     input:
         unpack(lambda wc: figure_inputs(wc.fid)),
-        code=[f"{PKG}/plotting/__init__.py", f"{PKG}/plotting/style.py"],
-        plot=lambda wc: f"{PKG}/plotting/{figure_kind(wc.fid).module}.py",
+        code=CODE["figure"],
+        # the kind's plot module, which plotting loads by name
+        plot=lambda wc: module_files(
+            closure([f"ridgerenorm.plotting.{figure_kind(wc.fid).module}"]),
+            workflow.basedir,
+        ),
     output:
         pdf=f"{R}/figures/{{fid}}_{{name}}.pdf",
         png=report(

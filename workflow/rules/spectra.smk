@@ -4,7 +4,7 @@
 
 rule spectra_data:
     input:
-        code=f"{PKG}/densities.py",
+        code=CODE["spectra_data"],
     output:
         f"{R}/spectra_data/{{fid}}.nc",
     log:

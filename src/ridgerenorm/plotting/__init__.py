@@ -19,25 +19,45 @@ class FigureKind:
     function: str
     roles: tuple = ()  # experiment roles the figure needs (config: figures.<id>.experiments)
     builder: str | None = None  # densities.<builder>(params, entropy) for self-contained figures
+    equations: tuple = ()  # caption equations of a figure that draws no experiment (docs/theory.md)
 
     def plot(self):
         return getattr(importlib.import_module(f"{__name__}.{self.module}"), self.function)
 
 
+_VENN = ("Schematic of the error decomposition: E_g = Bias² + Var_X (+ Var_F + Var_XF for random features) + the "
+         "noise terms; no simulation.",)
+_PHASE = ("Rate of each term with η_k = k^(−α), source r, λ ~ P^(−l), N ~ P^q (docs/theory.md §6): signal "
+          "2α·min(1, r, l/α, l·r/α); feature variance (α − c)·min(1, l/α) + q·c; width-limited signal "
+          "2α·q·min(1/2, r); noise 1 − min(1, l/α, q). The region is the term of least rate. We keep r "
+          "inside the noisy signal term, where the authors' notebook uses 1.",)
+_WIGNER = ("Semicircle law: ρ(x) = √(4 − x²)/(2π) on [−2, 2].",)
+_WHITE = ("Marchenko-Pastur law of Σ̂ = XᵀX/P for white data, q = D/P: ρ(λ) = √((λ₊ − λ)(λ − λ₋))/(2π q λ) "
+          "on [λ₋, λ₊], λ± = (1 ± √q)², plus a mass 1 − 1/q at 0 when q > 1.",)
+_STRUCTURED = (
+    "Silverstein's equation for the resolvent trace g(z) = (1/D) tr(Σ̂ − z)⁻¹: "
+    "g(z) = (1/D) Σ_k 1/(η_k(1 − q − q z g(z)) − z); density Im g(x + i0⁺)/π (dashed: the population "
+    "spectrum η_k = k^(−α)).",
+    "Deterministic equivalence: λ(Σ̂ + λ)⁻¹ ≃ κ(Σ + κ)⁻¹ with λ = κ(1 − q·df₁(κ)).",
+)
+_DEEP = ("Product Wishart: the S-transforms of the white Wishart factors multiply, S(t) = Π_l 1/(1 + q_l t), "
+         "which gives the cubic of docs/figures.md A4 for the resolvent; the density is its physical root.",)
+
 FIGURE_KINDS = {
-    "lr_venn": FigureKind("linear_ridge", "plot_venn"),
+    "lr_venn": FigureKind("linear_ridge", "plot_venn", equations=_VENN),
     "lr_isotropic": FigureKind("linear_ridge", "plot_isotropic", ("main", "double_descent")),
     "lr_powerlaw": FigureKind("linear_ridge", "plot_powerlaw", ("capacity", "source")),
     "lr_multiple_descent": FigureKind("linear_ridge", "plot_multiple_descent", ("main",)),
-    "rf_venn": FigureKind("random_features", "plot_venn"),
+    "rf_venn": FigureKind("random_features", "plot_venn", equations=_VENN),
     "rf_isotropic": FigureKind("random_features", "plot_isotropic", ("main",)),
     "rf_scaling": FigureKind("random_features", "plot_scaling", ("main",)),
-    "rf_phase": FigureKind("random_features", "plot_phase"),
-    "rf_width_sweep": FigureKind("random_features", "plot_width_sweep", ("main",)),
-    "wigner": FigureKind("spectra", "plot_wigner", builder="build_wigner"),
-    "white_wishart": FigureKind("spectra", "plot_white_wishart", builder="build_white_wishart"),
-    "structured_wishart": FigureKind("spectra", "plot_structured_wishart", builder="build_structured_wishart"),
-    "deep_wishart": FigureKind("spectra", "plot_deep_wishart", builder="build_deep_wishart"),
+    "rf_phase": FigureKind("random_features", "plot_phase", equations=_PHASE),
+    "width_curves": FigureKind("random_features", "plot_width_sweep", ("main",)),
+    "wigner": FigureKind("spectra", "plot_wigner", builder="build_wigner", equations=_WIGNER),
+    "white_wishart": FigureKind("spectra", "plot_white_wishart", builder="build_white_wishart", equations=_WHITE),
+    "structured_wishart": FigureKind("spectra", "plot_structured_wishart", builder="build_structured_wishart",
+                                      equations=_STRUCTURED),
+    "deep_wishart": FigureKind("spectra", "plot_deep_wishart", builder="build_deep_wishart", equations=_DEEP),
 }
 
 

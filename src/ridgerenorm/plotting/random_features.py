@@ -60,6 +60,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Patch, Rectangle
 
 from .. import theory
+from ..quantities import value_of
 from .style import COLORS, new_figure, panel_label, reference_power_law, sim_points, theory_line
 
 ERROR_CURVES = ("eg", "etr", "bias", "var_x", "var_f", "var_xf", "var_f_xf", "var_xeps", "var_xfeps", "gcv")
@@ -87,15 +88,9 @@ def _width(ds) -> float:
 
 
 def _theory_values(th, name: str):
-    """Theory curve `name` over P, or None when the Dataset does not provide it."""
-    if name == "var_f_xf":
-        return th["var_f"].values + th["var_xf"].values
-    if name == "k2_tf1":
-        for var in ("k2_tf1", "kappa2_tf1"):  # theory.random_features names it kappa2_tf1
-            if var in th:
-                return th[var].values
-        return None
-    return th[name].values if name in th else None
+    """Theory curve `name` over P (stored, or derived as quantities.py says), or None when unavailable."""
+    values = value_of(th, name)
+    return None if values is None else values.values
 
 
 def _is_empty(values) -> bool:
@@ -346,7 +341,7 @@ PHASE_COLORS = {
     "Noise mitigated by λ": "#fccde5",
     "Noise mitigated by N": "#bc80bd",
 }
-# rate of each region, E_g ~ P^-rate (THEORY.md §6)
+# rate of each region, E_g ~ P^-rate (docs/theory.md §6)
 PHASE_RATES = {
     "Signal-capacity": r"$2\alpha$",
     "Signal-source": r"$2\alpha r$",

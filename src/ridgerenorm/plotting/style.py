@@ -1,4 +1,4 @@
-"""The one matplotlib style every figure shares, and the colour of each error component (FIGURES.md)."""
+"""The one matplotlib style every figure shares; colours and labels of the quantities come from quantities.py."""
 
 from __future__ import annotations
 
@@ -9,54 +9,11 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-COLORS = {
-    "eg": "black",
-    "etr": "tab:blue",
-    "bias": "tab:green",
-    "var_x": "tab:orange",
-    "var_f": "tab:purple",
-    "var_xf": "tab:pink",
-    "var_xeps": "crimson",
-    "var_xfeps": "coral",
-    "var_f_xf": "darkorchid",
-    "gcv": "orchid",
-    "kappa": "tab:red",
-    "kappa_hat": "tab:brown",
-    "df1": "tab:blue",
-    "df2": "tab:cyan",
-    "gamma": "tab:olive",
-    # random features (C, D figures)
-    "kappa1": "tab:purple",
-    "kappa2": "tab:red",
-    "gamma1": "tab:green",
-    "gamma2": "tab:olive",
-    "k2sq_tf1p": "goldenrod",
-    "k2_tf1": "teal",
-}
-LABELS = {
-    "eg": r"$E_g$",
-    "etr": r"$E_{tr}$",
-    "bias": r"Bias$^2$",
-    "var_x": r"Var$_X$",
-    "var_xeps": r"Var$_{X\epsilon}$",
-    "gcv": "GCV",
-    "kappa": r"$\kappa$",
-    "kappa_hat": r"$\hat\kappa_{GCV}$",
-    "df1": r"$\mathrm{df}_1$",
-    "df2": r"$\mathrm{df}_2$",
-    "gamma": r"$\gamma$",
-    # random features (C, D figures)
-    "var_f": r"Var$_F$",
-    "var_xf": r"Var$_{XF}$",
-    "var_xfeps": r"Var$_{XF\epsilon}$",
-    "var_f_xf": r"Var$_F$+Var$_{XF}$",
-    "kappa1": r"$\kappa_1$",
-    "kappa2": r"$\kappa_2$",
-    "gamma1": r"$\gamma_1$",
-    "gamma2": r"$\gamma_2$",
-    "k2sq_tf1p": r"$\kappa_2^2\,\mathrm{tf}_1'$",
-    "k2_tf1": r"$\kappa_2\,\mathrm{tf}_1$",
-}
+from ..quantities import QUANTITIES  # noqa: E402
+
+# colour and legend label of each quantity, from the one vocabulary (quantities.py)
+COLORS = {q.name: q.color for q in QUANTITIES.values() if q.color}
+LABELS = {q.name: q.label for q in QUANTITIES.values() if q.label}
 
 
 def apply_style() -> None:

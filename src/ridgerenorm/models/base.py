@@ -1,0 +1,159 @@
+"""What every model provides, and the helpers the sample-grid models (linear ridge, random features) share.
+
+A `Model` owns its config keys (a JSON-schema fragment the config schema is assembled from), their defaults
+and checks, and the four steps of an experiment: simulate a block of data draws, merge the blocks into
+error components, evaluate the theory on a grid, and the memory and flops a simulation job costs.  It also
+names the equations its captions list and the quantities it produces (quantities.py describes them).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import xarray as xr
+
+from .. import spectra
+from ..quantities import add_derived, attrs
+
+__all__ = ["Model", "SimulationResult", "sample_grid", "theory_sample_sizes", "concat_blocks", "summaries",
+           "grid_theory_dataset", "FUNCTIONALS"]
+
+# docs/theory.md §1: the spectral functionals every theory caption starts from
+FUNCTIONALS = ("df₁(κ) = (1/D) Σ_k η_k/(η_k + κ), df₂(κ) = (1/D) Σ_k η_k²/(η_k + κ)², "
+               "tf₁′(κ) = Σ_k w_k² η_k/(η_k + κ)², tf₂(κ) = Σ_k w_k² η_k²/(η_k + κ)²; q = D/P.")
+
+
+@dataclass
+class SimulationResult:
+    """A simulation block: its Dataset, GEMM and factorization flop counts, and its seed keys."""
+
+    dataset: xr.Dataset
+    flops_gemm: float
+    flops_factor: float
+    seeds: dict
+    extra: dict = field(default_factory=dict)
+
+
+class Model:
+    """Base class of a model.  Subclasses set the class attributes and implement the step methods."""
+
+    name: str = ""
+    description: str = ""
+    properties: dict = {}  # JSON-schema properties of the model's own experiment keys
+    required: tuple = ()  # model keys an experiment must give
+    simulate_keys: tuple = ()  # model keys the simulate and merge steps receive
+    theory_keys: tuple = ()  # model keys the theory step receives
+    merge_needs_spectrum: bool = False
+    error_quantities: tuple = ()  # error components the merge and theory produce (quantities.py names)
+    param_quantities: tuple = ()  # renormalized parameters the theory produces
+
+    # ---------------------------------------------------------------- configuration
+
+    def check(self, exp: dict, fail) -> None:
+        """Semantic checks the schema cannot express; call fail(key, value, why) on a problem."""
+
+    def resolve(self, exp: dict, D: int) -> None:
+        """Fill in defaults in a resolved experiment spec (in place)."""
+
+    def sample_sizes(self, spec: dict) -> np.ndarray:
+        """The simulated sample sizes P."""
+        return spectra.sample_sizes(spec["samples"], spec["D"])
+
+    # ---------------------------------------------------------------- steps
+
+    def simulate(self, spec: dict, population: xr.Dataset, draws: range, *, threads: int,
+                 mem_budget_bytes: float) -> SimulationResult:
+        """Simulate the data draws `draws` (a block of 0..draws-1) of an experiment."""
+        raise NotImplementedError
+
+    def merge(self, spec: dict, blocks: list, population: xr.Dataset | None) -> tuple[xr.Dataset, dict]:
+        """Merged Dataset and provenance extras (seed keys under 'seeds')."""
+        raise NotImplementedError
+
+    def theory(self, spec: dict, population: xr.Dataset) -> xr.Dataset:
+        """The theory on the experiment's grid, as the file the theory step writes."""
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------- costs and captions
+
+    def memory_mb(self, spec: dict, n_draws: int, mem_budget_bytes: float, threads: int) -> int:
+        raise NotImplementedError
+
+    def flops(self, spec: dict) -> dict:
+        """{'gemm', 'factor', 'merge', 'fits'} of the whole experiment's simulation."""
+        raise NotImplementedError
+
+    def equations(self, spec: dict) -> list[str]:
+        """The docs/theory.md equations the theory curves of an experiment evaluate, as caption lines."""
+        return []
+
+    def __repr__(self) -> str:
+        return f"<model {self.name}>"
+
+
+# -------------------------------------------------------------------- helpers of the sample-grid models
+
+
+def sample_grid(spec: dict):
+    """Simulated sample sizes P and the ridge at each."""
+    P = spectra.sample_sizes(spec["samples"], spec["D"])
+    return P, spectra.ridge_values(spec["ridge"], P)
+
+
+def theory_sample_sizes(spec: dict):
+    """The theory's P: the dense theory grid merged with the simulated P (so agreement reads theory there)."""
+    P_sim, _ = sample_grid(spec)
+    P_dense = spec["D"] / spectra.grid_q(spec["theory_samples"])
+    return np.unique(np.concatenate([P_dense, P_sim.astype(float)])), P_sim
+
+
+def concat_blocks(spec: dict, blocks: list) -> xr.Dataset:
+    """Simulation blocks concatenated over data draws, checked to cover 0..draws-1."""
+    ds = xr.concat(blocks, dim="draw", data_vars="minimal", coords="minimal", compat="override").sortby("draw")
+    draws = ds.draw.values
+    if not np.array_equal(draws, np.arange(spec["draws"])):
+        raise SystemExit(f"error: blocks cover draws {draws.tolist()}, expected 0..{spec['draws'] - 1}")
+    return ds
+
+
+def summaries(ds, names, two_way: bool) -> dict:
+    """Mean, seed-to-seed std, standard error and per-draw values over P of per-draw quantities."""
+    from ..estimators import mean_and_se, two_way_mean_se
+
+    out = {}
+    dims = ("draw", "fdraw", "P") if two_way else ("draw", "P")
+    for name in names:
+        m, s, se = (two_way_mean_se if two_way else mean_and_se)(ds[name].values)
+        out[name] = ("P", m, attrs(name))
+        out[name + "_std"] = ("P", s, attrs(name + "_std"))
+        out[name + "_se"] = ("P", se, attrs(name + "_se"))
+        out[name + "_per_draw"] = (dims, ds[name].values, attrs(name))
+    return out
+
+
+def block_provenance(spec: dict, blocks: list) -> dict:
+    """Provenance extras of a merged file: summed simulation time and flops, and the block commands."""
+    wall_sim = float(sum(b.attrs.get("wall_time_s", 0.0) for b in blocks))
+    flops = float(sum(b.attrs.get("flops_gemm", 0.0) + b.attrs.get("flops_factor", 0.0) for b in blocks))
+    seeds = json.loads(blocks[0].attrs["seed_keys"])
+    seeds["data_draws"] = [0, int(spec["draws"])]
+    return {"simulation_wall_time_s": wall_sim, "flops_total": flops, "n_blocks": len(blocks),
+            "block_commands": [b.attrs["command"] for b in blocks], "seeds": seeds}
+
+
+def grid_theory_dataset(th: xr.Dataset, spec: dict, P, P_sim, derived=()) -> xr.Dataset:
+    """A theory Dataset over `point` (theory.py) as the file over P: the `derived` quantities added, every
+    variable described, q and the simulated-grid mask as coordinates."""
+    values = add_derived({name: th[name] for name in th.data_vars}, derived)
+    th = th.assign(**{k: v for k, v in values.items() if k not in th.data_vars})
+    th = th.drop_vars("P").rename({"point": "P"}).assign_coords(P=("P", P, attrs("P")))
+    for name in th.data_vars:
+        th[name].attrs.update(attrs(name))
+    th = th.assign_coords(
+        q=("P", spec["D"] / P, {"long_name": "q = D/P", "units": "1"}),
+        simulated=("P", np.isin(P, P_sim.astype(float)), {"long_name": "P is on the simulation grid"}),
+    )
+    th.attrs = {k: (json.dumps(v) if isinstance(v, (list, dict)) else v) for k, v in th.attrs.items()}
+    return th
