@@ -88,7 +88,7 @@ def test_features_are_laid_out_per_feature_draw():
     Fs = [rng.standard_normal((D, N)) for _ in range(g)]
     Phi = np.full((g, P, N), np.nan)
     with threadpool_limits(limits=1, user_api="blas"):
-        LinearFeatures(D, (N,), "layout", 0).apply(X, np.concatenate(Fs, axis=1), Phi, threads=2)
+        LinearFeatures(D, (N,), "layout", 0).apply(X, Fs, Phi, threads=2)
     assert Phi[1].flags.c_contiguous
     for j in range(g):
         np.testing.assert_allclose(Phi[j], X @ Fs[j], rtol=1e-12, atol=1e-12)

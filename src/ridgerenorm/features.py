@@ -17,6 +17,8 @@ from .streams import STREAM_FEATURES, seed_sequence
 
 __all__ = ["feature_weights", "LinearFeatures"]
 
+FEATURE_RUN_FLOPS = 1e8  # flops of the feature products one pool task takes together (~1 ms)
+
 
 def feature_weights(D: int, widths, j: int, *, experiment: str, seed: int, weight_exponent: float = 0.0):
     """Effective weights F = F_1 ... F_L (D x N_L) of feature draw j.  Layer l is N_{l-1} x N_l with
@@ -56,14 +58,27 @@ class LinearFeatures:
         """Flops of one draw's layer products F_1 ... F_L."""
         return sum(2.0 * self.D * a * b for a, b in zip(self.widths[:-1], self.widths[1:]))
 
-    def apply(self, X, F_grp, Phi, threads: int) -> None:
-        """Phi[t] = X F_t for the g feature draws of F_grp = [F_1 ... F_g]: each 256-row block of X meets the
-        whole group in one GEMM (wide, so fast) and is scattered into the per-draw layout (g, P, N), where
-        every later product reads contiguous rows (a strided (P, g N) view cost 30% in those products)."""
-        g, _, N = Phi.shape
+    def apply(self, X, weights, Phi, threads: int) -> None:
+        """Phi[t] = X F_t for the g feature draws of `weights` = [F_1 ... F_g] (each D x N, contiguous), in
+        fixed 256-row blocks of X, one GEMM per (block, draw) written straight into the per-draw layout
+        (g, P, N), where every later product reads contiguous rows.  Every GEMM has the same shape whatever
+        g is, so the features, and everything after them, do not depend on how draws are grouped (one wide
+        X [F_1 ... F_g] product did: OpenBLAS's edge tiles moved with g)."""
+        n_rows, D = X.shape
+        tasks = [(start, t) for start in range(0, n_rows, MATMUL_BLOCK) for t in range(len(weights))]
+        # small products go to the pool in runs (a task per 256 x 200 x 100 product cost as much as the product)
+        runs, current, cost = [], [], 0.0
+        for start, t in tasks:
+            current.append((start, t))
+            cost += 2.0 * min(MATMUL_BLOCK, n_rows - start) * D * weights[t].shape[1]
+            if cost >= FEATURE_RUN_FLOPS:
+                runs.append(current)
+                current, cost = [], 0.0
+        if current:
+            runs.append(current)
 
-        def run(start):
-            block = X[start:start + MATMUL_BLOCK] @ F_grp
-            Phi[:, start:start + MATMUL_BLOCK] = block.reshape(block.shape[0], g, N).transpose(1, 0, 2)
+        def run(tasks):
+            for start, t in tasks:
+                np.matmul(X[start:start + MATMUL_BLOCK], weights[t], out=Phi[t, start:start + MATMUL_BLOCK])
 
-        list(worker_pool(threads).map(run, range(0, X.shape[0], MATMUL_BLOCK)))
+        list(worker_pool(threads).map(run, runs))

@@ -1,9 +1,8 @@
 """Linear random features, deep and additive-noise (docs/theory.md §4, §5): ridge on phi(x) = F^T x (+ xi),
 two-way design over data draws i x feature draws j.
 
-Simulation: one product X [F_1 ... F_g] gives the features of a group of feature draws (the feature map,
-features.py, is the seam: the fits only see Phi); feature draws are processed in groups that fit the memory
-budget.  Jobs store the clean-label readouts v, not D-dim errors: the merge regenerates each F_j from its seed
+Simulation: the feature map (features.py, the seam: the fits only see Phi) turns each data draw's rows into
+the features of a group of feature draws; groups are sized to fit the memory budget and do not change bits.  Jobs store the clean-label readouts v, not D-dim errors: the merge regenerates each F_j from its seed
 and forms the unbiased two-way ANOVA (§7), independent of how the draws were split into jobs.
 """
 
@@ -111,14 +110,14 @@ def simulate_random_features(eta, w, P_grid, lam_grid, widths, sigma_eps: float,
     pool = worker_pool(threads)
     with threadpool_limits(limits=1, user_api="blas"):
         for group in groups:
-            F_grp = np.concatenate(list(pool.map(fmap.weights, group)), axis=1)  # (D, g N)
+            weights = list(pool.map(fmap.weights, group))  # F_j, each (D, N)
             flops += len(group) * fmap.weight_flops()
             work = {"Phi": np.empty((len(group), P_max, N)), "X": np.empty((P_max, D)), "eps": np.empty(P_max)}
             rows = pool.submit(fill_rows, work["X"], work["eps"], draws[0], prob.sqrt_eta, sigma_eps, experiment, seed)
             for i, draw in enumerate(draws):
                 rows.result()  # this draw's rows are in work["X"], work["eps"]
                 next_draw = draws[i + 1] if i + 1 < n else None
-                f, f_factor, rows = _draw_group(prob, acc, i, draw, next_draw, group, F_grp, work)
+                f, f_factor, rows = _draw_group(prob, acc, i, draw, next_draw, group, weights, work)
                 flops += f
                 flops_factor += f_factor
                 steps += 1
@@ -133,7 +132,7 @@ def simulate_random_features(eta, w, P_grid, lam_grid, widths, sigma_eps: float,
     return out
 
 
-def _draw_group(prob: Problem, acc: Accumulator, i: int, draw: int, next_draw, group, F_grp, work):
+def _draw_group(prob: Problem, acc: Accumulator, i: int, draw: int, next_draw, group, weights, work):
     """Fit data draw `draw` (rows in work["X"], work["eps"]) against the feature draws of `group`; fills
     row i of the accumulator (noise sums added in j order, so grouping does not change their bits).
     Once the rows are used, the pool starts generating next_draw's (if any) into the same arrays, beside
@@ -146,7 +145,7 @@ def _draw_group(prob: Problem, acc: Accumulator, i: int, draw: int, next_draw, g
     yc = work["X"] @ w
     eps = work["eps"].copy()  # the next draw's noise overwrites work["eps"] while the fits run
     Phi = work["Phi"]
-    fmap.apply(work["X"], F_grp, Phi, threads)
+    fmap.apply(work["X"], weights, Phi, threads)
     rows = None
     if next_draw is not None:
         rows = pool.submit(fill_rows, work["X"], work["eps"], next_draw, sqrt_eta, prob.sigma_eps, experiment, seed)
@@ -177,7 +176,7 @@ def _draw_group(prob: Problem, acc: Accumulator, i: int, draw: int, next_draw, g
     # beta = F v for every P and both label columns in one GEMM per feature draw (F is read once, not 2 nP times)
     V = coefs.transpose(0, 2, 1, 3).reshape(g, N, 2 * nP)
     betas = np.empty((g, D, 2 * nP))
-    blocked_matmul_many([(F_grp[:, t * N:(t + 1) * N], V[t], betas[t]) for t in range(g)], threads)
+    blocked_matmul_many([(weights[t], V[t], betas[t]) for t in range(g)], threads)
     for t, j in enumerate(group):
         beta = betas[t].reshape(D, nP, 2)
         e_c = sqrt_eta[:, None] * (beta[:, :, 0] - w[:, None])  # (D, nP)
