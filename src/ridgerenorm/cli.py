@@ -10,11 +10,42 @@ import time
 
 from . import config as cfg
 from . import io, spectra
-from .models import model_of
 
 
-def _spec(text: str) -> dict:
-    spec = json.loads(text)
+class InputError(ValueError):
+    """A bad command-line input; main() prints its one-line message and exits with 2."""
+
+
+def _load_json(text: str, what: str = "--spec") -> dict:
+    """A JSON object given inline or as @file."""
+    if text.startswith("@"):
+        try:
+            text = open(text[1:]).read()
+        except OSError as err:
+            raise InputError(f"error: {what} {text}: cannot read ({err.strerror})") from None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InputError(f"error: {what} is not valid JSON ({err.msg} at line {err.lineno}, column {err.colno})") from None
+    if not isinstance(value, dict):
+        raise InputError(f"error: {what} must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+# keys a spec must carry for each step (beyond what the experiment schema checks)
+SPEC_KEYS = {
+    "spectrum": ("name", "spectrum", "teacher"),
+    "simulate": ("name", "model", "D", "seed", "draws", "spectrum", "teacher", "ridge", "samples"),
+    "theory": ("name", "model", "D", "spectrum", "teacher", "ridge", "samples", "theory_samples"),
+    "figure": ("id", "kind"),
+}
+
+
+def _spec(text: str, kind: str) -> dict:
+    spec = _load_json(text)
+    missing = [k for k in SPEC_KEYS[kind] if k not in spec]
+    if missing:
+        raise InputError(f"error: --spec has no key {missing[0]!r} (a {kind} spec needs {', '.join(SPEC_KEYS[kind])})")
     if "name" in spec and "spectrum" in spec:
         body = {k: v for k, v in spec.items() if k not in ("name", "seed", "D")}
         cfg.check_experiment(spec["name"], body, partial=True)
@@ -31,14 +62,16 @@ def cmd_check_config(args) -> None:
 
 def cmd_spectrum(args) -> None:
     t0 = time.perf_counter()
-    spec = _spec(args.spec)
+    spec = _spec(args.spec, "spectrum")
     ds = spectra.population_dataset(spec["spectrum"], spec["teacher"])
     io.write_dataset(ds, args.out, io.provenance(spec=spec, wall_time=time.perf_counter() - t0))
 
 
 def cmd_simulate(args) -> None:
+    from .models import model_of
+
     t0 = time.perf_counter()
-    spec = _spec(args.spec)
+    spec = _spec(args.spec, "simulate")
     model = model_of(spec)
     pop = io.read_dataset(args.spectrum)
     start, stop = (int(x) for x in args.draws.split(":"))
@@ -57,8 +90,10 @@ def cmd_simulate(args) -> None:
 
 
 def cmd_merge(args) -> None:
+    from .models import model_of
+
     t0 = time.perf_counter()
-    spec = _spec(args.spec)
+    spec = _spec(args.spec, "simulate")
     model = model_of(spec)
     blocks = [io.read_dataset(p) for p in args.blocks]
     if model.merge_needs_spectrum and not args.spectrum:
@@ -72,8 +107,10 @@ def cmd_merge(args) -> None:
 
 
 def cmd_theory(args) -> None:
+    from .models import model_of
+
     t0 = time.perf_counter()
-    spec = _spec(args.spec)
+    spec = _spec(args.spec, "theory")
     th = model_of(spec).theory(spec, io.read_dataset(args.spectrum))
     io.write_dataset(th, args.out, io.provenance(spec=spec, inputs=[args.spectrum], wall_time=time.perf_counter() - t0))
 
@@ -90,7 +127,7 @@ def cmd_figure(args) -> None:
     from .plotting import render
 
     t0 = time.perf_counter()
-    spec = _spec(args.spec)
+    spec = _spec(args.spec, "figure")
     data = {role: [io.read_dataset(p) for p in paths] for role, paths in _pairs(args.data).items()}
     render(spec, data, args.out, args.png)
     print(f"figure {spec.get('id', '?')} rendered in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
@@ -112,7 +149,7 @@ def cmd_spectra_data(args) -> None:
     from .streams import experiment_key
 
     t0 = time.perf_counter()
-    spec = json.loads(args.spec)
+    spec = _spec(args.spec, "figure")
     kind = FIGURE_KINDS.get(spec.get("kind"))
     if kind is None or kind.builder is None:
         raise SystemExit(f"error: figure kind {spec.get('kind')!r} has no random-matrix data builder")
@@ -137,8 +174,30 @@ def cmd_compare(args) -> None:
     raise SystemExit(1 if bad else 0)
 
 
+def cmd_cache(args) -> None:
+    from pathlib import Path
+
+    from . import cache
+
+    root = Path(args.root)
+    if not (root / "Snakefile").is_file():
+        raise InputError(f"error: --root {root}: not a ridgerenorm checkout (no Snakefile there)")
+    t0 = time.perf_counter()
+    try:
+        if args.action == "export":
+            info = cache.export_bundle(root, args.scale, args.archive)
+            print(f"exported {info['files']} files of results/{args.scale} to {args.archive} "
+                  f"({info['bytes'] / 1e6:.1f} MB, {time.perf_counter() - t0:.1f} s)")
+        else:
+            info = cache.import_bundle(args.archive, root)
+            print(f"verified and installed {info['files']} files from {args.archive} ({time.perf_counter() - t0:.1f} s)")
+    except cache.BundleError as err:
+        raise InputError(str(err)) from None
+
+
 def cmd_plan(args) -> None:
     from .costs import measured_rates
+    from .models import model_of
 
     config = cfg.load_config(*args.configfiles)
     threads = int(config.get("threads", 2))
@@ -159,7 +218,10 @@ def cmd_plan(args) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     p = argparse.ArgumentParser(prog="ridgerenorm", description=__doc__)
+    p.add_argument("--version", action="version", version=f"ridgerenorm {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("check-config", help="validate (merged) config files")
@@ -181,6 +243,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("before", help="a results/<scale> folder")
     s.add_argument("after", help="another results/<scale> folder")
     s.set_defaults(func=cmd_compare)
+
+    s = sub.add_parser("cache", help="export or import the cached results of a scale as one verified archive")
+    cache_sub = s.add_subparsers(dest="action", required=True)
+    e = cache_sub.add_parser("export", help="write results/<scale>'s cached results and a checksum manifest")
+    e.add_argument("--scale", required=True, help="the scale to export (results/<scale>/)")
+    e.add_argument("archive", help="the .tar.gz to write")
+    e.add_argument("--root", default=".", help="the checkout whose results/ to read (default: .)")
+    e.set_defaults(func=cmd_cache)
+    i = cache_sub.add_parser("import", help="verify an archive against its manifest and install it")
+    i.add_argument("archive", help="a .tar.gz written by `ridgerenorm cache export`")
+    i.add_argument("--root", default=".", help="the checkout to install into (default: .)")
+    i.set_defaults(func=cmd_cache)
 
     s = sub.add_parser("plan", help="estimate each experiment's flops and run time on this machine")
     s.add_argument("configfiles", nargs="+")
@@ -231,8 +305,14 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except cfg.ConfigError as e:
-        print(str(e), file=sys.stderr)
+    except (cfg.ConfigError, InputError, io.CorruptFileError) as err:
+        print(str(err), file=sys.stderr)
+        return 2
+    except FileNotFoundError as err:
+        print(f"error: {err.filename}: no such file", file=sys.stderr)
+        return 2
+    except IsADirectoryError as err:
+        print(f"error: {err.filename}: is a directory, expected a file", file=sys.stderr)
         return 2
     return 0
 

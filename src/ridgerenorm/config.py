@@ -16,7 +16,6 @@ import numpy as np
 import yaml
 
 from . import spectra
-from .models import MODELS, model_of
 
 __all__ = ["ConfigError", "SCHEMA_PATH", "schema", "experiment_schema", "load_config", "validate_config",
            "experiment_spec", "check_experiment", "step_spec", "draw_blocks"]
@@ -36,6 +35,8 @@ def _base_schema() -> dict:
 def experiment_schema(model: str | None = None) -> dict:
     """The schema of one experiment: the shared keys plus the keys of `model` (every registered model's
     keys when None), with `model` restricted to the registered names and no other key allowed."""
+    from .models import MODELS
+
     base = _base_schema()
     exp = copy.deepcopy(base["$defs"]["experiment"])
     exp["properties"]["model"] = {"enum": sorted(MODELS), "description": exp["properties"]["model"]["description"]}
@@ -102,6 +103,15 @@ def check_experiment(name: str, exp: dict, path=("experiments",), partial: bool 
     rule receives just the parameters it uses)."""
     base = tuple(path) + (name,)
     model = exp.get("model")
+    if model is None and partial:
+        # a step that receives no model (the population spectrum): the shared keys only
+        shared = _base_schema()
+        sub = dict(shared["$defs"]["experiment"], additionalProperties=False, required=[], **{"$defs": shared["$defs"]})
+        _schema_check(exp, sub, base)
+        _check_population(exp, base)
+        return
+    from .models import MODELS
+
     if model is not None and model not in MODELS:
         _fail(base + ("model",), model, f"unknown model (known: {', '.join(sorted(MODELS))})")
     if model is not None:
@@ -121,6 +131,11 @@ def check_experiment(name: str, exp: dict, path=("experiments",), partial: bool 
                 _fail(base + (key,), None, f"required for model {m.name!r}")
     if m is not None:
         m.check(exp, lambda key, value, why: _fail(base + (key,), value, why))
+    _check_population(exp, base)
+
+
+def _check_population(exp: dict, base: tuple) -> None:
+    """Checks of the spectrum, teacher, sample grids and ridge schedule that the schema cannot express."""
     spec, teacher = exp.get("spectrum"), exp.get("teacher")
     if spec is None:
         return
@@ -190,6 +205,8 @@ def experiment_spec(config: dict, name: str) -> dict:
     exp["D"] = D
     exp.setdefault("block", exp["draws"])
     exp.pop("description", None)
+    from .models import model_of
+
     model_of(exp).resolve(exp, D)
     if "theory_samples" not in exp:
         q = spectra.grid_q(exp["samples"])
@@ -218,6 +235,8 @@ def step_spec(config: dict, name: str, step: str) -> dict:
     full = experiment_spec(config, name)
     keys = STEP_KEYS[step]
     if step != "spectrum":
+        from .models import model_of
+
         m = model_of(full)
         keys = keys + (m.simulate_keys if step == "simulate" else m.theory_keys)
     return {k: full[k] for k in keys if k in full}

@@ -77,7 +77,7 @@ import xarray as xr
 from scipy.integrate import cumulative_trapezoid
 from scipy.optimize import brentq
 
-from .theory import ConvergenceError
+from .errors import ConvergenceError
 
 __all__ = [
     "ConvergenceError",

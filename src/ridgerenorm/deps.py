@@ -24,7 +24,7 @@ PACKAGE = "ridgerenorm"
 PACKAGE_DIR = Path(__file__).resolve().parent
 # extra function names (beyond cmd_<step> and <step>) whose imports belong to a step
 STEP_FUNCTIONS = {"figure": ("render",), "spectra-data": ("spectra_data",)}
-STEPS = ("spectrum", "simulate", "merge", "theory", "figure", "agreement", "spectra-data", "audit")
+STEPS = ("spectrum", "simulate", "merge", "theory", "figure", "agreement", "spectra-data", "audit", "cache")
 
 
 def _module_file(name: str) -> Path | None:

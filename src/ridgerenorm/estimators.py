@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .quantities import agreement_pairs
+
 __all__ = ["one_way_components", "two_way_components", "two_way_statistics", "label_noise_components", "jackknife_se",
            "mean_and_se", "relative_deviation", "agreement_rows", "write_agreement_csv"]
 
@@ -163,8 +165,6 @@ def chi2_per_point(sim, theory, se) -> float:
 def agreement_rows(experiment: str, sim, theory) -> list[dict]:
     """Simulation-vs-theory rows for one experiment: theory is read at the simulated points (P, or the
     (alpha_F, N) grid of a width sweep), every point of the quantity counted."""
-    from .quantities import agreement_pairs
-
     rows = []
     for sname, tname in agreement_pairs(sim.data_vars, theory.data_vars):
         s_da = sim[sname]

@@ -33,8 +33,7 @@ __all__ = [
 ]
 
 
-class ConvergenceError(RuntimeError):
-    """A fixed-point or root solve did not reach its tolerance."""
+from .errors import ConvergenceError  # noqa: E402  (re-exported: part of this module's API)
 
 
 # ---------------------------------------------------------------------------------------------

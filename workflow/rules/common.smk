@@ -6,6 +6,7 @@ import sys
 from snakemake.utils import validate
 
 from ridgerenorm import config as rr_config
+from ridgerenorm.cache import code_stamp, scan
 from ridgerenorm.captions import FigureFacts
 from ridgerenorm.deps import closure, module_files, step_files
 from ridgerenorm.plotting import FIGURE_KINDS
@@ -25,10 +26,19 @@ PLAN_CONFIGS = " ".join(
 )
 EXPERIMENTS = sorted(config["experiments"])
 FIGURES = config["figures"]
-# The package files each step's command imports (ridgerenorm.deps derives them from the code): a rule lists
-# them as inputs, so an edit to a module reruns exactly the steps that run it.
+# Before the DAG is built: leftover temporary files and corrupt or truncated netCDF files are removed
+# (one line each), so the jobs that make them are planned again instead of crashing downstream.
+if workflow.is_main_process:
+    for line in scan(R):
+        print(line, file=sys.stderr)
+# Code stamps (ridgerenorm.cache): one file per step holding the SHA-256 of every package file the step's
+# command imports (ridgerenorm.deps derives them), rewritten only when that content changes.  A rule lists
+# its stamp as input, so an edit to a module reruns exactly the steps that import it, and a fresh clone
+# given an earlier run's results reruns nothing.
 CODE = {
-    step.replace("-", "_"): step_files(step, workflow.basedir)
+    step.replace("-", "_"): code_stamp(
+        R, step, step_files(step, workflow.basedir), workflow.basedir
+    )
     for step in (
         "spectrum",
         "simulate",
@@ -39,9 +49,25 @@ CODE = {
         "spectra-data",
     )
 }
-CODE["benchmark_summary"] = module_files(
-    closure(["ridgerenorm.costs"]), workflow.basedir
-) + ["benchmarks/summary.py"]
+CODE["benchmark_summary"] = code_stamp(
+    R,
+    "benchmark_summary",
+    module_files(closure(["ridgerenorm.costs"]), workflow.basedir)
+    + ["benchmarks/summary.py"],
+    workflow.basedir,
+)
+# the plot module of each figure kind, which plotting loads by name
+CODE.update(
+    {
+        f"plot_{m}": code_stamp(
+            R,
+            f"plot_{m}",
+            module_files(closure([f"ridgerenorm.plotting.{m}"]), workflow.basedir),
+            workflow.basedir,
+        )
+        for m in sorted({kind.module for kind in FIGURE_KINDS.values()})
+    }
+)
 
 
 wildcard_constraints:
@@ -101,7 +127,24 @@ def simulated_experiments():
     return sorted(used)
 
 
+def cached_results():
+    """The netCDF results a bundle carries: every figure's spectra data and every used experiment's
+    population, merged simulation and theory.  They are targets themselves, so one that is missing
+    (or was removed as corrupt) is rebuilt even when the figures made from it still exist.
+    """
+    spectra_data = [
+        f"{R}/spectra_data/{fid}.nc"
+        for fid in sorted(FIGURES)
+        if figure_kind(fid).builder
+    ]
+    return spectra_data + [
+        f"{R}/{kind}/{e}.nc"
+        for e in simulated_experiments()
+        for kind in ("spectra", "simulation", "theory")
+    ]
+
+
 def all_targets():
     figs = [figure_file(fid, ext) for fid in sorted(FIGURES) for ext in ("pdf", "png")]
     agreement = [f"{R}/agreement.csv"] if simulated_experiments() else []
-    return figs + agreement + [f"{R}/benchmark_summary.md"]
+    return figs + agreement + [f"{R}/benchmark_summary.md"] + cached_results()

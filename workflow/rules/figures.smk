@@ -6,10 +6,8 @@ rule figure:
         unpack(lambda wc: figure_inputs(wc.fid)),
         code=CODE["figure"],
         # the kind's plot module, which plotting loads by name
-        plot=lambda wc: module_files(
-            closure([f"ridgerenorm.plotting.{figure_kind(wc.fid).module}"]),
-            workflow.basedir,
-        ),
+        # the code stamp of the kind's plot module, which plotting loads by name
+        plot=lambda wc: CODE[f"plot_{figure_kind(wc.fid).module}"],
     output:
         pdf=f"{R}/figures/{{fid}}_{{name}}.pdf",
         png=report(

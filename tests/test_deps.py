@@ -1,0 +1,167 @@
+"""Each step's code dependencies are derived from the code (ridgerenorm.deps), and they are right: the
+modules a real run of each subcommand imports equal the derived set, and an edit to any module of the
+package makes a dry run plan exactly the jobs of the steps that import it, and what depends on them."""
+
+import json
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ridgerenorm import config as cfg
+from ridgerenorm import deps
+from ridgerenorm.plotting import FIGURE_KINDS
+
+from test_cache import QUICK, bundle, checkout_copy, edited, env_for, job_counts, snakemake  # noqa: F401
+from test_pipeline import ROOT, quick  # noqa: F401
+
+pytestmark = pytest.mark.pipeline
+
+RECORD = """
+import json, sys
+from ridgerenorm import cli
+try:
+    cli.main(json.loads(sys.argv[1]))
+finally:
+    with open(sys.argv[2], "w") as f:
+        json.dump(sorted(m for m in sys.modules if m == "ridgerenorm" or m.startswith("ridgerenorm.")), f)
+"""
+# one experiment of each model, with a single simulation block at quick scale
+EXPERIMENTS = ("b2_double_descent", "d2_transition", "c7_anisotropic_weights")
+STEP_OF_RULE = {"spectrum": "spectrum", "simulate": "simulate", "merge_simulation": "merge", "theory": "theory",
+                "figure": "figure", "agreement": "agreement", "spectra_data": "spectra-data"}
+
+
+def shell_commands():
+    """rule -> [shell commands] of a forced quick-scale dry run."""
+    res = subprocess.run(["snakemake", "-n", "-p", "--forceall", *QUICK], cwd=ROOT, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-2000:]
+    commands, rule = {}, None
+    for line in (res.stdout + res.stderr).splitlines():
+        if m := re.match(r"^(?:local)?rule (\w+):", line):
+            rule = m.group(1)
+        elif line.startswith("Shell command: ") and rule:
+            commands.setdefault(rule, []).append(line.removeprefix("Shell command: "))
+    return commands
+
+
+def run_recorded(command: str, tmp: Path, replace=None) -> set:
+    """Run a rule's `ridgerenorm ...` command (its outputs moved to tmp) and return the package modules
+    the process imported."""
+    argv = shlex.split(command.split(" 2> ")[0])
+    assert argv[0] == "ridgerenorm", command
+    argv = [(replace or {}).get(a, a) for a in argv[1:]]
+    for flag in ("--out", "--png"):
+        if flag in argv:
+            i = argv.index(flag) + 1
+            if argv[i] not in (replace or {}).values():
+                argv[i] = str(tmp / Path(argv[i]).name)
+    record = tmp / "modules.json"
+    res = subprocess.run([sys.executable, "-c", RECORD, json.dumps(argv), str(record)], cwd=ROOT, capture_output=True,
+                         text=True)
+    assert res.returncode == 0, res.stderr[-2000:]
+    return set(json.loads(record.read_text()))
+
+
+@pytest.fixture(scope="module")
+def imported(quick, tmp_path_factory):  # noqa: F811
+    """rule -> modules a real run imported (union over one experiment of each model); plot module -> modules."""
+    tmp = tmp_path_factory.mktemp("deps")
+    commands = shell_commands()
+    out = {}
+
+    def pick(rule, key):
+        return [c for c in commands[rule] if key in c]
+
+    for rule in ("spectrum", "theory"):
+        out[rule] = set().union(*(run_recorded(pick(rule, f"/{e}.nc")[0], tmp) for e in EXPERIMENTS))
+    out["simulate"], out["merge_simulation"] = set(), set()
+    for exp in EXPERIMENTS:
+        (sim,) = pick("simulate", f"/{exp}/draws_")
+        block = shlex.split(sim.split(" 2> ")[0])
+        block = block[block.index("--out") + 1]
+        out["simulate"] |= run_recorded(sim, tmp, {block: str(tmp / f"{exp}_block.nc")})
+        (merge,) = pick("merge_simulation", f"simulation/{exp}.nc ")
+        out["merge_simulation"] |= run_recorded(merge, tmp, {block: str(tmp / f"{exp}_block.nc")})
+    out["agreement"] = run_recorded(commands["agreement"][0], tmp)
+    out["spectra_data"] = run_recorded(pick("spectra_data", "spectra_data/A1.nc")[0], tmp)
+    config = cfg.load_config(ROOT / "config" / "config.yaml", ROOT / "config" / "quick.yaml")
+    plots = {}
+    for fid, fig in sorted(config["figures"].items()):
+        module = FIGURE_KINDS[fig["kind"]].module
+        if module not in plots:
+            (cmd,) = pick("figure", f"figures/{fid}_")
+            plots[module] = run_recorded(cmd, tmp)
+    return out, plots, config
+
+
+@pytest.mark.parametrize("rule", sorted(STEP_OF_RULE))
+def test_derived_modules_equal_what_a_run_imports(imported, rule):
+    out, plots, _ = imported
+    if rule == "figure":
+        for module, seen in plots.items():
+            assert deps.step_modules("figure") | deps.closure([f"ridgerenorm.plotting.{module}"]) == seen, module
+    else:
+        assert deps.step_modules(STEP_OF_RULE[rule]) == out[rule]
+
+
+def expected_jobs(module: str, imported_by: dict, plots: dict, config: dict) -> dict:
+    """The jobs a dry run plans after an edit to `module`, computed from the modules each rule imported."""
+    hit = {rule for rule, mods in imported_by.items() if module in mods}
+    n_exp = len(config["experiments"])
+    blocks = sum(len(cfg.draw_blocks(cfg.experiment_spec(config, name))) for name in config["experiments"])
+    jobs = {}
+    chain = {"spectrum": {"spectrum", "simulate", "merge_simulation", "theory"},
+             "simulate": {"simulate", "merge_simulation"},
+             # the simulation blocks are temporary: a merge that reruns needs them made again
+             "merge_simulation": {"merge_simulation", "simulate"},
+             "theory": {"theory"}}
+    rerun = set().union(*(chain[r] for r in hit if r in chain)) if hit & set(chain) else set()
+    for rule in rerun:
+        jobs[rule] = blocks if rule == "simulate" else n_exp
+    if "spectra_data" in hit:
+        jobs["spectra_data"] = 4
+    figures = 0
+    for fig in config["figures"].values():
+        kind = FIGURE_KINDS[fig["kind"]]
+        if ("figure" in hit or module in plots[kind.module] or (fig.get("experiments") and rerun)
+                or (kind.builder and "spectra_data" in hit)):
+            figures += 1
+    if figures:
+        jobs["figure"] = figures
+    if rerun or "agreement" in hit:
+        jobs["agreement"] = 1
+    if jobs or module in imported_by["benchmark_summary"]:
+        jobs["benchmark_summary"] = 1
+        jobs["all"] = 1
+    return jobs
+
+
+@pytest.fixture(scope="module")
+def clone_c(bundle, tmp_path_factory):  # noqa: F811
+    clone = checkout_copy(tmp_path_factory.mktemp("clone_c"))
+    res = subprocess.run([sys.executable, "-m", "ridgerenorm.cli", "cache", "import", str(bundle)], cwd=clone,
+                         capture_output=True, text=True, env=env_for(clone))
+    assert res.returncode == 0, res.stderr
+    snakemake(clone, "--cores", "2", *QUICK)
+    return clone
+
+
+def test_an_edit_to_each_module_reruns_exactly_the_steps_that_import_it(imported, clone_c):
+    out, plots, config = imported
+    # benchmark_summary runs benchmarks/summary.py, which imports ridgerenorm.costs
+    imported_by = dict(out, benchmark_summary=deps.closure(["ridgerenorm.costs"]))
+    package = clone_c / "src" / "ridgerenorm"
+    checked = []
+    for path in sorted(package.rglob("*.py")):
+        rel = path.relative_to(package.parent).with_suffix("")
+        module = ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
+        with edited(clone_c, path):
+            planned = job_counts(snakemake(clone_c, "-n", *QUICK))
+        want = expected_jobs(module, imported_by, plots, config)
+        assert planned == want, (module, planned, want)
+        checked.append(module)
+    assert len(checked) >= 25 and "ridgerenorm.theory" in checked and "ridgerenorm.models.random_features" in checked
