@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -16,39 +17,39 @@ class InputError(ValueError):
     """A bad command-line input; main() prints its one-line message and exits with 2."""
 
 
-def _load_json(text: str, what: str = "--spec") -> dict:
-    """A JSON object given inline or as @file."""
+def _json(text: str, what: str = "--spec"):
+    """The JSON value of a command-line argument, given inline or as @file; ConfigError (one line) when it is
+    not JSON."""
     if text.startswith("@"):
         try:
-            text = open(text[1:]).read()
+            with open(text[1:]) as f:
+                text = f.read()
         except OSError as err:
             raise InputError(f"error: {what} {text}: cannot read ({err.strerror})") from None
     try:
-        value = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as err:
-        raise InputError(f"error: {what} is not valid JSON ({err.msg} at line {err.lineno}, column {err.colno})") from None
-    if not isinstance(value, dict):
-        raise InputError(f"error: {what} must be a JSON object, got {type(value).__name__}")
-    return value
+        why = f"not valid JSON ({err.msg} at line {err.lineno} column {err.colno})"
+        raise cfg.config_error(what, text, why) from None
 
 
-# keys a spec must carry for each step (beyond what the experiment schema checks)
-SPEC_KEYS = {
-    "spectrum": ("name", "spectrum", "teacher"),
-    "simulate": ("name", "model", "D", "seed", "draws", "spectrum", "teacher", "ridge", "samples"),
-    "theory": ("name", "model", "D", "spectrum", "teacher", "ridge", "samples", "theory_samples"),
-    "figure": ("id", "kind"),
-}
+def _spec(text: str, step: str, command: str) -> dict:
+    """An experiment's step spec (config.step_spec), checked: every key the step reads, valid values."""
+    spec = _json(text)
+    cfg.check_step_spec(spec, step, command)
+    return spec
 
 
-def _spec(text: str, kind: str) -> dict:
-    spec = _load_json(text)
-    missing = [k for k in SPEC_KEYS[kind] if k not in spec]
-    if missing:
-        raise InputError(f"error: --spec has no key {missing[0]!r} (a {kind} spec needs {', '.join(SPEC_KEYS[kind])})")
-    if "name" in spec and "spectrum" in spec:
-        body = {k: v for k, v in spec.items() if k not in ("name", "seed", "D")}
-        cfg.check_experiment(spec["name"], body, partial=True)
+def _figure_spec(text: str, command: str) -> dict:
+    """A figure spec (the figure's config entry plus its id), checked like the config checks figures."""
+    spec = _json(text)
+    if not isinstance(spec, dict):
+        raise cfg.config_error("--spec", spec, f"expected a JSON object of a figure (ridgerenorm {command})")
+    for key in ("id", "kind"):
+        if key not in spec:
+            raise cfg.config_error(("figures", spec.get("id", "?"), key), None, f"required by 'ridgerenorm {command}'")
+    fig = {k: v for k, v in spec.items() if k != "id"}
+    cfg.check_figure(str(spec["id"]), fig)
     return spec
 
 
@@ -62,7 +63,7 @@ def cmd_check_config(args) -> None:
 
 def cmd_spectrum(args) -> None:
     t0 = time.perf_counter()
-    spec = _spec(args.spec, "spectrum")
+    spec = _spec(args.spec, "spectrum", "spectrum")
     ds = spectra.population_dataset(spec["spectrum"], spec["teacher"])
     io.write_dataset(ds, args.out, io.provenance(spec=spec, wall_time=time.perf_counter() - t0))
 
@@ -71,10 +72,10 @@ def cmd_simulate(args) -> None:
     from .models import model_of
 
     t0 = time.perf_counter()
-    spec = _spec(args.spec, "simulate")
+    spec = _spec(args.spec, "simulate", "simulate")
     model = model_of(spec)
+    start, stop = _draw_range(args.draws)
     pop = io.read_dataset(args.spectrum)
-    start, stop = (int(x) for x in args.draws.split(":"))
     if not (0 <= start < stop <= spec["draws"]):
         raise SystemExit(f"error: --draws {args.draws}: must satisfy 0 <= start < stop <= draws ({spec['draws']})")
     print(f"[{spec['name']}] model {spec['model']}, D={spec['D']}, data draws {start}:{stop}, {args.threads} threads",
@@ -93,7 +94,7 @@ def cmd_merge(args) -> None:
     from .models import model_of
 
     t0 = time.perf_counter()
-    spec = _spec(args.spec, "simulate")
+    spec = _spec(args.spec, "simulate", "merge")
     model = model_of(spec)
     blocks = [io.read_dataset(p) for p in args.blocks]
     if model.merge_needs_spectrum and not args.spectrum:
@@ -110,25 +111,39 @@ def cmd_theory(args) -> None:
     from .models import model_of
 
     t0 = time.perf_counter()
-    spec = _spec(args.spec, "theory")
+    spec = _spec(args.spec, "theory", "theory")
     th = model_of(spec).theory(spec, io.read_dataset(args.spectrum))
     io.write_dataset(th, args.out, io.provenance(spec=spec, inputs=[args.spectrum], wall_time=time.perf_counter() - t0))
 
 
-def _pairs(items) -> dict:
+def _draw_range(text: str) -> tuple[int, int]:
+    start, sep, stop = text.partition(":")
+    if not (sep and start.strip().isdigit() and stop.strip().isdigit()):
+        raise SystemExit(f"error: --draws {text!r}: expected START:STOP, two non-negative integers")
+    return int(start), int(stop)
+
+
+def _pairs(items, option: str) -> dict:
     out = {}
     for item in items:
-        role, _, paths = item.partition("=")
+        role, sep, paths = item.partition("=")
+        if not (sep and role and paths):
+            raise SystemExit(f"error: {option} {item!r}: expected NAME=FILE[,FILE...]")
         out[role] = paths.split(",")
     return out
 
 
 def cmd_figure(args) -> None:
-    from .plotting import render
+    from .plotting import FIGURE_KINDS, render
 
     t0 = time.perf_counter()
-    spec = _spec(args.spec, "figure")
-    data = {role: [io.read_dataset(p) for p in paths] for role, paths in _pairs(args.data).items()}
+    spec = _figure_spec(args.spec, "figure")
+    pairs = _pairs(args.data, "--data")
+    kind = FIGURE_KINDS[spec["kind"]]
+    for role in kind.roles or (("data",) if kind.builder else ()):
+        if role not in pairs:
+            raise SystemExit(f"error: --data: figure kind {spec['kind']!r} needs {role}=FILE[,FILE...]")
+    data = {role: [io.read_dataset(p) for p in paths] for role, paths in pairs.items()}
     render(spec, data, args.out, args.png)
     print(f"figure {spec.get('id', '?')} rendered in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
 
@@ -136,7 +151,7 @@ def cmd_figure(args) -> None:
 def cmd_agreement(args) -> None:
     from .estimators import write_agreement_csv
 
-    pairs = {name: tuple(io.read_dataset(p) for p in paths) for name, paths in _pairs(args.pair).items()}
+    pairs = {name: tuple(io.read_dataset(p) for p in paths) for name, paths in _pairs(args.pair, "--pair").items()}
     for r in write_agreement_csv(pairs, args.out):
         print(f"{r['experiment']:>14s} {r['quantity']:>10s}  median rel dev {r['median_rel_dev']:.3g}  "
               f"max {r['max_rel_dev']:.3g}  median |dev|/SE {r['median_abs_dev_over_se']:.3g}", file=sys.stderr)
@@ -149,10 +164,11 @@ def cmd_spectra_data(args) -> None:
     from .streams import experiment_key
 
     t0 = time.perf_counter()
-    spec = _spec(args.spec, "figure")
-    kind = FIGURE_KINDS.get(spec.get("kind"))
-    if kind is None or kind.builder is None:
-        raise SystemExit(f"error: figure kind {spec.get('kind')!r} has no random-matrix data builder")
+    spec = _figure_spec(args.spec, "spectra-data")
+    kind = FIGURE_KINDS[spec["kind"]]
+    if kind.builder is None:
+        raise cfg.config_error(("figures", spec["id"], "kind"), spec["kind"], "has no random-matrix data builder "
+                               "(spectra-data makes the data of wigner, white_wishart, structured_wishart, deep_wishart)")
     entropy = (int(args.seed), experiment_key(spec["id"]))
     ds = getattr(densities, kind.builder)(spec.get("params", {}), entropy)
     seeds = {"root_seed": int(args.seed), "figure": spec["id"], "entropy": list(entropy)}
@@ -169,6 +185,9 @@ def cmd_audit(args) -> None:
 def cmd_compare(args) -> None:
     from . import audit
 
+    for folder in (args.before, args.after):
+        if not os.path.isdir(folder):
+            raise SystemExit(f"error: {folder}: {'not a folder' if os.path.exists(folder) else 'no such folder'}")
     lines, bad = audit.compare_trees(args.before, args.after)
     print("\n".join(lines))
     raise SystemExit(1 if bad else 0)
@@ -301,7 +320,12 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _one_line(text) -> str:
+    return " ".join(str(text).split())
+
+
 def main(argv=None) -> int:
+    """Run one subcommand.  A bad input (config, spec, path, file) is one line on stderr and exit status 2."""
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
@@ -314,6 +338,15 @@ def main(argv=None) -> int:
     except IsADirectoryError as err:
         print(f"error: {err.filename}: is a directory, expected a file", file=sys.stderr)
         return 2
+    except OSError as e:  # a missing or unreadable input file, a folder where a file was expected
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"error: {where}{_one_line(e.strerror or e)}", file=sys.stderr)
+        return 2
+    except SystemExit as e:
+        if isinstance(e.code, str):  # a usage error a step reports in words
+            print(_one_line(e.code), file=sys.stderr)
+            return 2
+        raise
     return 0
 
 

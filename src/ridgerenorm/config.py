@@ -1,13 +1,17 @@
 """Loading, validating and resolving the pipeline configuration.
 
-Validation is the JSON schema (schemas/config.schema.yaml, also used by Snakemake's validate) plus
-semantic checks the schema cannot express.  Every problem is reported as one line naming the key
-and the offending value.
+Validation, in order, each step stopping at the first problem with one line naming key and value
+(errors.py): the files themselves (strict_yaml.py: syntax, duplicate keys, empty files), every number
+finite (finite.py), the JSON schema (schemas/config.schema.yaml, also used by Snakemake's validate;
+unknown keys get the closest valid key), semantic checks of each experiment the schema cannot express,
+the sizes of the jobs against this machine (limits.py), and each figure: its params (plotting/params.py)
+and the models of the experiments it plots.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 from importlib import resources
 from pathlib import Path
 
@@ -15,21 +19,27 @@ import jsonschema
 import numpy as np
 import yaml
 
-from . import spectra
+from . import limits, spectra
+from .errors import ConfigError, config_error, short_repr, suggestion
+from .finite import check_finite
+from .strict_yaml import read_config_file
 
-__all__ = ["ConfigError", "SCHEMA_PATH", "schema", "experiment_schema", "load_config", "validate_config",
-           "experiment_spec", "check_experiment", "step_spec", "draw_blocks"]
+__all__ = ["ConfigError", "SCHEMA_PATH", "schema", "experiment_schema", "load_config", "read_config_file",
+           "validate_config", "experiment_spec", "check_experiment", "check_figure", "check_step_spec", "step_spec",
+           "draw_blocks"]
 
 SCHEMA_PATH = Path(str(resources.files("ridgerenorm") / "schemas" / "config.schema.yaml"))
 
 
-class ConfigError(ValueError):
-    """A configuration value is invalid; the message is one line naming key and value."""
+@functools.lru_cache(maxsize=1)
+def _schema_file() -> dict:
+    with open(SCHEMA_PATH) as f:
+        return yaml.safe_load(f)
 
 
 def _base_schema() -> dict:
-    with open(SCHEMA_PATH) as f:
-        return yaml.safe_load(f)
+    """The schema file's contents (parsed once; a fresh copy each call, so callers may change it)."""
+    return copy.deepcopy(_schema_file())
 
 
 def experiment_schema(model: str | None = None) -> dict:
@@ -56,12 +66,8 @@ def schema() -> dict:
     return full
 
 
-def _key(path) -> str:
-    return ".".join(str(p) for p in path) or "<top level>"
-
-
 def _fail(path, value, why: str):
-    raise ConfigError(f"config error: {_key(path)} = {value!r}: {why}")
+    raise config_error(path, value, why)
 
 
 def merge(base: dict, overlay: dict) -> dict:
@@ -76,32 +82,97 @@ def merge(base: dict, overlay: dict) -> dict:
 
 
 def load_config(*paths) -> dict:
-    """Load and merge YAML files in order, then validate."""
+    """Read (strictly: strict_yaml.py) and merge config files in order, then validate."""
+    if not paths:
+        raise ConfigError("config error: no config file given")
     config: dict = {}
     for p in paths:
-        with open(p) as f:
-            config = merge(config, yaml.safe_load(f) or {})
+        config = merge(config, read_config_file(p))
     validate_config(config)
     return config
 
 
+# ------------------------------------------------------------------------------------ schema errors
+
+
+def _unknown_key(error):
+    """(key, value, why) of an additionalProperties error: the first unexpected key and the closest valid one."""
+    known = error.schema.get("properties", {})
+    extra = [k for k in error.instance if k not in known]
+    if not extra:  # not a plain unknown key (e.g. a pattern of property names): jsonschema's words
+        return None, error.instance, error.message
+    key = extra[0]
+    return key, error.instance[key], "unknown key" + suggestion(key, known)
+
+
+def _branch(error):
+    """The sub-error that explains a oneOf/anyOf failure: of the branches whose type fits the value, an unknown
+    key first, else the error of the only such branch; None when no single branch explains it."""
+    branches: dict = {}
+    for sub in error.context:
+        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+    fitting = {i: subs for i, subs in branches.items()
+               if not any(s.validator == "type" and not s.relative_path for s in subs)}
+    for subs in fitting.values():
+        for sub in subs:
+            if sub.validator == "additionalProperties":
+                return sub
+    if len(fitting) == 1:
+        return jsonschema.exceptions.best_match(next(iter(fitting.values())))
+    return None
+
+
+def _forms(error) -> str:
+    return "; ".join(str(s.get("description", s.get("type", s.get("required", "")))) for s in error.validator_value)
+
+
+def _explain(error):
+    """(path relative to the checked instance, value, why) of a jsonschema error, on one short line."""
+    path = tuple(error.absolute_path)
+    if error.validator in ("oneOf", "anyOf"):
+        sub = _branch(error)
+        if sub is None:
+            return path, error.instance, f"does not match any allowed form ({_forms(error)})"
+        error = sub
+        path = tuple(error.absolute_path)
+    if error.validator == "additionalProperties":
+        key, value, why = _unknown_key(error)
+        return path + ((key,) if key is not None else ()), value, why
+    if error.validator == "required":
+        missing = next(k for k in error.validator_value if k not in error.instance)
+        return path + (missing,), None, "required key is missing"
+    if "propertyNames" in error.relative_schema_path:
+        rule = f"must match {error.validator_value!r}" if error.validator == "pattern" else error.message
+        return path + (error.instance,), error.instance, f"not a valid name here ({rule})"
+    why = error.message
+    head = repr(error.instance)
+    if why.startswith(head) and len(head) > len(short_repr(error.instance)):
+        why = "the value" + why[len(head):]
+    return path, error.instance, why
+
+
 def _schema_check(instance, schema: dict, root_path=()) -> None:
+    """ConfigError (one line) for the most relevant schema error of `instance`; an unknown key is preferred
+    to the required key it was probably meant to be."""
     validator = jsonschema.Draft202012Validator(schema)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
-    if error is not None:
-        path = list(root_path) + list(error.absolute_path)
-        msg = error.message
-        if error.validator in ("oneOf", "anyOf"):
-            msg = "does not match any allowed form (" + "; ".join(
-                str(s.get("description", s.get("type", s.get("required", "")))) for s in error.validator_value
-            ) + ")"
-        _fail(path, error.instance, msg)
+    errors = list(validator.iter_errors(instance))
+    if not errors:
+        return
+    error = jsonschema.exceptions.best_match(errors)
+    if error.validator == "required":
+        typos = [e for e in errors if e.validator == "additionalProperties" and e.absolute_path == error.absolute_path]
+        error = typos[0] if typos else error
+    path, value, why = _explain(error)
+    _fail(tuple(root_path) + path, value, why)
 
 
 def check_experiment(name: str, exp: dict, path=("experiments",), partial: bool = False) -> None:
     """Schema and semantic checks of one experiment.  partial=True checks only the keys present (a
     rule receives just the parameters it uses)."""
     base = tuple(path) + (name,)
+    if not isinstance(exp, dict):
+        _fail(base, exp, "an experiment is a mapping of keys (model, spectrum, teacher, ...)")
+    check_finite(exp, base)
     model = exp.get("model")
     if model is None and partial:
         # a step that receives no model (the population spectrum): the shared keys only
@@ -160,39 +231,94 @@ def _check_population(exp: dict, base: tuple) -> None:
             _fail(base + ("teacher", "values"), teacher.get("values"),
                   f"length must equal length of spectrum.sizes ({len(spec['sizes'])})")
     D = spectra.dimension(spec)
+    if D > limits.MAX_SIZE:
+        _fail(base + ("spectrum", "sizes"), spec["sizes"], f"D = {D:.3g} is more than {limits.MAX_SIZE:.0e}")
     for key in ("samples", "theory_samples"):
         if key in exp:
-            q = spectra.grid_q(exp[key])
-            if q.size == 0:
-                _fail(base + (key,), exp[key], "grid is empty")
-            if key == "samples" and np.any(np.floor(D / q + 1e-9) < 1):
-                _fail(base + (key,), exp[key], f"gives P < 1 for D = {D} (q up to {q.max():g})")
+            _check_grid(base + (key,), exp[key], D)
     ridge = exp.get("ridge")
     if isinstance(ridge, dict) and ridge["power"] < 0:
         _fail(base + ("ridge", "power"), ridge["power"], "must be >= 0 (lambda = P^-l must not grow with P)")
 
 
+def _check_grid(path, grid, D: int) -> None:
+    """A q grid evaluates to finite q > 0 (10^a can overflow) giving 1 <= P = int(D/q) <= MAX_SIZE."""
+    with np.errstate(all="ignore"):
+        q = spectra.grid_q(grid)
+        P = np.floor(D / q + 1e-9)
+    if q.size == 0:
+        _fail(path, grid, "grid is empty")
+    bad = q[~(np.isfinite(q) & (q > 0))]
+    if bad.size:
+        _fail(path, grid, f"gives q values that are not finite positive numbers ({bad[0]:g})")
+    if path[-1] == "samples" and np.any(P < 1):
+        _fail(path, grid, f"gives P < 1 for D = {D} (q up to {q.max():g})")
+    if np.any(P > limits.MAX_SIZE):
+        _fail(path, grid, f"gives P = {P.max():.3g} for D = {D} (q down to {q.min():g}), "
+                          f"more than {limits.MAX_SIZE:.0e}")
+
+
+def check_figure(fid: str, fig: dict, experiments: dict | None = None) -> None:
+    """Checks of one figure: its kind, its params (plotting/params.py), its experiment roles and, given the
+    config's experiments, that each exists and has a model the kind can plot."""
+    from .plotting import FIGURE_KINDS
+    from .plotting.params import ParamError
+
+    base = ("figures", fid)
+    _schema_check(fig, _base_schema()["$defs"]["figure"], base)
+    name = fig["kind"]
+    kind = FIGURE_KINDS.get(name)
+    if kind is None:
+        close = suggestion(name, FIGURE_KINDS)
+        _fail(base + ("kind",), name, "unknown figure kind" + (close if "did you mean" in close else
+                                                                f" (known: {', '.join(sorted(FIGURE_KINDS))})"))
+    params = fig.get("params", {})
+    if kind.params is None and params:
+        key = next(iter(params))
+        _fail(base + ("params", key), params[key], f"figure kind {name!r} takes no params")
+    if kind.params is not None:
+        _schema_check(params, kind.params, base + ("params",))
+    if kind.check is not None:
+        try:
+            kind.check(params)
+        except ParamError as err:
+            _fail(base + ("params",) + err.path, err.value, err.why)
+    given = fig.get("experiments", {})
+    for role, exp_name in given.items():
+        if role not in kind.roles:
+            why = (f"figure kind {name!r} takes no experiments" if not kind.roles else
+                   f"figure kind {name!r} has no role {role!r}" + suggestion(role, kind.roles))
+            _fail(base + ("experiments", role), exp_name, why)
+    for role in kind.roles:
+        if role not in given:
+            _fail(base + ("experiments", role), None, f"figure kind {name!r} needs an experiment for role {role!r}")
+    if experiments is None:
+        return
+    for role, exp_name in given.items():
+        if exp_name not in experiments:
+            _fail(base + ("experiments", role), exp_name,
+                  "no such experiment in experiments" + suggestion(exp_name, experiments))
+        model = experiments[exp_name].get("model")
+        if kind.models and model not in kind.models:
+            _fail(base + ("experiments", role), exp_name,
+                  f"figure kind {name!r} plots {' or '.join(kind.models)} experiments, not {model}")
+
+
 def validate_config(config: dict) -> None:
     """Validate a merged configuration; raise ConfigError with one line on the first problem."""
+    if not isinstance(config, dict):
+        _fail((), config, "a configuration is a mapping of keys (scale, experiments, figures, ...)")
+    check_finite(config)
     top = _base_schema()
     top["$defs"]["experiment"] = {"type": "object"}  # each experiment is checked against its model's schema
     _schema_check(config, top)
     for name, exp in config["experiments"].items():
         check_experiment(name, exp)
-    from .plotting import FIGURE_KINDS
-
+    limits.check_job_count(config)
+    for name in config["experiments"]:
+        limits.check_experiment_memory(config, name)
     for fid, fig in config["figures"].items():
-        base = ("figures", fid)
-        if fig["kind"] not in FIGURE_KINDS:
-            _fail(base + ("kind",), fig["kind"], f"unknown figure kind (known: {', '.join(sorted(FIGURE_KINDS))})")
-        needed = FIGURE_KINDS[fig["kind"]].roles
-        given = fig.get("experiments", {})
-        for role in needed:
-            if role not in given:
-                _fail(base + ("experiments", role), None, f"figure kind {fig['kind']!r} needs an experiment for role {role!r}")
-        for role, exp_name in given.items():
-            if exp_name not in config["experiments"]:
-                _fail(base + ("experiments", role), exp_name, "no such experiment in experiments")
+        check_figure(fid, fig, config["experiments"])
 
 
 def experiment_spec(config: dict, name: str) -> dict:
@@ -228,6 +354,33 @@ STEP_KEYS = {
     "simulate": ("name", "D", "model", "spectrum", "teacher", "ridge", "sigma_eps", "samples", "draws", "seed"),
     "theory": ("name", "D", "model", "spectrum", "teacher", "ridge", "sigma_eps", "samples", "theory_samples"),
 }
+
+
+def check_step_spec(spec: dict, step: str, command: str) -> None:
+    """A step's spec (as step_spec makes it, given to the CLI by hand or by a rule) has every key the step
+    reads, a registered model and valid values; ConfigError (one line) otherwise."""
+    if not isinstance(spec, dict):
+        _fail("--spec", spec, f"expected a JSON object of experiment parameters (ridgerenorm {command})")
+    name = spec.get("name", "?")
+    base = ("experiments", name)
+    check_finite(spec, base)
+    keys = STEP_KEYS[step]
+    if step != "spectrum":
+        # the models are imported only by the steps that run one, so the spectrum step does not depend on them
+        from .models import MODELS
+
+    if step != "spectrum" and spec.get("model") in MODELS:
+        m = MODELS[spec["model"]]
+        keys = keys + (m.simulate_keys if step == "simulate" else m.theory_keys)
+    for key in keys:
+        if key not in spec:
+            _fail(base + (key,), None, f"required by 'ridgerenorm {command}' (a step spec as the workflow writes it)")
+    if "seed" in spec and (isinstance(spec["seed"], bool) or not isinstance(spec["seed"], int) or spec["seed"] < 0):
+        _fail(base + ("seed",), spec["seed"], "must be an integer >= 0")
+    body = {k: v for k, v in spec.items() if k not in ("name", "seed", "D")}
+    check_experiment(str(name), body, partial=True)
+    if "D" in spec and "spectrum" in spec and spec["D"] != spectra.dimension(spec["spectrum"]):
+        _fail(base + ("D",), spec["D"], f"differs from the spectrum's dimension {spectra.dimension(spec['spectrum'])}")
 
 
 def step_spec(config: dict, name: str, step: str) -> dict:

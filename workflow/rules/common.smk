@@ -13,7 +13,11 @@ from ridgerenorm.plotting import FIGURE_KINDS
 from ridgerenorm.models import model_of
 
 # One clear line naming the offending key and value, before Snakemake's own (verbose) schema check.
+# Snakemake has read the config files itself, keeping the last of two equal keys without a word, so each
+# file is read again strictly first (duplicate keys, empty files): the messages of `ridgerenorm check-config`.
 try:
+    for configfile in workflow.configfiles:
+        rr_config.read_config_file(configfile)
     rr_config.validate_config(config)
 except rr_config.ConfigError as err:
     sys.exit(str(err))

@@ -17,6 +17,7 @@ from threadpoolctl import threadpool_limits
 from ..costs import covariance_copies, declared_mb, factor_flops
 from ..features import LinearFeatures
 from ..fits import build_systems, split_grid
+from ..limits import MAX_SIZE
 from ..parallel import MATMUL_BLOCK, blocked_matmul_many, map_fits, worker_pool
 from ..progress import Progress
 from ..quantities import add_derived, attrs
@@ -48,11 +49,20 @@ def rf_group_bytes(D: int, P_grid, N: int, g: int) -> float:
 
 
 def rf_group_size(D: int, P_grid, N: int, m: int, budget_bytes: float) -> int:
-    """Largest number of feature draws handled together within the memory budget (at least 1)."""
-    g = m
-    while g > 1 and rf_group_bytes(D, P_grid, N, g) > budget_bytes:
-        g -= 1
-    return g
+    """Largest number of feature draws handled together within the memory budget (at least 1).  The bytes
+    grow with g, so bisection finds the same g a count down from m would, in log2(m) steps (a config check
+    estimates absurd feature_draws too)."""
+    m = int(m)
+    if m <= 1 or rf_group_bytes(D, P_grid, N, m) <= budget_bytes:
+        return max(m, 1)
+    lo, hi = 1, m  # bytes(lo) <= budget or lo == 1; bytes(hi) > budget
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if rf_group_bytes(D, P_grid, N, mid) <= budget_bytes:
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 @dataclass(frozen=True)
@@ -255,12 +265,14 @@ class RandomFeatures(Model):
     properties = {
         "widths": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/positive_int"},
                    "description": "feature-layer widths [N_1, ..., N_L] (N = N_L)"},
-        "feature_draws": {"type": "integer", "minimum": 3, "description": "feature-weight draws (F)"},
+        "feature_draws": {"type": "integer", "minimum": 3, "maximum": MAX_SIZE,
+                          "description": "feature-weight draws (F)"},
         "sigma_xi": {"type": "number", "minimum": 0, "description": "additive feature-noise std"},
         "sigma_xi_tilde": {"type": "number", "minimum": 0, "description": "sigma_xi * sqrt(D) (the figures' sigma-tilde)"},
         "weight_exponent": {"type": "number", "minimum": 0, "description": "structured weights: column scale k^(-alpha_F/2)"},
     }
     required = ("samples", "widths", "feature_draws")
+    size_keys = {"feature_draws": "size", "widths": "size"}
     simulate_keys = ("widths", "feature_draws", "sigma_xi", "weight_exponent")
     theory_keys = ("widths", "sigma_xi", "weight_exponent")
     merge_needs_spectrum = True

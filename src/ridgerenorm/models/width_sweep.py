@@ -8,12 +8,15 @@ feature draw) serves every (alpha_F, N).  All pairs run in one job: the two-way 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import xarray as xr
 from threadpoolctl import threadpool_limits
 
 from ..features import feature_weights
 from ..fits import solve_min_norm
+from ..limits import MAX_SIZE
 from ..parallel import blocked_matmul, map_fits
 from ..progress import Progress
 from ..quantities import add_derived, attrs
@@ -133,9 +136,12 @@ class WidthSweep(Model):
                        "properties": {"logspace": {"$ref": "#/$defs/range3"}}},
         "weight_exponents": {"type": "array", "minItems": 1, "items": {"type": "number", "minimum": 0},
                              "description": "the alpha_F values (structured weights k^(-alpha_F/2))"},
-        "feature_draws": {"type": "integer", "minimum": 3, "description": "feature-weight draws (G)"},
+        "feature_draws": {"type": "integer", "minimum": 3, "maximum": MAX_SIZE,
+                          "description": "feature-weight draws (G)"},
     }
     required = ("sample_size", "width_grid", "weight_exponents", "feature_draws")
+    size_keys = {"feature_draws": "size", "weight_exponents": "count_list", "width_grid": "size_grid",
+                 "sample_size": "size"}
     simulate_keys = ("feature_draws", "sample_size", "width_grid", "weight_exponents")
     theory_keys = ("sample_size", "width_grid", "weight_exponents")
     error_quantities = ("eg", "bias", "var_x", "var_f", "var_xf", "var_f_xf")
@@ -148,6 +154,11 @@ class WidthSweep(Model):
             fail("sigma_eps", exp.get("sigma_eps"), "rf_width_sweep supports clean labels only (0)")
         if "block" in exp and "draws" in exp and exp["block"] != exp["draws"]:
             fail("block", exp["block"], "rf_width_sweep runs every (data, feature) pair in one job: block must equal draws")
+        if "width_grid" in exp:
+            a, b, _ = exp["width_grid"]["logspace"]
+            if min(a, b) < 0 or max(a, b) > math.log10(MAX_SIZE):
+                fail("width_grid", exp["width_grid"], f"widths 10^a..10^b must lie in [1, {MAX_SIZE:.0e}]: "
+                                                      f"a and b in [0, {math.log10(MAX_SIZE):g}]")
         if "width_grid" in exp and "sample_size" in exp and exp["sample_size"] in width_values(exp["width_grid"]):
             fail("width_grid", exp["width_grid"], f"contains N = sample_size ({exp['sample_size']}), singular at ridge 0")
 

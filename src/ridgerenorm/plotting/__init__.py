@@ -8,7 +8,10 @@ role to the list of Datasets the rule passes for it ([simulation, theory] for ex
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from .params import CHECKS, SCHEMAS
 
 __all__ = ["FIGURE_KINDS", "FigureKind", "render"]
 
@@ -18,8 +21,11 @@ class FigureKind:
     module: str
     function: str
     roles: tuple = ()  # experiment roles the figure needs (config: figures.<id>.experiments)
+    models: tuple = ()  # models (ridgerenorm.models) an experiment of these roles may have
     builder: str | None = None  # densities.<builder>(params, entropy) for self-contained figures
     equations: tuple = ()  # caption equations of a figure that draws no experiment (docs/theory.md)
+    params: dict | None = None  # JSON schema of figures.<id>.params (plotting/params.py); None: takes no params
+    check: Callable | None = None  # check(params) of what the schema cannot say; raises params.ParamError
 
     def plot(self):
         return getattr(importlib.import_module(f"{__name__}.{self.module}"), self.function)
@@ -43,21 +49,30 @@ _STRUCTURED = (
 _DEEP = ("Product Wishart: the S-transforms of the white Wishart factors multiply, S(t) = Π_l 1/(1 + q_l t), "
          "which gives the cubic of docs/figures.md A4 for the resolvent; the density is its physical root.",)
 
+_LR, _RF, _WIDTH = ("linear_ridge",), ("random_features",), ("rf_width_sweep",)
+
 FIGURE_KINDS = {
     "lr_venn": FigureKind("linear_ridge", "plot_venn", equations=_VENN),
-    "lr_isotropic": FigureKind("linear_ridge", "plot_isotropic", ("main", "double_descent")),
-    "lr_powerlaw": FigureKind("linear_ridge", "plot_powerlaw", ("capacity", "source")),
-    "lr_multiple_descent": FigureKind("linear_ridge", "plot_multiple_descent", ("main",)),
+    "lr_isotropic": FigureKind("linear_ridge", "plot_isotropic", ("main", "double_descent"), _LR),
+    "lr_powerlaw": FigureKind("linear_ridge", "plot_powerlaw", ("capacity", "source"), _LR),
+    "lr_multiple_descent": FigureKind("linear_ridge", "plot_multiple_descent", ("main",), _LR,
+                                      params=SCHEMAS["lr_multiple_descent"]),
     "rf_venn": FigureKind("random_features", "plot_venn", equations=_VENN),
-    "rf_isotropic": FigureKind("random_features", "plot_isotropic", ("main",)),
-    "rf_scaling": FigureKind("random_features", "plot_scaling", ("main",)),
-    "rf_phase": FigureKind("random_features", "plot_phase", equations=_PHASE),
-    "width_curves": FigureKind("random_features", "plot_width_sweep", ("main",)),
-    "wigner": FigureKind("spectra", "plot_wigner", builder="build_wigner", equations=_WIGNER),
-    "white_wishart": FigureKind("spectra", "plot_white_wishart", builder="build_white_wishart", equations=_WHITE),
+    "rf_isotropic": FigureKind("random_features", "plot_isotropic", ("main",), _RF),
+    "rf_scaling": FigureKind("random_features", "plot_scaling", ("main",), _RF, params=SCHEMAS["rf_scaling"],
+                             check=CHECKS["rf_scaling"]),
+    "rf_phase": FigureKind("random_features", "plot_phase", equations=_PHASE, params=SCHEMAS["rf_phase"]),
+    "width_curves": FigureKind("random_features", "plot_width_sweep", ("main",), _WIDTH),
+    # section A: each samples its own random matrices (builder) and reads no experiment
+    "wigner": FigureKind("spectra", "plot_wigner", builder="build_wigner", equations=_WIGNER,
+                         params=SCHEMAS["wigner"], check=CHECKS["wigner"]),
+    "white_wishart": FigureKind("spectra", "plot_white_wishart", builder="build_white_wishart", equations=_WHITE,
+                                params=SCHEMAS["white_wishart"], check=CHECKS["white_wishart"]),
     "structured_wishart": FigureKind("spectra", "plot_structured_wishart", builder="build_structured_wishart",
-                                      equations=_STRUCTURED),
-    "deep_wishart": FigureKind("spectra", "plot_deep_wishart", builder="build_deep_wishart", equations=_DEEP),
+                                      equations=_STRUCTURED, params=SCHEMAS["structured_wishart"],
+                                      check=CHECKS["structured_wishart"]),
+    "deep_wishart": FigureKind("spectra", "plot_deep_wishart", builder="build_deep_wishart", equations=_DEEP,
+                               params=SCHEMAS["deep_wishart"], check=CHECKS["deep_wishart"]),
 }
 
 

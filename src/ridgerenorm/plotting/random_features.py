@@ -61,10 +61,11 @@ from matplotlib.patches import Circle, Patch, Rectangle
 
 from .. import theory
 from ..quantities import value_of
+from .params import ERROR_CURVES, PARAM_CURVES, REFERENCE_KEYS, check_scaling
+from .params import check_names as _check_names
+from .params import position as _position
 from .style import COLORS, new_figure, panel_label, reference_power_law, sim_points, theory_line
 
-ERROR_CURVES = ("eg", "etr", "bias", "var_x", "var_f", "var_xf", "var_f_xf", "var_xeps", "var_xfeps", "gcv")
-PARAM_CURVES = ("kappa2", "kappa1", "gamma2", "gamma1", "df1", "df2", "df1_hat", "kappa_hat", "k2sq_tf1p", "k2_tf1")
 OPTIONAL_THEORY = ("k2sq_tf1p", "k2_tf1")  # drawn only if the theory provides them
 DEFAULT_CURVES = ("eg", "bias", "var_x", "var_f_xf", "gcv")
 DEFAULT_PARAM_CURVES = ("kappa2", "kappa1", "gamma2", "gamma1", "df1", "df2", "df1_hat", "kappa_hat")
@@ -72,8 +73,6 @@ ISOTROPIC_CURVES = ("eg", "etr", "bias", "var_x", "var_f", "var_xf", "var_xeps",
 # empirical parameter estimates: simulation variable -> (colour of the theory it estimates, marker)
 EMPIRICAL = {"df1_hat": ("df1", "o"), "kappa_hat": ("kappa_hat", "s")}
 REFERENCE_DASHES = ("--", "-.", (0, (6, 1.5, 1, 1.5, 1, 1.5)))
-REFERENCE_KEYS = {"exponent", "label", "anchor", "at", "factor", "range"}
-SCALING_KEYS = {"curves", "param_curves", "references", "param_references", "vlines", "xlim", "ylim", "panels"}
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -99,24 +98,6 @@ def _is_empty(values) -> bool:
         return True
     v = np.asarray(values, dtype=float)
     return bool(np.all((v == 0) | np.isnan(v)))
-
-
-def _check_names(names, allowed, what: str) -> list:
-    names = list(names)
-    unknown = [n for n in names if n not in allowed]
-    if unknown:
-        raise ValueError(f"unknown {what} {unknown}; allowed: {list(allowed)}")
-    return names
-
-
-def _position(value, N: float) -> float:
-    """A P position: a number, "N" or "N^x"."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    m = re.fullmatch(r"\s*N\s*(?:\^\s*([-+0-9.eE]+))?\s*", str(value))
-    if not m:
-        raise ValueError(f"P position must be a number, 'N' or 'N^x', got {value!r}")
-    return N ** float(m.group(1)) if m.group(1) else N
 
 
 def _position_label(value) -> str | None:
@@ -288,14 +269,10 @@ def plot_isotropic(spec: dict, data: dict):
 def plot_scaling(spec: dict, data: dict):
     """C3, C4, C5, C8: power-law data; (a) errors and (b) parameters vs P (see the module docstring)."""
     params = dict(spec.get("params") or {})
-    extra = set(params) - SCALING_KEYS
-    if extra:
-        raise ValueError(f"unknown rf_scaling params {sorted(extra)}; allowed: {sorted(SCALING_KEYS)}")
-    curves = _check_names(params.get("curves", DEFAULT_CURVES), ERROR_CURVES, "error curve(s)")
-    pcurves = _check_names(params.get("param_curves", DEFAULT_PARAM_CURVES), PARAM_CURVES, "parameter curve(s)")
+    check_scaling(params)  # the checks that need no data (also run when the config is validated)
+    curves = list(params.get("curves", DEFAULT_CURVES))
+    pcurves = list(params.get("param_curves", DEFAULT_PARAM_CURVES))
     panels = params.get("panels", ["a", "b"])
-    if not panels or not set(panels) <= {"a", "b"} or sorted(panels) != list(panels):
-        raise ValueError(f"rf_scaling params.panels = {panels!r}: expected a non-empty ordered subset of ['a', 'b']")
     sim, th = data["main"]
     N = _width(th)
     x_sim, x_th = sim.P.values.astype(float), th.P.values.astype(float)

@@ -1,0 +1,262 @@
+"""The `params` each figure kind accepts, checked when the config is validated (not when the figure runs).
+
+Every kind has a JSON schema of its params (`SCHEMAS`; a kind that reads no params accepts none), and some
+kinds have a check of what a schema cannot say (`CHECKS`): the random-matrix figures (section A) evaluate
+their q grid and bin edges and compare the memory of their eigenvalue job with this machine; rf_scaling
+runs the static part of the checks its plot function makes (curve names, reference and vline syntax).  A
+check raises ParamError naming the key inside params; config.validate_config turns it into one line.
+
+This module imports no plotting library, so validating a config stays fast.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+__all__ = ["ParamError", "SCHEMAS", "CHECKS", "ERROR_CURVES", "PARAM_CURVES", "REFERENCE_KEYS", "SCALING_KEYS",
+           "check_names", "position", "spectra_job_bytes", "MAX_PANELS"]
+
+
+class ParamError(ValueError):
+    """A figure param is invalid: `path` is its key inside params (a tuple), `value` the offending value."""
+
+    def __init__(self, path, value, why: str):
+        super().__init__(why)
+        self.path, self.value, self.why = tuple(path), value, why
+
+
+# ------------------------------------------------------------------------------------------ rf_scaling
+
+ERROR_CURVES = ("eg", "etr", "bias", "var_x", "var_f", "var_xf", "var_f_xf", "var_xeps", "var_xfeps", "gcv")
+PARAM_CURVES = ("kappa2", "kappa1", "gamma2", "gamma1", "df1", "df2", "df1_hat", "kappa_hat", "k2sq_tf1p", "k2_tf1")
+NOT_ANCHORS = ("df1_hat", "kappa_hat", "gcv")  # simulation-only curves: a reference cannot follow them
+REFERENCE_KEYS = {"exponent", "label", "anchor", "at", "factor", "range"}
+SCALING_KEYS = {"curves", "param_curves", "references", "param_references", "vlines", "xlim", "ylim", "panels"}
+_POSITION = re.compile(r"\s*N\s*(?:\^\s*([-+0-9.eE]+))?\s*")
+
+
+def check_names(names, allowed, what: str) -> list:
+    """`names` as a list; ValueError when one is not in `allowed`."""
+    names = list(names)
+    unknown = [n for n in names if n not in allowed]
+    if unknown:
+        raise ValueError(f"unknown {what} {unknown}; allowed: {list(allowed)}")
+    return names
+
+
+def position(value, N: float) -> float:
+    """A P position: a number, "N" or "N^x" (N the last feature width)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    m = _POSITION.fullmatch(str(value))
+    if not m:
+        raise ValueError(f"P position must be a number, 'N' or 'N^x', got {value!r}")
+    return N ** float(m.group(1)) if m.group(1) else N
+
+
+def _check_reference(ref, allowed, path=()) -> None:
+    if not isinstance(ref, dict) or "exponent" not in ref:
+        raise ValueError(f"a reference needs at least an 'exponent': {ref!r}")
+    extra = sorted(set(ref) - REFERENCE_KEYS)
+    if extra:
+        raise ParamError(path + (extra[0],), ref[extra[0]],
+                         f"unknown reference keys {extra}; allowed: {sorted(REFERENCE_KEYS)}")
+    for key in ("exponent", "factor"):
+        if key in ref and (isinstance(ref[key], bool) or not isinstance(ref[key], (int, float))):
+            raise ValueError(f"reference {key} must be a number, got {ref[key]!r}")
+    anchor = ref.get("anchor")
+    if isinstance(anchor, str):
+        check_names([anchor], [a for a in allowed if a not in NOT_ANCHORS], "reference anchor")
+    elif anchor is not None and (isinstance(anchor, bool) or not isinstance(anchor, (int, float))):
+        raise ValueError(f"reference anchor must be a curve name or a number, got {anchor!r}")
+    if "at" in ref:
+        position(ref["at"], 1.0)
+    if "range" in ref:
+        if not isinstance(ref["range"], list) or len(ref["range"]) != 2:
+            raise ValueError(f"reference range must be [P_lo, P_hi], got {ref['range']!r}")
+        for v in ref["range"]:
+            position(v, 1.0)
+
+
+def _check_vline(v) -> None:
+    at = v.get("at") if isinstance(v, dict) else v
+    if at is None:
+        raise ValueError(f"a vline mapping needs 'at': {v!r}")
+    position(at, 1.0)
+
+
+def check_scaling(params: dict) -> None:
+    """The checks plot_scaling makes that need no data: names, panels, reference and vline syntax."""
+    extra = set(params) - SCALING_KEYS
+    if extra:
+        raise ParamError((sorted(extra)[0],), params[sorted(extra)[0]],
+                         f"unknown rf_scaling params {sorted(extra)}; allowed: {sorted(SCALING_KEYS)}")
+    for key, allowed, what in (("curves", ERROR_CURVES, "error curve(s)"),
+                               ("param_curves", PARAM_CURVES, "parameter curve(s)")):
+        if key in params:
+            _wrap(key, params[key], lambda v: check_names(v, allowed, what))
+    panels = params.get("panels", ["a", "b"])
+    if not panels or not set(panels) <= {"a", "b"} or sorted(panels) != list(panels):
+        raise ParamError(("panels",), panels, "expected a non-empty ordered subset of ['a', 'b']")
+    for key, allowed in (("references", ERROR_CURVES), ("param_references", PARAM_CURVES)):
+        for i, ref in enumerate(params.get(key, [])):
+            _wrap((key, i), ref, lambda r: _check_reference(r, allowed, (key, i)))
+    for i, v in enumerate(params.get("vlines", [])):
+        _wrap(("vlines", i), v, _check_vline)
+
+
+def _wrap(path, value, check) -> None:
+    """Run check(value); its ValueError becomes a ParamError at `path`."""
+    try:
+        check(value)
+    except ParamError:
+        raise
+    except ValueError as err:
+        raise ParamError(path if isinstance(path, tuple) else (path,), value, str(err)) from None
+
+
+# ------------------------------------------------------------------------------------ random matrices
+
+MAX_PANELS = 50  # q values of a spectra figure (one histogram panel or curve each)
+MAX_BINS = 100_000
+MAX_GRID_POINTS = 1_000_000
+
+_INT = {"type": "integer", "minimum": 1}
+_NUMBER = {"type": "number"}
+_SIZE = {"type": "integer", "minimum": 1, "maximum": 10**12}
+_BINS = {"type": "integer", "minimum": 1, "maximum": MAX_BINS}
+_GRID_POINTS = {"type": "integer", "minimum": 2, "maximum": MAX_GRID_POINTS, "description": "theory grid size"}
+_PAIR = {"type": "array", "minItems": 2, "maxItems": 2, "items": _NUMBER, "description": "[lo, hi]"}
+
+
+def _values_schema(max_items: int, description: str) -> dict:
+    """densities._values: a list, {logspace: [a, b, n]} or {linspace: [a, b, n]}."""
+    range3 = {"type": "array", "minItems": 3, "maxItems": 3,
+              "prefixItems": [_NUMBER, _NUMBER, {"type": "integer", "minimum": 1, "maximum": max_items}]}
+    return {"description": description, "oneOf": [
+        {"type": "array", "minItems": 1, "maxItems": max_items, "items": _NUMBER},
+        {"type": "object", "required": ["logspace"], "additionalProperties": False, "properties": {"logspace": range3}},
+        {"type": "object", "required": ["linspace"], "additionalProperties": False, "properties": {"linspace": range3}},
+    ]}
+
+
+_Q_GRID = _values_schema(MAX_PANELS, "q = N/P values: a list, {logspace: [a, b, n]} or {linspace: [a, b, n]}")
+
+
+def _kind_schema(properties: dict, required=()) -> dict:
+    return {"type": "object", "properties": properties, "required": list(required), "additionalProperties": False}
+
+
+NO_PARAMS = _kind_schema({})
+
+SCHEMAS = {
+    "wigner": _kind_schema({"N": _SIZE, "bins": _BINS, "xlim": _PAIR, "grid_points": _GRID_POINTS}, ("N", "bins")),
+    "white_wishart": _kind_schema({"N": _SIZE, "q": _Q_GRID, "bins": _BINS, "grid_points": _GRID_POINTS},
+                                  ("N", "q", "bins")),
+    "structured_wishart": _kind_schema({
+        "N": _SIZE, "alpha": {"type": "number", "exclusiveMinimum": 0}, "q": _Q_GRID,
+        "bins": {"oneOf": [_BINS, _values_schema(MAX_BINS + 1, "bin edges")],
+                 "description": "a number of bins, or the bin edges"},
+        "grid_points": _GRID_POINTS, "eps": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+    }, ("N", "alpha", "q", "bins")),
+    "deep_wishart": _kind_schema({
+        "widths": {"type": "array", "minItems": 2, "maxItems": 20, "items": _SIZE},
+        "lam_max": {"type": "number", "exclusiveMinimum": 0}, "bins": _BINS, "grid_points": _GRID_POINTS,
+    }, ("widths", "lam_max", "bins")),
+    "rf_phase": _kind_schema({
+        "alpha": {"type": "number", "exclusiveMinimum": 0}, "r": {"type": "number", "exclusiveMinimum": 0},
+        "c": {"type": "number", "minimum": 0}, "l_max": {"type": "number", "exclusiveMinimum": 0},
+        "q_max": {"type": "number", "exclusiveMinimum": 0},
+        "n_grid": {"type": "integer", "minimum": 2, "maximum": 4000},
+    }),
+    "lr_multiple_descent": _kind_schema({
+        "vlines": {"type": "array", "items": {"type": "number", "exclusiveMinimum": 0}},
+        "ylim": {**_PAIR, "items": {"type": "number", "exclusiveMinimum": 0}},
+    }),
+    "rf_scaling": _kind_schema({
+        "curves": {"type": "array", "items": {"type": "string"}},
+        "param_curves": {"type": "array", "items": {"type": "string"}},
+        "references": {"type": "array", "items": {"type": "object"}},
+        "param_references": {"type": "array", "items": {"type": "object"}},
+        "vlines": {"type": "array"}, "xlim": _PAIR, "ylim": _PAIR,
+        "panels": {"type": "array", "items": {"enum": ["a", "b"]}},
+    }),
+}
+
+
+def _grid(value) -> np.ndarray:
+    """densities._values without numpy's warnings (10^a may overflow; checked by the caller)."""
+    with np.errstate(all="ignore"):
+        if isinstance(value, dict):
+            (name, (a, b, n)), = value.items()
+            return getattr(np, name)(float(a), float(b), int(n))
+        return np.asarray(value, dtype=float)
+
+
+def _sample_sizes(params: dict) -> np.ndarray:
+    """P = int(N/q) of each panel, ParamError unless every q is a finite positive number giving P >= 1."""
+    N = int(params["N"])
+    q = _grid(params["q"])
+    if not np.all(np.isfinite(q) & (q > 0)):
+        raise ParamError(("q",), params["q"], "q values must be finite and > 0")
+    with np.errstate(all="ignore"):
+        P = np.floor(N / q + 1e-9)
+    if np.any(P < 1):
+        raise ParamError(("q",), params["q"], f"gives P < 1 for N = {N} (q up to {q.max():g})")
+    if np.any(P > _SIZE["maximum"]):
+        raise ParamError(("q",), params["q"], f"gives P = {P.max():.3g} for N = {N} (q down to {q.min():g})")
+    return P
+
+
+def _wishart_bytes(N: int, P: float) -> float:
+    """Peak bytes of one sample-covariance spectrum (densities.wishart_eigenvalues): D x D Bartlett factor,
+    its scaled copy, Gram and eigensolver copies for P >= D; rows and Gram for P < D."""
+    if P >= N:
+        return 8.0 * 5 * N * N
+    return 8.0 * (2 * P * N + 3 * P * P)
+
+
+def spectra_job_bytes(kind: str, params: dict) -> float:
+    """Rough peak memory of a random-matrix figure's data job (densities.build_<kind>)."""
+    grid = float(params.get("grid_points", 4001))
+    if kind == "wigner":
+        N = float(params["N"])
+        return 8.0 * 3 * N * N + 8.0 * 3 * grid
+    if kind in ("white_wishart", "structured_wishart"):
+        N = int(params["N"])
+        P = _sample_sizes(params)
+        stacked = 8.0 * P.size * (2 * N + 3 * grid)  # eigenvalues of every panel, theory grids and densities
+        silverstein = 16.0 * 4 * (1 << 21) if kind == "structured_wishart" else 0.0  # its chunked solves
+        return max(_wishart_bytes(N, float(p)) for p in P) + stacked + silverstein
+    if kind == "deep_wishart":
+        w = [float(x) for x in params["widths"]]
+        chain = max(w[0] * a + a * b + w[0] * b for a, b in zip(w[:-1], w[1:]))  # X, the next factor, X F
+        return 8.0 * (chain + 3 * min(w) ** 2 + 2 * w[-1] + 3 * grid)
+    raise ValueError(f"no memory estimate for figure kind {kind!r}")
+
+
+def _check_spectra(kind: str, params: dict) -> None:
+    from ..limits import machine_memory_bytes
+
+    if "xlim" in params and not params["xlim"][0] < params["xlim"][1]:
+        raise ParamError(("xlim",), params["xlim"], "expected [lo, hi] with lo < hi")
+    bins = params.get("bins")
+    if kind == "structured_wishart" and not isinstance(bins, int):
+        edges = _grid(bins)
+        if edges.size < 2 or not np.all(np.isfinite(edges) & (edges > 0)) or np.any(np.diff(edges) <= 0):
+            raise ParamError(("bins",), bins, "bin edges must be at least 2 finite, positive, increasing values")
+    need = spectra_job_bytes(kind, params)
+    machine = machine_memory_bytes()
+    if need > machine:
+        key = ("widths",) if kind == "deep_wishart" else ("N",)
+        raise ParamError(key, params[key[0]], f"the figure's eigenvalue job needs {need / 1e6:.3g} MB, more than "
+                                              f"this machine's {machine / 1e9:.1f} GB")
+
+
+CHECKS = {
+    "rf_scaling": check_scaling,
+    **{kind: (lambda params, kind=kind: _check_spectra(kind, params))
+       for kind in ("wigner", "white_wishart", "structured_wishart", "deep_wishart")},
+}
