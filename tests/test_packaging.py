@@ -19,3 +19,31 @@ def test_environment_matches_pyproject():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = names(d for d in env["dependencies"] if isinstance(d, str)) - {"python", "pip"}
     assert conda == wanted
+
+
+def test_version_is_reported(capsys):
+    from ridgerenorm import __version__, cli
+
+    assert __version__ and __version__ != "0+unknown"
+    try:
+        cli.main(["--version"])
+    except SystemExit as e:
+        assert e.code == 0
+    assert capsys.readouterr().out.strip() == f"ridgerenorm {__version__}"
+
+
+def test_commit_outside_a_git_checkout_is_the_version(tmp_path):
+    """A non-editable install has no git repository around it: provenance records the package version (which
+    setuptools-scm derives from the commit), never "unknown"."""
+    import shutil
+    import subprocess
+    import sys
+
+    import ridgerenorm
+
+    shutil.copytree(Path(ridgerenorm.__file__).parent, tmp_path / "ridgerenorm",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    code = "import ridgerenorm, ridgerenorm.io as io; print(io._git_commit()); print(ridgerenorm.__version__)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert out[0] == out[1] and out[0] not in ("unknown", "0+unknown")

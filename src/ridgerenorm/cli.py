@@ -159,7 +159,11 @@ def cmd_plan(args) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     p = argparse.ArgumentParser(prog="ridgerenorm", description=__doc__)
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}",
+                   help="print the package version (derived from git by setuptools-scm) and exit")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("check-config", help="validate (merged) config files")

@@ -34,21 +34,27 @@ def sha256(path: str | os.PathLike) -> str:
 
 
 def _git_commit() -> str:
+    """The git commit of the source tree this package runs from ("-dirty" if it has uncommitted changes).
+
+    Outside a git checkout of the package (a wheel or other non-editable install) it is the package
+    version, which setuptools-scm derives from the commit it was built from (e.g. 0.1.dev42+g893ac02).
+    git is asked only when this very file is tracked by the repository around it, so a virtual
+    environment inside some other repository does not report that repository's commit.
+    """
+    from . import __version__
+
     here = Path(__file__).resolve().parent
+
+    def git(*args, check=True):
+        return subprocess.run(["git", *args], cwd=here, capture_output=True, text=True, timeout=5, check=check)
+
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no", "--", str(here)],
-            cwd=here,
-            capture_output=True,
-            text=True,
-            timeout=5,
-        ).stdout.strip()
+        git("ls-files", "--error-unmatch", "--", Path(__file__).name)
+        commit = git("rev-parse", "HEAD").stdout.strip()
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", str(here), check=False).stdout.strip()
         return commit + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
+        return __version__
 
 
 def _versions() -> dict:
