@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-__all__ = ["write_dataset", "read_dataset", "provenance", "sha256", "atomic_path"]
+__all__ = ["write_dataset", "read_dataset", "provenance", "sha256", "atomic_path", "environment_differences"]
 
 
 def sha256(path: str | os.PathLike) -> str:
@@ -57,8 +57,33 @@ def _git_commit() -> str:
         return __version__
 
 
+def _blas() -> dict:
+    """Vendor and version, architecture (kernel set), threading layer and default thread count of each BLAS
+    library loaded, keyed by the package that ships it (numpy and scipy wheels each bring their own)."""
+    import scipy.linalg  # noqa: F401  (loads scipy's BLAS, so the record does not depend on what ran before)
+    from threadpoolctl import threadpool_info
+
+    out = {}
+    for lib in threadpool_info():
+        if lib.get("user_api") != "blas":
+            continue
+        folder = Path(lib.get("filepath") or "").parent.name
+        owner = folder[: -len(".libs")] if folder.endswith(".libs") else lib.get("prefix", "blas")
+        key = f"blas_{owner}"
+        while key in out:  # two libraries from the same folder
+            key += "_"
+        out[key] = f"{lib.get('internal_api', '?')} {lib.get('version') or '?'}"
+        out[key + "_architecture"] = str(lib.get("architecture") or "?")
+        out[key + "_threading"] = str(lib.get("threading_layer") or "?")
+        out[key + "_threads"] = int(lib.get("num_threads", 0))
+    return out
+
+
 def _versions() -> dict:
+    """Versions of everything that can change a result: Python, the numerical packages, the BLAS libraries
+    (vendor, version, kernel set, threads) and the netCDF/HDF5 libraries that write the files."""
     import matplotlib
+    import netCDF4
     import scipy
 
     from . import __version__
@@ -70,7 +95,21 @@ def _versions() -> dict:
         "scipy": scipy.__version__,
         "xarray": xr.__version__,
         "matplotlib": matplotlib.__version__,
+        "netCDF4": netCDF4.__version__,
+        "hdf5": netCDF4.__hdf5libversion__,
+        "netcdf_c": netCDF4.__netcdf4libversion__,
+        **_blas(),
     }
+
+
+def environment_differences(recorded: dict | str, current: dict | str | None = None) -> list[str]:
+    """The entries of two `versions` records (dicts or their JSON) that differ, as "name old -> new"
+    ("(none)" for an entry only one of them has); `current` defaults to this environment."""
+    recorded = json.loads(recorded) if isinstance(recorded, str) else dict(recorded)
+    current = _versions() if current is None else (json.loads(current) if isinstance(current, str) else current)
+    missing = "(none)"
+    return [f"{k} {recorded.get(k, missing)} -> {current.get(k, missing)}"
+            for k in sorted(set(recorded) | set(current)) if recorded.get(k, missing) != current.get(k, missing)]
 
 
 def provenance(*, spec: dict | None = None, inputs=(), seeds: dict | None = None, wall_time: float | None = None,
