@@ -4,6 +4,12 @@ Every file the pipeline writes carries, as global attributes, the command that m
 experiment parameters (JSON), seed keys, input files with their SHA-256, package versions, the git
 commit of the source tree and the wall time.  Files are written to a temporary name in the target
 folder and renamed, so a failed or interrupted step never leaves a half-written output behind.
+
+Files follow the CF-1.11 conventions (checked by tests/test_cf.py with the IOOS compliance checker):
+global Conventions, title, history, source and references; long_name and units on every variable
+(coordinates that a model creates bare, such as draw and fdraw, get them from DIMENSIONS); coordinates
+without _FillValue; boolean variables stored as int8 flags (flag_values 0 1), which xarray still reads as
+booleans.  None of this changes a bit of the data.
 """
 
 from __future__ import annotations
@@ -112,12 +118,26 @@ def environment_differences(recorded: dict | str, current: dict | str | None = N
             for k in sorted(set(recorded) | set(current)) if recorded.get(k, missing) != current.get(k, missing)]
 
 
+def _command() -> str:
+    return shlex.join([Path(sys.argv[0]).name] + sys.argv[1:])
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
 def provenance(*, spec: dict | None = None, inputs=(), seeds: dict | None = None, wall_time: float | None = None,
                extra: dict | None = None) -> dict:
     """Global attributes describing how a file was made (netCDF attributes must be str/number)."""
+    from . import __version__
+
+    command = _command()
+    created = _now()
     attrs = {
-        "command": shlex.join([Path(sys.argv[0]).name] + sys.argv[1:]),
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": command,
+        "created": created,
+        "history": f"{created} {command}",
+        "source": f"ridgerenorm {__version__}",
         "git_commit": _git_commit(),
         "versions": json.dumps(_versions(), sort_keys=True),
         "inputs": json.dumps({str(p): sha256(p) for p in inputs}, sort_keys=True),
@@ -158,10 +178,64 @@ class atomic_path:
         return False
 
 
+CONVENTIONS = "CF-1.11"
+REFERENCES = ("A. Atanasov, J. A. Zavatone-Veth and C. Pehlevan, Scaling and renormalization in high-dimensional "
+              "regression, J. Stat. Mech.: Theory Exp. (2026), doi:10.1088/1742-5468/ae4bba; arXiv:2405.00592")
+
+# long_name and units of variables (mostly index coordinates) that the code creates without attributes.
+DIMENSIONS = {
+    "draw": {"long_name": "index of the data draw (X, label noise)", "units": "1"},
+    "fdraw": {"long_name": "index of the feature draw (random features F)", "units": "1"},
+    "k": {"long_name": "eigen-index (descending population eigenvalue)", "units": "1"},
+    "P": {"long_name": "number of training samples", "units": "1"},
+    "N": {"long_name": "number of features N", "units": "1"},
+}
+
+
+def _default_title(ds: xr.Dataset) -> str:
+    """A title for a file whose producer set none: what kind of output it is, and of which experiment."""
+    spec = json.loads(ds.attrs["spec"]) if isinstance(ds.attrs.get("spec"), str) else {}
+    if "simulated" in ds.variables:
+        what = "theory"
+    elif any(str(v).endswith("_se") for v in ds.data_vars):
+        what = "merged simulation (means and standard errors over draws)"
+    elif "draw" in ds.dims:
+        what = "simulation block (per-draw values)"
+    elif {"eta", "w"} <= set(ds.data_vars):
+        what = "population spectrum and teacher weights"
+    else:
+        what = "output"
+    name = spec.get("name") or spec.get("id")
+    return f"ridgerenorm {what}" + (f" of experiment {name}" if name else "")
+
+
+def cf_encode(ds: xr.Dataset) -> xr.Dataset:
+    """A shallow copy of `ds` with the CF-1.11 metadata (see the module docstring); the data are shared."""
+    from . import __version__
+
+    ds = ds.copy()
+    for name, var in ds.variables.items():
+        attrs = {**DIMENSIONS.get(str(name), {}), **var.attrs}
+        if var.dtype == bool:  # xarray writes int8 (+ attribute dtype=bool, so it reads back booleans)
+            attrs.pop("units", None)
+            attrs.setdefault("flag_values", np.array([0, 1], dtype=np.int8))
+            attrs.setdefault("flag_meanings", f"not_{name} {name}")
+        var.attrs = attrs
+        if name in ds.coords:
+            var.encoding = {**var.encoding, "_FillValue": None}
+    ds.attrs["Conventions"] = CONVENTIONS
+    ds.attrs.setdefault("title", _default_title(ds))
+    ds.attrs.setdefault("history", f"{ds.attrs.get('created') or _now()} {ds.attrs.get('command') or _command()}")
+    ds.attrs.setdefault("source", f"ridgerenorm {__version__}")
+    ds.attrs.setdefault("references", REFERENCES)
+    return ds
+
+
 def write_dataset(ds: xr.Dataset, path: str | os.PathLike, attrs: dict | None = None) -> None:
-    """Write `ds` (plus provenance attrs) to netCDF atomically."""
+    """Write `ds` (plus provenance attrs) to netCDF atomically, with the CF-1.11 metadata (cf_encode)."""
     ds = ds.copy()
     ds.attrs.update(attrs or {})
+    ds = cf_encode(ds)
     with atomic_path(path) as tmp:
         ds.to_netcdf(tmp, engine="netcdf4")
 
