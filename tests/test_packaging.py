@@ -49,3 +49,12 @@ def test_commit_outside_a_git_checkout_is_the_version(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
                          capture_output=True, text=True, check=True).stdout.split()
     assert out[0] == out[1] and out[0] not in ("unknown", "0+unknown")
+
+
+def test_version_file_is_no_rule_input():
+    """setuptools-scm rewrites _version.py at every install; as a code input of the rules it would rerun the
+    whole pipeline after `pip install -e .`."""
+    from ridgerenorm import deps
+
+    for step in deps.STEPS:
+        assert "ridgerenorm._version" not in deps.step_modules(step), step
