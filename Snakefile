@@ -3,6 +3,8 @@
 #   snakemake --cores all --configfile config/quick.yaml   quick scale  -> results/quick/
 from snakemake.utils import min_version
 
+# The same floor as pyproject.toml and environment.yml (tests/test_workflow.py).  The profiles are named
+# profiles/*/config.yaml, which 9.0 reads (profile.yaml only from 9.19 on).
 min_version("9.0")
 
 

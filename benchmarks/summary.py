@@ -3,8 +3,8 @@
     python benchmarks/summary.py results/paper          # markdown tables on stdout
 
 Reads Snakemake's benchmark TSVs (results/<scale>/benchmarks/<rule>/...), the flop counts recorded in the
-simulation netCDF attributes, and measures the float64 GEMM rate (n = 3000, all BLAS threads) for the
-comparison.  Wall times are per job; the whole-run time is what `time snakemake ...` reports.
+simulation netCDF attributes, and measures the float64 GEMM rate (n = 3000, on --threads BLAS threads,
+default all) for the comparison.  Wall times are per job; the whole-run time is what `time snakemake ...` reports.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("results", type=Path, help="results/<scale> folder of a finished run")
     parser.add_argument("--out", type=Path, help="write the tables to this file (atomically) instead of stdout")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(),
+                        help="BLAS threads of the matmul-rate measurement (default: every CPU, os.cpu_count())")
     args = parser.parse_args()
     if args.out:
         import contextlib
@@ -50,7 +52,7 @@ def main() -> None:
 
 
 def report(args) -> None:
-    threads = os.cpu_count()
+    threads = args.threads
     rate = matmul_rate(threads)
     print(f"float64 matmul rate on this machine: {rate:.1f} GFLOP/s ({threads} BLAS threads)\n")
 

@@ -56,3 +56,78 @@ def test_max_relative_difference_separates_roundoff_from_change():
     b[3] = 0.0  # NaN pattern differs
     assert audit._max_relative_difference(a, b) == float("inf")
     assert audit._max_relative_difference(a, a[:2]) == float("inf")
+
+
+def _spectrum_file(path):
+    """A spectrum file as `ridgerenorm spectrum` writes it, made in-process (the record names the command)."""
+    from ridgerenorm import spectra
+
+    spec = {"name": "t", "D": 20, "spectrum": {"kind": "power_law", "D": 20, "alpha": 1.5},
+            "teacher": {"kind": "power_law", "r": 0.5, "norm": 1.0}}
+    attrs = io.provenance(spec=spec)
+    attrs["command"] = f"ridgerenorm spectrum --spec '{json.dumps(spec)}' --out {path}"
+    io.write_dataset(spectra.population_dataset(spec["spectrum"], spec["teacher"]), path, attrs)
+
+
+def _tamper(path, *, data=False, versions=None, commit=None):
+    ds = io.read_dataset(path)
+    if data:
+        ds["eta"] = ds.eta * (1 + 1e-12)
+    if versions:
+        ds.attrs["versions"] = json.dumps(json.loads(ds.attrs["versions"]) | versions, sort_keys=True)
+    if commit:
+        ds.attrs["git_commit"] = commit
+    io.write_dataset(ds, path)
+
+
+def test_versions_record_blas_and_netcdf_libraries():
+    import netCDF4
+
+    v = io._versions()
+    assert (v["netCDF4"], v["hdf5"], v["netcdf_c"]) == (netCDF4.__version__, netCDF4.__hdf5libversion__,
+                                                        netCDF4.__netcdf4libversion__)
+    blas = [k for k in v if k.startswith("blas_") and k.count("_") == 1]
+    assert blas, v  # at least numpy's BLAS
+    for k in blas:
+        assert len(v[k].split()) == 2  # vendor version
+        assert v[k + "_architecture"] and v[k + "_threading"] and v[k + "_threads"] >= 1
+    assert io.environment_differences(v) == []
+
+
+def test_environment_report_names_what_changed(tmp_path):
+    _spectrum_file(tmp_path / "s.nc")
+    attrs = dict(io.read_dataset(tmp_path / "s.nc").attrs)
+    assert audit.environment_report(attrs).startswith("environment is the same")
+    assert audit.environment_report(attrs).endswith("the RESULT differs")
+    blas = next(k for k in json.loads(attrs["versions"]) if k.startswith("blas_") and k.count("_") == 1)
+    current = io._versions()
+    old = json.loads(attrs["versions"]) | {"numpy": "1.0.0", blas: "openblas 0.0.1"}
+    old.pop("hdf5")
+    old["mkl"] = "2024.0"
+    attrs["versions"] = json.dumps(old)
+    report = audit.environment_report(attrs)
+    assert report.startswith("environment differs: ")
+    changes = report.removeprefix("environment differs: ").split(", ")
+    assert sorted(changes) == sorted([f"numpy 1.0.0 -> {current['numpy']}", f"{blas} openblas 0.0.1 -> {current[blas]}",
+                                      f"hdf5 (none) -> {current['hdf5']}", "mkl 2024.0 -> (none)"])
+    attrs["versions"] = json.dumps(current)
+    attrs["git_commit"] = "0123abc"
+    assert audit.environment_report(attrs) == f"environment differs: git_commit 0123abc -> {io._git_commit()}"
+    del attrs["versions"]
+    assert audit.environment_report(attrs).startswith("environment unknown")
+
+
+def test_verify_tells_environment_from_result(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    _spectrum_file("s.nc")
+    assert audit.main("s.nc", verify=True) == 0
+    assert capsys.readouterr().out.strip().endswith("every variable is bit-identical")
+    _tamper("s.nc", data=True)
+    assert audit.main("s.nc", verify=True) == 1
+    out = capsys.readouterr().out
+    assert "verify: DIFFERENT in 1 variable(s), max relative difference: eta" in out
+    assert out.strip().endswith("environment is the same (package and library versions, BLAS, git commit as "
+                                "recorded): the RESULT differs")
+    _tamper("s.nc", versions={"numpy": "2.5.5"})
+    assert audit.main("s.nc", verify=True) == 1
+    assert capsys.readouterr().out.strip().endswith(f"verify: environment differs: numpy 2.5.5 -> {np.__version__}")

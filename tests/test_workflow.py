@@ -38,3 +38,19 @@ def test_paper_dry_run_is_complete():
     for fid, fig in config["figures"].items():
         assert f"results/paper/figures/{fid}_{fig['name']}.pdf" in out, fid
     assert "results/paper/agreement.csv" in out
+
+
+def test_snakemake_floor_agrees_and_profiles_are_read_by_it():
+    """min_version in the Snakefile, pyproject.toml and environment.yml name one floor; the profiles use the
+    file name every Snakemake from that floor reads (config.yaml: profile.yaml is read only from 9.19 on)."""
+    import tomllib
+
+    floor = re.search(r'min_version\("([\d.]+)"\)', (ROOT / "Snakefile").read_text()).group(1)
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
+    assert f"snakemake>={floor}" in deps
+    assert f"snakemake>={floor}" in env
+    assert tuple(int(x) for x in floor.split(".")) < (9, 19)
+    for profile in ("default", "slurm"):
+        assert (ROOT / "profiles" / profile / "config.yaml").is_file()
+        assert not (ROOT / "profiles" / profile / "profile.yaml").exists()  # two files: either may be read

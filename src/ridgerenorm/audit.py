@@ -111,9 +111,8 @@ def _max_relative_difference(a: np.ndarray, b: np.ndarray) -> float:
     return float(rel.max()) if rel.size else 0.0
 
 
-def recompute_and_compare(path) -> dict[str, float]:
-    """Recompute `path` in a temporary folder; return {variable: max relative difference} for the variables
-    that are not bit-identical (empty: identical)."""
+def recompute(path):
+    """Recompute `path` in a temporary folder; the original and the recomputed Dataset."""
     original = io.read_dataset(path)
     command = original.attrs["command"]
     root = checkout_root(path)
@@ -126,7 +125,32 @@ def recompute_and_compare(path) -> dict[str, float]:
         out = str(Path(tmp) / "rebuilt.nc")
         replace[_out_path(command)] = out
         _run(command, replace, root)
-        return compare_datasets(original, io.read_dataset(out))
+        return original, io.read_dataset(out)
+
+
+def recompute_and_compare(path) -> dict[str, float]:
+    """Recompute `path` in a temporary folder; return {variable: max relative difference} for the variables
+    that are not bit-identical (empty: identical)."""
+    return compare_datasets(*recompute(path))
+
+
+def environment_report(original_attrs: dict, rebuilt_attrs: dict | None = None) -> str:
+    """Why a recomputed file may differ: the versions record (packages, BLAS, netCDF libraries) and git commit
+    the file was made with against those of the recomputation (`rebuilt_attrs`; default this environment).
+    "environment differs: numpy 2.4.6 -> 2.5.5, ..." or a line saying the environment is the same, so the
+    RESULT itself differs."""
+    if rebuilt_attrs is None:
+        rebuilt_attrs = {"versions": json.dumps(io._versions()), "git_commit": io._git_commit()}
+    if "versions" not in original_attrs:
+        return "environment unknown: the file records no versions, so a changed environment cannot be ruled out"
+    changes = io.environment_differences(original_attrs["versions"], rebuilt_attrs["versions"])
+    old_commit, new_commit = original_attrs.get("git_commit", "(none)"), rebuilt_attrs.get("git_commit", "(none)")
+    if old_commit != new_commit:
+        changes.append(f"git_commit {old_commit} -> {new_commit}")
+    if changes:
+        return "environment differs: " + ", ".join(changes)
+    return ("environment is the same (package and library versions, BLAS, git commit as recorded): "
+            "the RESULT differs")
 
 
 def compare_datasets(a, b) -> dict[str, float]:
@@ -173,10 +197,12 @@ def main(path, verify: bool = False) -> int:
         print("inputs differ from those this file was made from:\n  " + "\n  ".join(problems))
         return 1
     if verify:
-        differ = recompute_and_compare(path)
+        original, rebuilt = recompute(path)
+        differ = compare_datasets(original, rebuilt)
         if differ:
             worst = ", ".join(f"{k} ({v:.1e})" for k, v in sorted(differ.items(), key=lambda kv: -kv[1]))
             print(f"verify: DIFFERENT in {len(differ)} variable(s), max relative difference: {worst}")
+            print("verify: " + environment_report(original.attrs, rebuilt.attrs))
             return 1
         print("verify: recomputed in a temporary folder; every variable is bit-identical")
     return 0

@@ -240,21 +240,24 @@ def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
     p = argparse.ArgumentParser(prog="ridgerenorm", description=__doc__)
-    p.add_argument("--version", action="version", version=f"ridgerenorm {__version__}")
-    sub = p.add_subparsers(dest="command", required=True)
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}",
+                   help="print the package version (derived from git by setuptools-scm) and exit")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                           help="a pipeline step or tool; `ridgerenorm COMMAND --help` lists its arguments")
 
     s = sub.add_parser("check-config", help="validate (merged) config files")
-    s.add_argument("configfiles", nargs="+")
+    s.add_argument("configfiles", nargs="+", help="config YAML files, merged in order (later files override earlier)")
     s.set_defaults(func=cmd_check_config)
 
     s = sub.add_parser("spectra-data", help="eigenvalues and limiting densities of a random-matrix figure")
     s.add_argument("--spec", required=True, help="figure spec as JSON")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--out", required=True)
+    s.add_argument("--seed", type=int, default=0,
+                   help="root seed; the figure's samples draw from (seed, figure id) (default: 0)")
+    s.add_argument("--out", required=True, help="netCDF file to write")
     s.set_defaults(func=cmd_spectra_data)
 
     s = sub.add_parser("audit", help="print how a netCDF output was made; --verify recomputes it and compares bits")
-    s.add_argument("file")
+    s.add_argument("file", help="a netCDF file written by a ridgerenorm command")
     s.add_argument("--verify", action="store_true", help="rerun the recorded command in a temporary folder")
     s.set_defaults(func=cmd_audit)
 
@@ -276,46 +279,47 @@ def build_parser() -> argparse.ArgumentParser:
     i.set_defaults(func=cmd_cache)
 
     s = sub.add_parser("plan", help="estimate each experiment's flops and run time on this machine")
-    s.add_argument("configfiles", nargs="+")
+    s.add_argument("configfiles", nargs="+", help="config YAML files, merged in order (later files override earlier)")
     s.set_defaults(func=cmd_plan)
 
     s = sub.add_parser("spectrum", help="write an experiment's population spectrum and teacher")
     s.add_argument("--spec", required=True, help="experiment parameters as JSON")
-    s.add_argument("--out", required=True)
+    s.add_argument("--out", required=True, help="netCDF file to write")
     s.set_defaults(func=cmd_spectrum)
 
     s = sub.add_parser("simulate", help="simulate a block of data draws of an experiment")
-    s.add_argument("--spec", required=True)
-    s.add_argument("--spectrum", required=True)
+    s.add_argument("--spec", required=True, help="experiment parameters as JSON (the simulate step's keys)")
+    s.add_argument("--spectrum", required=True, help="population spectrum file written by `ridgerenorm spectrum`")
     s.add_argument("--draws", required=True, help="START:STOP data-draw indices")
-    s.add_argument("--threads", type=int, default=1)
-    s.add_argument("--mem-gb", type=float, default=16.0)
-    s.add_argument("--out", required=True)
+    s.add_argument("--threads", type=int, default=1, help="worker and BLAS threads (default: 1)")
+    s.add_argument("--mem-gb", type=float, default=16.0,
+                   help="memory budget in GB the simulation sizes its chunks of work to (default: 16)")
+    s.add_argument("--out", required=True, help="netCDF file to write (one simulation block)")
     s.set_defaults(func=cmd_simulate)
 
     s = sub.add_parser("merge", help="merge simulation blocks and estimate error components")
-    s.add_argument("--spec", required=True)
+    s.add_argument("--spec", required=True, help="experiment parameters as JSON (as given to simulate)")
     s.add_argument("--spectrum", help="population spectrum (random features: needed to rebuild the errors)")
-    s.add_argument("--out", required=True)
-    s.add_argument("blocks", nargs="+")
+    s.add_argument("--out", required=True, help="netCDF file to write (the merged simulation)")
+    s.add_argument("blocks", nargs="+", help="simulation block files, together covering every data draw")
     s.set_defaults(func=cmd_merge)
 
     s = sub.add_parser("theory", help="evaluate the theory on the dense and the simulated grid")
-    s.add_argument("--spec", required=True)
-    s.add_argument("--spectrum", required=True)
-    s.add_argument("--out", required=True)
+    s.add_argument("--spec", required=True, help="experiment parameters as JSON (the theory step's keys)")
+    s.add_argument("--spectrum", required=True, help="population spectrum file written by `ridgerenorm spectrum`")
+    s.add_argument("--out", required=True, help="netCDF file to write")
     s.set_defaults(func=cmd_theory)
 
     s = sub.add_parser("figure", help="render one figure to PDF and PNG")
     s.add_argument("--spec", required=True, help="figure spec as JSON")
     s.add_argument("--data", nargs="*", default=[], help="ROLE=file.nc[,file.nc...]")
     s.add_argument("--out", required=True, help="PDF path")
-    s.add_argument("--png", required=True)
+    s.add_argument("--png", required=True, help="PNG path")
     s.set_defaults(func=cmd_figure)
 
     s = sub.add_parser("agreement", help="simulation-vs-theory agreement table (CSV)")
     s.add_argument("--pair", nargs="+", required=True, help="EXPERIMENT=simulation.nc,theory.nc")
-    s.add_argument("--out", required=True)
+    s.add_argument("--out", required=True, help="CSV file to write")
     s.set_defaults(func=cmd_agreement)
     return p
 

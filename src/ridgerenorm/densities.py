@@ -45,7 +45,9 @@ not listed are ignored (so the whole figure entry of the config can be passed):
     grid_points int, optional  theory grid size (default 4001)
 
 Datasets (every variable and coordinate has ``long_name`` and ``units``; ``units = "1"`` means
-dimensionless; densities are per unit eigenvalue and, with the atoms, normalized over all D eigenvalues):
+dimensionless; densities are per unit eigenvalue, which is dimensionless too, so their units are "1" and
+their long_name ends "(density per unit eigenvalue)"; with the atoms they are normalized over all D
+eigenvalues):
 
 wigner          dims eig_index (N), grid, edge (bins+1)
                 eigenvalue(eig_index), lam(grid), density(grid), bin_edges(edge), ks_distance()
@@ -65,7 +67,7 @@ deep_wishart    dims eig_index (widths[-1]), grid, edge, layer (len(widths))
 ks_distance compares all eigenvalues with density + atom; ks_distance_nonzero compares the nonzero
 eigenvalues with the continuous density divided by its exact mass 1 - atom (not diluted by the atom).
 Per-q panels draw from entropy + (i,) for the i-th q, so panels are independent and reproducible.
-Dataset attrs: kind, figure, entropy (int array), spec_json.
+Dataset attrs: title, kind, figure, entropy (int array), spec_json.
 """
 
 from __future__ import annotations
@@ -560,13 +562,24 @@ def _attrs(long_name: str, units: str = "1", **extra) -> dict:
     return {"long_name": long_name, "units": units, **extra}
 
 
-_DENSITY_UNITS = "1/eigenvalue"
+def _density_attrs(long_name: str, **extra) -> dict:
+    # A density per unit eigenvalue has the inverse units of the eigenvalue, which is dimensionless here;
+    # "1/eigenvalue" is not a UDUNITS unit, so the units are "1" and the long_name says what it is per.
+    return _attrs(long_name + " (density per unit eigenvalue)", "1", **extra)
+
+
+_TITLES = {"wigner": ("A1", "Wigner matrix eigenvalues and the semicircle law"),
+           "white_wishart": ("A2", "white-data sample-covariance eigenvalues and the Marchenko-Pastur law"),
+           "structured_wishart": ("A3", "power-law-data sample-covariance eigenvalues and the Silverstein density"),
+           "deep_wishart": ("A4", "product-Wishart eigenvalues and their limiting density")}
 
 
 def _finish(ds: xr.Dataset, kind: str, spec: dict, entropy) -> xr.Dataset:
+    figure, what = _TITLES[kind]
     ds.attrs.update(
+        title=f"ridgerenorm random-matrix spectra of figure {figure}: {what}",
         kind=kind,
-        figure={"wigner": "A1", "white_wishart": "A2", "structured_wishart": "A3", "deep_wishart": "A4"}[kind],
+        figure=figure,
         entropy=np.asarray([int(e) for e in entropy], dtype=np.int64),
         spec_json=json.dumps(spec, sort_keys=True, default=str),
     )
@@ -604,7 +617,7 @@ def build_wigner(spec: dict, entropy) -> xr.Dataset:
     ds = xr.Dataset(
         {
             "eigenvalue": ("eig_index", ev, _attrs("eigenvalue of the symmetrized G/sqrt(N)")),
-            "density": ("grid", dens, _attrs("semicircle density", _DENSITY_UNITS)),
+            "density": ("grid", dens, _density_attrs("semicircle density")),
             "bin_edges": ("edge", np.linspace(lo, hi, bins + 1), _attrs("histogram bin edge")),
             "ks_distance": ((), ks_distance(ev, lam, dens), _attrs("Kolmogorov-Smirnov distance, samples vs semicircle")),
         },
@@ -643,7 +656,7 @@ def build_white_wishart(spec: dict, entropy) -> xr.Dataset:
             "lambda_minus": ("q", lm, _attrs("lower MP edge (1-sqrt(q))^2")),
             "lambda_plus": ("q", lp, _attrs("upper MP edge (1+sqrt(q))^2")),
             "eigenvalue": (("q", "eig_index"), ev, _attrs("eigenvalue of the sample covariance X^T X/P")),
-            "density": (("q", "grid"), dens, _attrs("Marchenko-Pastur density (continuous part)", _DENSITY_UNITS)),
+            "density": (("q", "grid"), dens, _density_attrs("Marchenko-Pastur density, continuous part")),
             "bin_edges": (("q", "edge"), edges, _attrs("histogram bin edge (over the nonzero eigenvalues)")),
             "ks_distance": ("q", ks, _attrs("Kolmogorov-Smirnov distance, samples vs MP (with atom)")),
             "ks_distance_nonzero": ("q", ks_nz, _attrs(_KS_NZ_NAME)),
@@ -686,10 +699,10 @@ def build_structured_wishart(spec: dict, entropy) -> xr.Dataset:
             "q_eff": ("q", q_eff, _attrs("effective ratio D/P used by the theory")),
             "zero_mass": ("q", zero, _attrs("mass of the atom at 0, max(0, 1-1/q)")),
             "eigenvalue": (("q", "eig_index"), ev, _attrs("eigenvalue of the sample covariance X^T X/P")),
-            "population_density": ("grid", pop, _attrs("continuum population density ~ lam^(-1-1/alpha)", _DENSITY_UNITS)),
+            "population_density": ("grid", pop, _density_attrs("continuum population density ~ lam^(-1-1/alpha)")),
             "density": (("q", "grid"), dens,
-                        _attrs("limiting density of the sample covariance (Silverstein, continuous part)",
-                               _DENSITY_UNITS, eps=eps)),
+                        _density_attrs("limiting density of the sample covariance (Silverstein), continuous part",
+                                       eps=eps)),
             "bin_edges": ("edge", edges, _attrs("histogram bin edge (log-spaced)")),
             "ks_distance": ("q", ks, _attrs("Kolmogorov-Smirnov distance, samples vs Silverstein density (with atom)")),
             "ks_distance_nonzero": ("q", ks_nz, _attrs(_KS_NZ_NAME)),
@@ -718,7 +731,7 @@ def build_deep_wishart(spec: dict, entropy) -> xr.Dataset:
         {
             "widths": ("layer", np.asarray(widths, dtype=np.int64), _attrs("layer width")),
             "eigenvalue": ("eig_index", ev, _attrs("eigenvalue of X^T X, X = X_1 ... X_L")),
-            "density": ("grid", dens, _attrs("product-Wishart density (continuous part)", _DENSITY_UNITS)),
+            "density": ("grid", dens, _density_attrs("product-Wishart density, continuous part")),
             "zero_mass": ((), zero, _attrs("mass of the atom at 0, 1 - min(widths)/widths[-1]")),
             "bin_edges": ("edge", np.linspace(0.0, lam_max, bins + 1), _attrs("histogram bin edge")),
             "ks_distance": ((), ks_distance(ev, lam, dens, zero),

@@ -25,6 +25,9 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 # extra function names (beyond cmd_<step> and <step>) whose imports belong to a step
 STEP_FUNCTIONS = {"figure": ("render",), "spectra-data": ("spectra_data",)}
 STEPS = ("spectrum", "simulate", "merge", "theory", "figure", "agreement", "spectra-data", "audit", "cache")
+# Modules that are not code: _version.py is written by setuptools-scm at every (re)install, so as a rule input
+# it would rerun the whole pipeline after `pip install -e .` (the version is recorded in each file instead).
+NOT_CODE = {f"{PACKAGE}._version"}
 
 
 def _module_file(name: str) -> Path | None:
@@ -53,7 +56,7 @@ def _resolve(module: str, node: ast.ImportFrom | ast.Import) -> list[str]:
         names = [base] + [f"{base}.{a.name}" for a in node.names]
     out = []
     for name in names:
-        if name.split(".")[0] != PACKAGE or _module_file(name) is None:
+        if name.split(".")[0] != PACKAGE or name in NOT_CODE or _module_file(name) is None:
             continue
         parts = name.split(".")
         out += [".".join(parts[:i]) for i in range(1, len(parts) + 1)]  # importing a.b.c runs a and a.b first

@@ -7,6 +7,12 @@ time, and `data_sha256`, a checksum of its data (every variable's name, dtype, s
 file's bytes, which change with timestamps).  `read_dataset` checks that checksum, so a corrupt or
 truncated file is refused with one line naming it, never used.  Files are written to a temporary name in
 the target folder and renamed, so a failed or interrupted step never leaves a half-written output behind.
+
+Files follow the CF-1.11 conventions (checked by tests/test_cf.py with the IOOS compliance checker):
+global Conventions, title, history, source and references; long_name and units on every variable
+(coordinates that a model creates bare, such as draw and fdraw, get them from DIMENSIONS); coordinates
+without _FillValue; boolean variables stored as int8 flags (flag_values 0 1), which xarray still reads as
+booleans.  None of this changes a bit of the data.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import numpy as np
 import xarray as xr
 
 __all__ = ["write_dataset", "read_dataset", "provenance", "sha256", "data_checksum", "atomic_path", "CorruptFileError",
-           "TMP_SUFFIX"]
+           "TMP_SUFFIX", "environment_differences"]
 
 TMP_SUFFIX = ".tmp"  # temporary files of atomic writes: .<name>.<random>.tmp beside the target
 
@@ -71,25 +77,56 @@ def _module_digests() -> dict:
 
 
 def _git_commit() -> str:
+    """The git commit of the source tree this package runs from ("-dirty" if it has uncommitted changes).
+
+    Outside a git checkout of the package (a wheel or other non-editable install) it is the package
+    version, which setuptools-scm derives from the commit it was built from (e.g. 0.1.dev42+g893ac02).
+    git is asked only when this very file is tracked by the repository around it, so a virtual
+    environment inside some other repository does not report that repository's commit.
+    """
+    from . import __version__
+
     here = Path(__file__).resolve().parent
+
+    def git(*args, check=True):
+        return subprocess.run(["git", *args], cwd=here, capture_output=True, text=True, timeout=5, check=check)
+
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no", "--", str(here)],
-            cwd=here,
-            capture_output=True,
-            text=True,
-            timeout=5,
-        ).stdout.strip()
+        git("ls-files", "--error-unmatch", "--", Path(__file__).name)
+        commit = git("rev-parse", "HEAD").stdout.strip()
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", str(here), check=False).stdout.strip()
         return commit + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
+        return __version__
+
+
+def _blas() -> dict:
+    """Vendor and version, architecture (kernel set), threading layer and default thread count of each BLAS
+    library loaded, keyed by the package that ships it (numpy and scipy wheels each bring their own)."""
+    import scipy.linalg  # noqa: F401  (loads scipy's BLAS, so the record does not depend on what ran before)
+    from threadpoolctl import threadpool_info
+
+    out = {}
+    for lib in threadpool_info():
+        if lib.get("user_api") != "blas":
+            continue
+        folder = Path(lib.get("filepath") or "").parent.name
+        owner = folder[: -len(".libs")] if folder.endswith(".libs") else lib.get("prefix", "blas")
+        key = f"blas_{owner}"
+        while key in out:  # two libraries from the same folder
+            key += "_"
+        out[key] = f"{lib.get('internal_api', '?')} {lib.get('version') or '?'}"
+        out[key + "_architecture"] = str(lib.get("architecture") or "?")
+        out[key + "_threading"] = str(lib.get("threading_layer") or "?")
+        out[key + "_threads"] = int(lib.get("num_threads", 0))
+    return out
 
 
 def _versions() -> dict:
+    """Versions of everything that can change a result: Python, the numerical packages, the BLAS libraries
+    (vendor, version, kernel set, threads) and the netCDF/HDF5 libraries that write the files."""
     import matplotlib
+    import netCDF4
     import scipy
 
     from . import __version__
@@ -101,15 +138,43 @@ def _versions() -> dict:
         "scipy": scipy.__version__,
         "xarray": xr.__version__,
         "matplotlib": matplotlib.__version__,
+        "netCDF4": netCDF4.__version__,
+        "hdf5": netCDF4.__hdf5libversion__,
+        "netcdf_c": netCDF4.__netcdf4libversion__,
+        **_blas(),
     }
+
+
+def environment_differences(recorded: dict | str, current: dict | str | None = None) -> list[str]:
+    """The entries of two `versions` records (dicts or their JSON) that differ, as "name old -> new"
+    ("(none)" for an entry only one of them has); `current` defaults to this environment."""
+    recorded = json.loads(recorded) if isinstance(recorded, str) else dict(recorded)
+    current = _versions() if current is None else (json.loads(current) if isinstance(current, str) else current)
+    missing = "(none)"
+    return [f"{k} {recorded.get(k, missing)} -> {current.get(k, missing)}"
+            for k in sorted(set(recorded) | set(current)) if recorded.get(k, missing) != current.get(k, missing)]
+
+
+def _command() -> str:
+    return shlex.join([Path(sys.argv[0]).name] + sys.argv[1:])
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def provenance(*, spec: dict | None = None, inputs=(), seeds: dict | None = None, wall_time: float | None = None,
                extra: dict | None = None) -> dict:
     """Global attributes describing how a file was made (netCDF attributes must be str/number)."""
+    from . import __version__
+
+    command = _command()
+    created = _now()
     attrs = {
-        "command": shlex.join([Path(sys.argv[0]).name] + sys.argv[1:]),
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": command,
+        "created": created,
+        "history": f"{created} {command}",
+        "source": f"ridgerenorm {__version__}",
         "git_commit": _git_commit(),
         "versions": json.dumps(_versions(), sort_keys=True),
         "inputs": json.dumps({str(p): input_checksum(p) for p in inputs}, sort_keys=True),
@@ -151,11 +216,65 @@ class atomic_path:
         return False
 
 
+CONVENTIONS = "CF-1.11"
+REFERENCES = ("A. Atanasov, J. A. Zavatone-Veth and C. Pehlevan, Scaling and renormalization in high-dimensional "
+              "regression, J. Stat. Mech.: Theory Exp. (2026), doi:10.1088/1742-5468/ae4bba; arXiv:2405.00592")
+
+# long_name and units of variables (mostly index coordinates) that the code creates without attributes.
+DIMENSIONS = {
+    "draw": {"long_name": "index of the data draw (X, label noise)", "units": "1"},
+    "fdraw": {"long_name": "index of the feature draw (random features F)", "units": "1"},
+    "k": {"long_name": "eigen-index (descending population eigenvalue)", "units": "1"},
+    "P": {"long_name": "number of training samples", "units": "1"},
+    "N": {"long_name": "number of features N", "units": "1"},
+}
+
+
+def _default_title(ds: xr.Dataset) -> str:
+    """A title for a file whose producer set none: what kind of output it is, and of which experiment."""
+    spec = json.loads(ds.attrs["spec"]) if isinstance(ds.attrs.get("spec"), str) else {}
+    if "simulated" in ds.variables:
+        what = "theory"
+    elif any(str(v).endswith("_se") for v in ds.data_vars):
+        what = "merged simulation (means and standard errors over draws)"
+    elif "draw" in ds.dims:
+        what = "simulation block (per-draw values)"
+    elif {"eta", "w"} <= set(ds.data_vars):
+        what = "population spectrum and teacher weights"
+    else:
+        what = "output"
+    name = spec.get("name") or spec.get("id")
+    return f"ridgerenorm {what}" + (f" of experiment {name}" if name else "")
+
+
+def cf_encode(ds: xr.Dataset) -> xr.Dataset:
+    """A shallow copy of `ds` with the CF-1.11 metadata (see the module docstring); the data are shared."""
+    from . import __version__
+
+    ds = ds.copy()
+    for name, var in ds.variables.items():
+        attrs = {**DIMENSIONS.get(str(name), {}), **var.attrs}
+        if var.dtype == bool:  # xarray writes int8 (+ attribute dtype=bool, so it reads back booleans)
+            attrs.pop("units", None)
+            attrs.setdefault("flag_values", np.array([0, 1], dtype=np.int8))
+            attrs.setdefault("flag_meanings", f"not_{name} {name}")
+        var.attrs = attrs
+        if name in ds.coords:
+            var.encoding = {**var.encoding, "_FillValue": None}
+    ds.attrs["Conventions"] = CONVENTIONS
+    ds.attrs.setdefault("title", _default_title(ds))
+    ds.attrs.setdefault("history", f"{ds.attrs.get('created') or _now()} {ds.attrs.get('command') or _command()}")
+    ds.attrs.setdefault("source", f"ridgerenorm {__version__}")
+    ds.attrs.setdefault("references", REFERENCES)
+    return ds
+
+
 def write_dataset(ds: xr.Dataset, path: str | os.PathLike, attrs: dict | None = None) -> None:
-    """Write `ds` (plus provenance attrs and its data checksum) to netCDF atomically; the written file is read
-    back and checked before it replaces the target."""
+    """Write `ds` (plus provenance attrs, the CF-1.11 metadata of cf_encode and its data checksum) to netCDF
+    atomically; the written file is read back and checked before it replaces the target."""
     ds = ds.copy()
     ds.attrs.update(attrs or {})
+    ds = cf_encode(ds)
     ds.attrs["data_sha256"] = data_checksum(ds)
     with atomic_path(path) as tmp:
         ds.to_netcdf(tmp, engine="netcdf4")

@@ -3,6 +3,7 @@ import json
 import shlex
 import sys
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from ridgerenorm import config as rr_config
@@ -101,6 +102,16 @@ def simulate_mem_mb(wildcards, threads):
     return model_of(spec).memory_mb(
         spec, n, config.get("mem_budget_gb", 16) * 1e9, threads
     )
+
+
+def all_local_cores(wildcards):
+    """Every core of a local run (--cores), so a job that times the machine runs alone.  A cluster run gives
+    --jobs and no --cores, where workflow.cores is undefined (reading it raises): there the job asks for
+    the configured threads per job, like the other multi-threaded rules."""
+    try:
+        return workflow.cores
+    except WorkflowError:
+        return config.get("threads", 2)
 
 
 def figure_file(fid, ext):

@@ -112,7 +112,8 @@ rule benchmark_summary:
         ),
     log:
         f"{R}/logs/benchmark_summary.log",
-    # It times a matmul on every core to rate the simulations against.
-    threads: workflow.cores
+    # It times a matmul on all its threads to rate the simulations against: every core of a local run
+    # (all_local_cores); on a cluster, where there is no --cores, the configured threads per job.
+    threads: all_local_cores
     shell:
-        'python benchmarks/summary.py "$(dirname {output})" --out {output} 2> {log}'
+        'python benchmarks/summary.py "$(dirname {output})" --threads {threads} --out {output} 2> {log}'
