@@ -1,6 +1,7 @@
 """Plot functions of the linear random-feature figures (C1-C6, C8) on synthetic Datasets."""
 
 import json
+from pathlib import Path
 
 import matplotlib
 
@@ -21,43 +22,10 @@ SIM_VARS = ["eg", "etr", "bias", "var_x", "var_f", "var_xf", "var_f_xf", "var_xe
 THEORY_VARS = ["kappa1", "kappa2", "df1", "df2", "gamma1", "gamma2", "bias", "var_x", "var_f", "var_xf", "var_xeps",
                "var_xfeps", "eg", "etr", "lam"]
 
-# the params blocks proposed for config.yaml (docs/figures.md C3, C4, C5, C8)
-BLOCKS = yaml.safe_load(r"""
-C3:
-  curves: [eg, bias, var_x, var_f_xf, gcv]
-  param_curves: [kappa2, kappa1, gamma2, gamma1, df1, df2, df1_hat, kappa_hat, k2sq_tf1p, k2_tf1]
-  references:
-    - {exponent: -3.0, label: '$P^{-2\alpha\min(r,1)} = P^{-3}$', anchor: bias, range: [3, N]}
-    - {exponent: -0.5, label: '$P^{-2\alpha\min(r,1/2)}\,P/N = P^{-0.5}/N$', anchor: var_f_xf, range: ["N^0.4", N]}
-  vlines: [N, {at: "N^0.4", label: '$N^{1/(1+\alpha)}$'}]
-  param_references:
-    - {exponent: -1.5, label: '$P^{-\alpha} = P^{-1.5}$', anchor: kappa2, range: [1, N]}
-C4:
-  curves: [eg, bias, var_x, var_f_xf, gcv]
-  references:
-    - {exponent: -3.0, label: '$P^{-2l\min(r,1)} = P^{-3}$', anchor: bias, range: [10, 10000]}
-    - {exponent: -0.75, label: '$P^{-l+l/\alpha}/N = P^{-0.75}/N$', anchor: var_f_xf, range: [30, 10000]}
-  vlines: [N]
-  param_references:
-    - {exponent: -1.5, label: '$P^{-l} = P^{-1.5}$', anchor: kappa2}
-    - {exponent: -2.0, label: '$P^{-\alpha} = P^{-2}$', anchor: kappa2, at: 1, range: [1, 100]}
-C5:
-  curves: [eg, bias, var_x, var_xeps, gcv]
-  references:
-    - {exponent: -1.2, label: '$P^{-2l\min(r,1/2)} = P^{-1.2}$', anchor: bias, range: [3, 10000]}
-    - {exponent: -0.3333333333, label: '$\sigma_\epsilon^2 P^{-(\alpha-l)/\alpha} \propto P^{-1/3}$', anchor: var_xeps, at: N, range: [10, 10000]}
-  vlines: [N]
-  param_references:
-    - {exponent: -2.0, label: '$P^{-l} = P^{-2}$', anchor: kappa2}
-C8:
-  curves: [eg, bias, var_x, var_f_xf, gcv]
-  references:
-    - {exponent: -2.1, label: '$P^{-2\alpha\min(r,1)} = P^{-2.1}$', anchor: bias, range: [3, N]}
-    - {exponent: -0.5, label: '$P^{1-2\alpha\min(r,1/2)}/N = P^{-0.5}/N$', anchor: var_f_xf, range: [30, N]}
-  vlines: [N, {at: "N^0.625", label: '$N^{1/(1+\alpha(2r-1))}$'}]
-  param_references:
-    - {exponent: -1.5, label: '$P^{-\alpha} = P^{-1.5}$', anchor: kappa2}
-""")
+# the params blocks of the shipped config: the test draws exactly what the pipeline draws
+ROOT = Path(__file__).resolve().parents[1]
+BLOCKS = {fid: fig["params"] for fid, fig in yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["figures"].items()
+          if fid in ("C3", "C4", "C5", "C8")}
 
 
 def experiment(D=10_000, widths=(1000,), sigma_eps=0.0, ridge=1e-5):
@@ -91,6 +59,8 @@ def datasets(exp, P_sim, n_theory=80, extra_theory=()):
         sim[name + "_se"] = ("P", 0.05 * y)
     for name in ("eg", "df1_hat", "kappa_hat", "gcv"):
         sim[name + "_std"] = ("P", 0.1 * sim[name][1])
+    rng = np.random.default_rng(0)
+    sim["eg_per_draw"] = (("draw", "fdraw", "P"), sim["eg"][1] * rng.lognormal(0.0, 0.3, (4, 3, P_sim.size)))
     simulation = xr.Dataset(sim, coords={"P": P_sim, "draw": np.arange(4), "fdraw": np.arange(3)},
                             attrs={"spec": json.dumps(exp)})
     return [simulation, theory]
@@ -101,7 +71,7 @@ def count(ax):
     gids = [line.get_gid() or "" for line in ax.lines]
     return (sum(g.startswith("theory:") for g in gids),
             sum(isinstance(c, ErrorbarContainer) for c in ax.containers),
-            gids.count("reference"), gids.count("vline"))
+            sum(g.startswith("guide:") for g in gids), gids.count("vline"))
 
 
 def theory_names(ax):
@@ -171,21 +141,30 @@ def test_scaling_blocks(fid, tmp_path):
     # vertical lines where the block puts them
     N = exp["widths"][-1]
     xs = sorted(line.get_xdata()[0] for line in fig.axes[0].lines if line.get_gid() == "vline")
-    want = {"C3": [N**0.4, N], "C4": [N], "C5": [N], "C8": [N**0.625, N]}[fid]
+    # the width crossover N^(1/(1 + alpha (2 min(r, 1) - 1))) at alpha = 1.5, r = 1.2 of experiment()
+    want = {"C3": [N**0.4, N], "C4": [N], "C5": [N], "C8": [N**0.4, N]}[fid]
     np.testing.assert_allclose(xs, want)
     fig.savefig(tmp_path / f"{fid}.png")
 
 
-def test_scaling_reference_passes_through_anchor():
-    exp = experiment()
+def test_scaling_guide_slope_is_its_formula_and_sits_offset_from_its_anchor():
+    exp = experiment()  # alpha 1.5, r 1.2: signal guide P^(-2 alpha min(r, 1)) = P^-3
     sim, th = datasets(exp, [1, 10, 100, 1000, 5000])
-    params = {"curves": ["eg"], "references": [{"exponent": -2.0, "anchor": "bias", "at": 100, "factor": 2.0}]}
+    params = {"curves": ["eg", "bias"], "references": [{"formula": "signal", "anchor": "bias", "offset": 2.0}]}
     fig = rf.plot_scaling(spec_of("rf_scaling", params), {"main": [sim, th]})
-    (ref,) = [line for line in fig.axes[0].lines if line.get_gid() == "reference"]
+    (ref,) = [line for line in fig.axes[0].lines if line.get_gid().startswith("guide:signal@")]
     x, y = ref.get_xdata(), ref.get_ydata()
-    want = 2.0 * float(np.exp(np.interp(np.log(100.0), np.log(th.P.values), np.log(th.bias.values))))
-    np.testing.assert_allclose(np.interp(np.log(100.0), np.log(x), np.log(y)), np.log(want), rtol=1e-6)
-    np.testing.assert_allclose(np.diff(np.log(y)) / np.diff(np.log(x)), -2.0)
+    np.testing.assert_allclose(np.diff(np.log(y)) / np.diff(np.log(x)), -3.0)
+    mid = np.sqrt(th.P.values.min() * th.P.values.max())
+    want = 2.0 * float(np.exp(np.interp(np.log(mid), np.log(th.P.values), np.log(th.bias.values))))
+    np.testing.assert_allclose(np.interp(np.log(mid), np.log(x), np.log(y)), np.log(want), rtol=1e-6)
+    assert "P^{-3}" in ref.get_label()
+    # the same config, another alpha: the guide moves with it
+    fig = rf.plot_scaling(spec_of("rf_scaling", params),
+                          {"main": datasets(dict(exp, spectrum={"kind": "power_law", "D": 10_000, "alpha": 2.5}),
+                                            [1, 10, 100, 1000, 5000])})
+    (ref,) = [line for line in fig.axes[0].lines if line.get_gid().startswith("guide:signal@")]
+    np.testing.assert_allclose(np.diff(np.log(ref.get_ydata())) / np.diff(np.log(ref.get_xdata())), -5.0)
 
 
 def test_scaling_defaults_and_optional_theory():
@@ -208,9 +187,10 @@ def test_scaling_defaults_and_optional_theory():
     [
         ({"curves": ["eg", "var_q"]}, "unknown error curve"),
         ({"param_curves": ["kappa"]}, "unknown parameter curve"),
-        ({"references": [{"exponent": -1, "anchor": "nope"}]}, "unknown reference anchor"),
-        ({"references": [{"exponent": -1, "slope": 2}]}, "unknown reference keys"),
-        ({"references": [{"label": "x"}]}, "exponent"),
+        ({"references": [{"formula": "signal", "anchor": "nope"}]}, "unknown reference anchor"),
+        ({"references": [{"formula": "signal", "slope": 2}]}, "unknown reference keys"),
+        ({"references": [{"anchor": "eg"}]}, "formula"),
+        ({"references": [{"formula": "not_a_law"}]}, "unknown guide formula"),
         ({"vlines": ["M"]}, "P position"),
         ({"curve": ["eg"]}, "unknown rf_scaling params"),
     ],

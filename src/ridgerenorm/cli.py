@@ -148,6 +148,12 @@ def cmd_figure(args) -> None:
     print(f"figure {spec.get('id', '?')} rendered in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
 
 
+def cmd_contact_sheet(args) -> None:
+    from .plotting import contact_sheet
+
+    contact_sheet(args.pngs, args.out)
+
+
 def cmd_agreement(args) -> None:
     from .estimators import write_agreement_csv
 
@@ -316,6 +322,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="PDF path")
     s.add_argument("--png", required=True, help="PNG path")
     s.set_defaults(func=cmd_figure)
+
+    s = sub.add_parser("contact-sheet", help="every figure PNG of a scale as one PDF, a page each, to review")
+    s.add_argument("--out", required=True, help="the PDF to write")
+    s.add_argument("pngs", nargs="+", help="figure PNG files, in page order")
+    s.set_defaults(func=cmd_contact_sheet)
 
     s = sub.add_parser("agreement", help="simulation-vs-theory agreement table (CSV)")
     s.add_argument("--pair", nargs="+", required=True, help="EXPERIMENT=simulation.nc,theory.nc")

@@ -671,6 +671,25 @@ def build_white_wishart(spec: dict, entropy) -> xr.Dataset:
     return _finish(ds, "white_wishart", spec, entropy)
 
 
+BINNED_EPS = 0.05  # relative smoothing of the bin-averaged density (well below a log bin's width)
+BINNED_POINTS = 40  # grid points per bin for the bin averages
+
+
+def binned_silverstein_density(edges, eta, q: float) -> np.ndarray:
+    """The Silverstein density averaged over each bin [edges[k], edges[k+1]] (trapezoid on BINNED_POINTS
+    log-spaced points per bin), solved at z = x(1 + i BINNED_EPS): the expected histogram of a sample
+    covariance, which a plot can set against the sampled histogram without resolving every top eigenvalue."""
+    edges = np.asarray(edges, dtype=float)
+    out = np.empty(edges.size - 1)
+    x = np.concatenate([np.geomspace(a, b, BINNED_POINTS + 1)[:-1] for a, b in zip(edges[:-1], edges[1:])]
+                       + [edges[-1:]])
+    dens = silverstein_density(x, eta, q, BINNED_EPS)
+    for k in range(out.size):
+        sl = slice(k * BINNED_POINTS, (k + 1) * BINNED_POINTS + 1)
+        out[k] = np.trapezoid(dens[sl], x[sl]) / (edges[k + 1] - edges[k])
+    return out
+
+
 def build_structured_wishart(spec: dict, entropy) -> xr.Dataset:
     """A3: sample-covariance eigenvalues of power-law data, population density and Silverstein density."""
     D, alpha = int(spec["N"]), float(spec["alpha"])
@@ -692,8 +711,13 @@ def build_structured_wishart(spec: dict, entropy) -> xr.Dataset:
     ks = np.array([ks_distance(ev[i], lam, dens[i], zero[i]) for i in range(q_eff.size)])
     ks_nz = np.array([_ks_nonzero(ev[i], lam, dens[i], zero[i]) for i in range(q_eff.size)])
     ks_pop = np.array([ks_distance(ev[i], lam, pop) for i in range(q_eff.size)])
+    binned = np.stack([binned_silverstein_density(edges, eta, q) for q in q_eff])
     ds = xr.Dataset(
         {
+            "density_binned": (("q", "bin"), binned,
+                               _density_attrs("Silverstein density averaged over each histogram bin (smoothed at "
+                                              "5 % of lambda, so the resolved top eigenvalues do not show as a comb)",
+                                              eps=BINNED_EPS)),
             "eta": ("k", eta, _attrs("population eigenvalue eta_k = k^-alpha")),
             "P": ("q", P, _attrs("number of samples P = int(N/q)")),
             "q_eff": ("q", q_eff, _attrs("effective ratio D/P used by the theory")),
@@ -713,6 +737,7 @@ def build_structured_wishart(spec: dict, entropy) -> xr.Dataset:
             "k": ("k", np.arange(1, D + 1), _attrs("population eigen-index")),
             **_common_coords(D),
             "lam": ("grid", lam, _attrs("eigenvalue (log-spaced theory grid)")),
+            "bin_center": ("bin", np.sqrt(edges[1:] * edges[:-1]), _attrs("geometric centre of a histogram bin")),
         },
     )
     ds.attrs.update(N=D, alpha=alpha)

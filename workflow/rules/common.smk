@@ -52,6 +52,7 @@ CODE = {
         "figure",
         "agreement",
         "spectra-data",
+        "contact-sheet",
     )
 }
 CODE["benchmark_summary"] = code_stamp(
@@ -162,4 +163,9 @@ def cached_results():
 def all_targets():
     figs = [figure_file(fid, ext) for fid in sorted(FIGURES) for ext in ("pdf", "png")]
     agreement = [f"{R}/agreement.csv"] if simulated_experiments() else []
-    return figs + agreement + [f"{R}/benchmark_summary.md"] + cached_results()
+    return (
+        figs
+        + agreement
+        + [f"{R}/benchmark_summary.md", f"{R}/contact_sheet.pdf"]
+        + cached_results()
+    )

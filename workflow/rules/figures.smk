@@ -31,3 +31,15 @@ rule figure:
     shell:
         "ridgerenorm figure --spec {params.spec} --data {params.data}"
         " --out {output.pdf} --png {output.png} 2> {log}"
+
+
+rule contact_sheet:
+    input:
+        pngs=[figure_file(fid, "png") for fid in sorted(FIGURES)],
+        code=CODE["contact_sheet"],
+    output:
+        f"{R}/contact_sheet.pdf",
+    log:
+        f"{R}/logs/contact_sheet.log",
+    shell:
+        "ridgerenorm contact-sheet --out {output} {input.pngs} 2> {log}"

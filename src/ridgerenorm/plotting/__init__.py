@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .params import CHECKS, SCHEMAS
 
-__all__ = ["FIGURE_KINDS", "FigureKind", "render"]
+__all__ = ["FIGURE_KINDS", "FigureKind", "render", "contact_sheet"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,28 @@ FIGURE_KINDS = {
     "deep_wishart": FigureKind("spectra", "plot_deep_wishart", builder="build_deep_wishart", equations=_DEEP,
                                params=SCHEMAS["deep_wishart"], check=CHECKS["deep_wishart"]),
 }
+
+
+def contact_sheet(pngs, out_path) -> None:
+    """One PDF page per figure PNG, titled by its file name: every figure of a scale in one file to review."""
+    from pathlib import Path
+
+    import matplotlib.image as mpimg
+    from matplotlib.backends.backend_pdf import PdfPages
+    from matplotlib.figure import Figure
+
+    from ..io import atomic_path
+
+    with atomic_path(out_path) as tmp, PdfPages(tmp, metadata={"CreationDate": None}) as pdf:
+        for png in pngs:
+            image = mpimg.imread(png)
+            h, w = image.shape[:2]
+            fig = Figure(figsize=(11.0, 11.0 * h / w + 0.5))
+            ax = fig.add_axes((0, 0, 1, 1 - 0.4 / fig.get_figheight()))
+            ax.imshow(image)
+            ax.axis("off")
+            fig.suptitle(Path(png).stem.replace("_", "  "), fontsize=11, y=0.995)
+            pdf.savefig(fig)
 
 
 def render(spec: dict, data: dict, pdf_path, png_path) -> None:

@@ -11,12 +11,11 @@ This module imports no plotting library, so validating a config stays fast.
 
 from __future__ import annotations
 
-import re
 
 import numpy as np
 
 __all__ = ["ParamError", "SCHEMAS", "CHECKS", "ERROR_CURVES", "PARAM_CURVES", "REFERENCE_KEYS", "SCALING_KEYS",
-           "check_names", "position", "spectra_job_bytes", "MAX_PANELS"]
+           "check_names", "spectra_job_bytes", "MAX_PANELS"]
 
 
 class ParamError(ValueError):
@@ -32,9 +31,9 @@ class ParamError(ValueError):
 ERROR_CURVES = ("eg", "etr", "bias", "var_x", "var_f", "var_xf", "var_f_xf", "var_xeps", "var_xfeps", "gcv")
 PARAM_CURVES = ("kappa2", "kappa1", "gamma2", "gamma1", "df1", "df2", "df1_hat", "kappa_hat", "k2sq_tf1p", "k2_tf1")
 NOT_ANCHORS = ("df1_hat", "kappa_hat", "gcv")  # simulation-only curves: a reference cannot follow them
-REFERENCE_KEYS = {"exponent", "label", "anchor", "at", "factor", "range"}
-SCALING_KEYS = {"curves", "param_curves", "references", "param_references", "vlines", "xlim", "ylim", "panels"}
-_POSITION = re.compile(r"\s*N\s*(?:\^\s*([-+0-9.eE]+))?\s*")
+REFERENCE_KEYS = {"formula", "anchor", "offset", "range"}
+SCALING_KEYS = {"curves", "param_curves", "references", "param_references", "vlines", "xlim", "ylim", "panels",
+                "median_band"}
 
 
 def check_names(names, allowed, what: str) -> list:
@@ -46,45 +45,39 @@ def check_names(names, allowed, what: str) -> list:
     return names
 
 
-def position(value, N: float) -> float:
-    """A P position: a number, "N" or "N^x" (N the last feature width)."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    m = _POSITION.fullmatch(str(value))
-    if not m:
-        raise ValueError(f"P position must be a number, 'N' or 'N^x', got {value!r}")
-    return N ** float(m.group(1)) if m.group(1) else N
+def _check_position(value) -> None:
+    """A P position: a number or the name of a vertical marker (guides.VLINES)."""
+    from .guides import VLINES
+
+    if isinstance(value, bool) or not (isinstance(value, (int, float)) or value in VLINES):
+        raise ValueError(f"P position must be a number or one of {sorted(VLINES)}, got {value!r}")
 
 
 def _check_reference(ref, allowed, path=()) -> None:
-    if not isinstance(ref, dict) or "exponent" not in ref:
-        raise ValueError(f"a reference needs at least an 'exponent': {ref!r}")
+    from .guides import GUIDES
+
+    if not isinstance(ref, dict) or "formula" not in ref:
+        raise ValueError(f"a reference needs a 'formula' (one of {sorted(GUIDES)}): {ref!r}")
     extra = sorted(set(ref) - REFERENCE_KEYS)
     if extra:
         raise ParamError(path + (extra[0],), ref[extra[0]],
                          f"unknown reference keys {extra}; allowed: {sorted(REFERENCE_KEYS)}")
-    for key in ("exponent", "factor"):
-        if key in ref and (isinstance(ref[key], bool) or not isinstance(ref[key], (int, float))):
-            raise ValueError(f"reference {key} must be a number, got {ref[key]!r}")
-    anchor = ref.get("anchor")
-    if isinstance(anchor, str):
-        check_names([anchor], [a for a in allowed if a not in NOT_ANCHORS], "reference anchor")
-    elif anchor is not None and (isinstance(anchor, bool) or not isinstance(anchor, (int, float))):
-        raise ValueError(f"reference anchor must be a curve name or a number, got {anchor!r}")
-    if "at" in ref:
-        position(ref["at"], 1.0)
+    if ref["formula"] not in GUIDES:
+        raise ParamError(path + ("formula",), ref["formula"], f"unknown guide formula; known: {sorted(GUIDES)}")
+    if "offset" in ref and (isinstance(ref["offset"], bool) or not isinstance(ref["offset"], (int, float))
+                            or not ref["offset"] > 0):
+        raise ValueError(f"reference offset must be a number > 0, got {ref['offset']!r}")
+    if "anchor" in ref:
+        check_names([ref["anchor"]], [a for a in allowed if a not in NOT_ANCHORS], "reference anchor")
     if "range" in ref:
         if not isinstance(ref["range"], list) or len(ref["range"]) != 2:
             raise ValueError(f"reference range must be [P_lo, P_hi], got {ref['range']!r}")
         for v in ref["range"]:
-            position(v, 1.0)
+            _check_position(v)
 
 
 def _check_vline(v) -> None:
-    at = v.get("at") if isinstance(v, dict) else v
-    if at is None:
-        raise ValueError(f"a vline mapping needs 'at': {v!r}")
-    position(at, 1.0)
+    _check_position(v)
 
 
 def check_scaling(params: dict) -> None:
@@ -172,7 +165,6 @@ SCHEMAS = {
         "n_grid": {"type": "integer", "minimum": 2, "maximum": 4000},
     }),
     "lr_multiple_descent": _kind_schema({
-        "vlines": {"type": "array", "items": {"type": "number", "exclusiveMinimum": 0}},
         "ylim": {**_PAIR, "items": {"type": "number", "exclusiveMinimum": 0}},
     }),
     "rf_scaling": _kind_schema({
@@ -182,6 +174,7 @@ SCHEMAS = {
         "param_references": {"type": "array", "items": {"type": "object"}},
         "vlines": {"type": "array"}, "xlim": _PAIR, "ylim": _PAIR,
         "panels": {"type": "array", "items": {"enum": ["a", "b"]}},
+        "median_band": {"type": "boolean", "description": "median and 16-84 % band of single draws of E_g"},
     }),
 }
 

@@ -20,17 +20,14 @@ Plot functions (figure kinds):
     ``kappa2_tf1``). The last two are drawn only when the theory Dataset has them.
     Default ``[kappa2, kappa1, gamma2, gamma1, df1, df2, df1_hat, kappa_hat]``.
 ``references`` / ``param_references``
-    gray power laws c * P^exponent of panel (a) / (b) (dash pattern varies with the position in the
-    list), a list of mappings:
-    ``exponent`` (required, number); ``label`` (legend text, default ``$P^{exponent}$``);
-    ``anchor``: a theory curve name (default eg in (a), kappa2 in (b)) or a number -- the line passes
-    through (at, anchor value * factor); ``at``: P of that point (default: geometric middle of the
-    drawn range); ``factor`` (default 1) shifts the line off the curve it follows; ``range``:
-    [P_lo, P_hi] the line spans, clipped to the theory P range (default: that range).
+    guides of panel (a) / (b), a list of mappings: ``formula`` (required): a name of guides.GUIDES, whose
+    exponent, prefactor and label are computed from the experiment's own parameters (never written in the
+    config); ``anchor``: the theory curve an unanchored formula takes its level from (default eg in (a),
+    kappa2 in (b)); ``offset`` (default 3): how many times above the anchor curve it is drawn, so it stays
+    visible beside the curve it describes; ``range``: [P_lo, P_hi], each a number or a guides.VLINES name.
 ``vlines``
-    vertical dotted lines in both panels: a list of P positions, each a number, ``"N"`` or ``"N^x"``
-    (N to the power x), or a mapping ``{at: <position>, label: <text>}``. ``"N"`` is the last
-    feature width, ``widths[-1]`` of the experiment spec; N-based lines get a label by default.
+    vertical dotted lines in both panels, labelled: guides.VLINES names (``N``, ``width_crossover``) or
+    numbers.
 ``xlim``, ``ylim``
     axis limits of panel (a).
 ``panels``
@@ -52,7 +49,6 @@ optionally l_max, q_max (2, 3) and n_grid (grid points along l; q gets 1.5 times
 from __future__ import annotations
 
 import json
-import re
 
 import numpy as np
 from matplotlib.colors import BoundaryNorm, ListedColormap
@@ -61,10 +57,10 @@ from matplotlib.patches import Circle, Patch, Rectangle
 
 from .. import theory
 from ..quantities import value_of
+from .guides import guide_line, vline_position
 from .params import ERROR_CURVES, PARAM_CURVES, REFERENCE_KEYS, check_scaling
 from .params import check_names as _check_names
-from .params import position as _position
-from .style import COLORS, new_figure, panel_label, reference_power_law, sim_points, theory_line
+from .style import COLORS, LABELS, new_figure, panel_label, parameter_line, sim_points, theory_line, wrapped
 
 OPTIONAL_THEORY = ("k2sq_tf1p", "k2_tf1")  # drawn only if the theory provides them
 DEFAULT_CURVES = ("eg", "bias", "var_x", "var_f_xf", "gcv")
@@ -82,10 +78,6 @@ def _spec(ds) -> dict:
     return json.loads(ds.attrs["spec"])
 
 
-def _width(ds) -> float:
-    return float(_spec(ds)["widths"][-1])
-
-
 def _theory_values(th, name: str):
     """Theory curve `name` over P (stored, or derived as quantities.py says), or None when unavailable."""
     values = value_of(th, name)
@@ -100,13 +92,6 @@ def _is_empty(values) -> bool:
     return bool(np.all((v == 0) | np.isnan(v)))
 
 
-def _position_label(value) -> str | None:
-    if isinstance(value, (int, float)):
-        return None
-    m = re.fullmatch(r"\s*N\s*(?:\^\s*([-+0-9.eE]+))?\s*", str(value))
-    if not m:
-        return None
-    return "$N$" if not m.group(1) else f"$N^{{{float(m.group(1)):.3g}}}$"
 
 
 def _errors_panel(ax, sim, th, x_sim, x_th, names) -> None:
@@ -125,6 +110,7 @@ def _errors_panel(ax, sim, th, x_sim, x_th, names) -> None:
 
 def _params_panel(ax, sim, th, x_sim, x_th, names) -> None:
     order = np.argsort(x_th)
+    noisy = bool(_spec(th).get("sigma_xi"))
     for name in names:
         if name in EMPIRICAL:
             continue  # markers go on top of the lines
@@ -133,57 +119,63 @@ def _params_panel(ax, sim, th, x_sim, x_th, names) -> None:
             continue
         if y is None:
             raise ValueError(f"theory Dataset has no variable for parameter curve {name!r}")
-        theory_line(ax, x_th[order], y[order], name, gid=f"theory:{name}")
+        # with additive feature noise the theory's df1 is df1-bar = df1 + sigma_xi^2/kappa (docs/theory.md §5)
+        label = r"$\bar{\mathrm{df}}_1$" if name == "df1" and noisy else LABELS.get(name, name)
+        theory_line(ax, x_th[order], y[order], name, gid=f"theory:{name}", **({"label": label} if label else {}))
     for name in names:
         if name in EMPIRICAL:
-            color_of, marker = EMPIRICAL[name]
-            sim_points(ax, x_sim, sim[name].values, sim[name + "_std"].values, color_of, marker=marker,
-                       label=name == "kappa_hat")
+            color_of, _ = EMPIRICAL[name]
+            sim_points(ax, x_sim, sim[name].values, sim[name + "_std"].values, name, color_of=color_of, label=True)
 
 
-def _references(ax, th, refs, N: float, default_anchor: str, allowed) -> None:
+def _range(ref, spec, P):
+    lo, hi = (vline_position(v, spec)[0] for v in ref.get("range", (P.min(), P.max())))
+    sel = (P >= lo) & (P <= hi)
+    if sel.sum() < 2:
+        raise ValueError(f"reference range {ref.get('range')!r} holds fewer than two theory points")
+    return sel
+
+
+def _references(ax, th, refs, spec, default_anchor: str, allowed) -> None:
+    """Guides (guides.py) named by formula, computed from the experiment's parameters."""
     P = th.P.values.astype(float)
     for i, ref in enumerate(refs):
-        if not isinstance(ref, dict) or "exponent" not in ref:
-            raise ValueError(f"a reference needs at least an 'exponent': {ref!r}")
+        if not isinstance(ref, dict) or "formula" not in ref:
+            raise ValueError(f"a reference needs a 'formula' (one of guides.GUIDES): {ref!r}")
         extra = set(ref) - REFERENCE_KEYS
         if extra:
             raise ValueError(f"unknown reference keys {sorted(extra)}; allowed: {sorted(REFERENCE_KEYS)}")
-        exponent = float(ref["exponent"])
-        lo, hi = (_position(v, N) for v in ref.get("range", (P.min(), P.max())))
-        x = np.geomspace(max(lo, P.min()), min(hi, P.max()), 50)
-        at = _position(ref["at"], N) if "at" in ref else float(np.sqrt(x[0] * x[-1]))
         anchor = ref.get("anchor", default_anchor)
-        if isinstance(anchor, str):
-            _check_names([anchor], [a for a in allowed if a not in EMPIRICAL and a != "gcv"], "reference anchor")
-            y = _theory_values(th, anchor)
-            if y is None:
-                raise ValueError(f"reference anchor {anchor!r} is not in the theory Dataset")
-            if not P.min() <= at <= P.max():
-                raise ValueError(f"reference anchor point P={at:g} is outside the theory range")
-            order = np.argsort(P)
-            y_at = float(np.exp(np.interp(np.log(at), np.log(P[order]), np.log(np.abs(y[order]) + 1e-300))))
-        else:
-            y_at = float(anchor)
-        y_at *= float(ref.get("factor", 1.0))
-        label = ref.get("label", rf"$P^{{{exponent:g}}}$")
-        reference_power_law(ax, x, at, y_at, exponent, label)
-        # all references are gray: vary the dash so two in one panel stay distinguishable
-        ax.lines[-1].set_linestyle(REFERENCE_DASHES[i % len(REFERENCE_DASHES)])
-        ax.lines[-1].set_gid("reference")
+        _check_names([anchor], [a for a in allowed if a not in EMPIRICAL and a != "gcv"], "reference anchor")
+        y = _theory_values(th, anchor)
+        if y is None:
+            raise ValueError(f"reference anchor {anchor!r} is not in the theory Dataset")
+        sel = _range(ref, spec, P)
+        x, yy, label, _ = guide_line(ref["formula"], spec, P[sel], y[sel], offset=float(ref.get("offset", 3.0)))
+        ax.plot(x, yy, ls=REFERENCE_DASHES[i % len(REFERENCE_DASHES)], color="0.35", lw=1.0, label=label,
+                gid=f"guide:{ref['formula']}@{spec.get('name', '?')}")
 
 
-def _vlines(ax, vlines, N: float, with_labels: bool) -> None:
-    for v in vlines:
-        at, label = (v.get("at"), v.get("label")) if isinstance(v, dict) else (v, None)
-        if at is None:
-            raise ValueError(f"a vline mapping needs 'at': {v!r}")
-        x = _position(at, N)
-        label = label if label is not None else _position_label(at)
+def _vlines(ax, vlines, spec, with_labels: bool) -> None:
+    """Dotted vertical markers; their labels are stacked down from the top, so two never overlap."""
+    for k, v in enumerate(vlines):
+        x, label = vline_position(v, spec)
         ax.axvline(x, ls=":", color="dimgray", lw=0.9, gid="vline")
-        if with_labels and label:
-            ax.annotate(label, (x, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -2),
+        if with_labels:
+            ax.annotate(label, (x, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -2 - 10 * k),
                         textcoords="offset points", ha="left", va="top", fontsize=7, color="dimgray")
+
+
+def _median_band(ax, sim, x_sim, name: str) -> None:
+    """Median (open diamonds) and 16-84 % band of single (data, feature) draws: at small P single draws
+    are heavy-tailed, so the mean +- SE alone hides where typical draws sit against the theory."""
+    per = sim[name + "_per_draw"].values
+    per = per.reshape(-1, per.shape[-1])
+    lo, med, hi = np.nanpercentile(per, [16, 50, 84], axis=0)
+    ax.fill_between(x_sim, np.maximum(lo, 1e-300), hi, color=COLORS[name], alpha=0.15, lw=0,
+                    label="16–84 % of draws", gid=f"band:{name}")
+    ax.plot(x_sim, med, ls="none", marker="D", ms=3, mfc="none", color=COLORS[name], alpha=0.8,
+            label="median of draws", gid=f"median:{name}")
 
 
 def _finish(ax, xlabel: str, ncol: int = 3) -> None:
@@ -195,58 +187,63 @@ def _finish(ax, xlabel: str, ncol: int = 3) -> None:
               columnspacing=0.9, labelspacing=0.3)
 
 
-def _summary(s: dict) -> str:
-    parts = []
-    alpha = s.get("spectrum", {}).get("alpha")
-    if alpha is not None and s["spectrum"].get("kind") != "isotropic":
-        parts.append(rf"$\alpha$={alpha:g}")
-    r = s.get("teacher", {}).get("r")
-    if r is not None and s["teacher"].get("kind") == "power_law":
-        parts.append(f"r={r:g}")
-    widths = s.get("widths", [])
-    parts.append(f"N={widths[-1]:g}" if len(widths) == 1 else "widths " + "-".join(f"{n:g}" for n in widths))
-    ridge = s.get("ridge")
-    if isinstance(ridge, dict) and "power" in ridge:
-        parts.append(rf"$\lambda=P^{{-{ridge['power']:g}}}$")
-    elif ridge is not None:
-        parts.append(rf"$\lambda$={ridge:g}")
-    if s.get("sigma_eps"):
-        parts.append(rf"$\sigma_\epsilon$={s['sigma_eps']:g}")
-    return ", ".join(parts)
-
-
 # --------------------------------------------------------------------------------------------- figures
+
+
+def venn_label_points(circles: dict, radius: float = 1.0, n: int = 241) -> dict:
+    """For every non-empty region of overlapping circles (keyed by the frozenset of circles it lies in),
+    the grid point deepest inside it: the largest distance to any circle's outline, so a label placed
+    there does not cross an outline."""
+    names = list(circles)
+    centers = np.array([circles[k] for k in names])
+    lo, hi = centers.min(axis=0) - radius, centers.max(axis=0) + radius
+    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], n), np.linspace(lo[1], hi[1], n))
+    pts = np.stack([gx.ravel(), gy.ravel()], axis=1)
+    dist = np.linalg.norm(pts[:, None, :] - centers[None], axis=2)  # (points, circles)
+    inside = dist < radius
+    margin = np.abs(dist - radius).min(axis=1)
+    best = {}
+    for i, row in enumerate(inside):
+        if not row.any():
+            continue
+        key = frozenset(np.array(names)[row])
+        if key not in best or margin[i] > margin[best[key]]:
+            best[key] = i
+    return {key: tuple(pts[i]) for key, i in best.items()}
 
 
 def plot_venn(spec: dict, data: dict):
     """C1: the variance decomposition over the three sources of randomness (X, eps, F)."""
-    fig, (ax,) = new_figure(1, width=4.6, height=3.4)
+    fig, (ax,) = new_figure(1, width=4.8, height=3.6)
     ax.set_aspect("equal")
     ax.axis("off")
-    circles = {"X": (-0.6, 0.35), r"$\epsilon$": (0.6, 0.35), "F": (0.0, -0.7)}
-    name_at = {"X": (-1.45, 1.3), r"$\epsilon$": (1.45, 1.3), "F": (0.0, -1.95)}
-    for name, center in circles.items():
-        ax.add_patch(Circle(center, 1.0, fill=False, lw=1.5))
-        ax.text(*name_at[name], name, ha="center", va="center", fontsize=12)
-    # region label positions: each lies inside exactly the circles of its subscript
-    regions = [
-        ((-1.2, 0.7), r"Var$_X$", COLORS["var_x"]),
-        ((1.2, 0.7), r"Var$_\epsilon$", "gray"),
-        ((0.0, -1.3), r"Var$_F$", COLORS["var_f"]),
-        ((0.0, 0.9), r"Var$_{X\epsilon}$", COLORS["var_xeps"]),
-        ((-0.78, -0.38), r"Var$_{XF}$", COLORS["var_xf"]),
-        ((0.78, -0.38), r"Var$_{\epsilon F}$", "gray"),
-        ((0.0, 0.0), r"Var$_{X\epsilon F}$", COLORS["var_xfeps"]),
-    ]
-    for xy, text, color in regions:
-        ax.text(*xy, text, ha="center", va="center", color=color, fontsize=10)
-    ax.add_patch(Rectangle((2.0, -0.35), 1.2, 0.7, fill=False, lw=1.5))
-    ax.text(2.6, 0.0, r"Bias$^2$", ha="center", va="center", color=COLORS["bias"], fontsize=11)
-    ax.text(0.5, -2.35, r"$E_g$ = Bias$^2$ + sum of the seven variances;  Var$_\epsilon$ = Var$_{\epsilon F}$ = 0"
+    circles = {"X": (-0.6, 0.35), "eps": (0.6, 0.35), "F": (0.0, -0.7)}
+    fills = {"X": COLORS["var_x"], "eps": "0.6", "F": COLORS["var_f"]}
+    names = {"X": "X", "eps": r"$\epsilon$", "F": "F"}
+    name_at = {"X": (-1.55, 1.3), "eps": (1.55, 1.3), "F": (0.0, -1.95)}
+    for key, center in circles.items():
+        ax.add_patch(Circle(center, 1.0, facecolor=fills[key], alpha=0.15, edgecolor="0.2", lw=1.3))
+        ax.text(*name_at[key], names[key], ha="center", va="center", fontsize=12)
+    labels = {
+        frozenset({"X"}): (r"Var$_X$", COLORS["var_x"]),
+        frozenset({"eps"}): (r"Var$_\epsilon$", "0.35"),
+        frozenset({"F"}): (r"Var$_F$", COLORS["var_f"]),
+        frozenset({"X", "eps"}): (r"Var$_{X\epsilon}$", COLORS["var_xeps"]),
+        frozenset({"X", "F"}): (r"Var$_{XF}$", COLORS["var_xf"]),
+        frozenset({"eps", "F"}): (r"Var$_{\epsilon F}$", "0.35"),
+        frozenset({"X", "eps", "F"}): (r"Var$_{X\epsilon F}$", COLORS["var_xfeps"]),
+    }
+    for region, xy in venn_label_points(circles).items():
+        text, color = labels[region]
+        ax.text(*xy, text, ha="center", va="center", color=color, fontsize=8.5, fontweight="bold",
+                gid="region")
+    ax.add_patch(Rectangle((2.0, -0.35), 1.2, 0.7, facecolor=COLORS["bias"], alpha=0.15, edgecolor="0.2", lw=1.3))
+    ax.text(2.6, 0.0, r"Bias$^2$", ha="center", va="center", color=COLORS["bias"], fontsize=10, fontweight="bold")
+    ax.text(0.7, -2.35, r"$E_g$ = Bias$^2$ + the seven variances;  Var$_\epsilon$ = Var$_{\epsilon F}$ = 0"
             "\nfor a predictor linear in the labels",
             ha="center", va="top", fontsize=7)
     ax.set_xlim(-1.9, 3.4)
-    ax.set_ylim(-2.75, 1.55)
+    ax.set_ylim(-2.8, 1.55)
     return fig
 
 
@@ -259,7 +256,7 @@ def plot_isotropic(spec: dict, data: dict):
     _errors_panel(axes[0], sim, th, x_sim, x_th, ISOTROPIC_CURVES)
     _finish(axes[0], "P/D")
     panel_label(axes[0], "a")
-    axes[0].set_title(_summary(_spec(th)), loc="right", fontsize=7)
+    fig.suptitle(parameter_line(_spec(sim)), fontsize=8)
     _params_panel(axes[1], sim, th, x_sim, x_th, DEFAULT_PARAM_CURVES)
     _finish(axes[1], "P/D", ncol=4)
     panel_label(axes[1], "b")
@@ -274,31 +271,35 @@ def plot_scaling(spec: dict, data: dict):
     pcurves = list(params.get("param_curves", DEFAULT_PARAM_CURVES))
     panels = params.get("panels", ["a", "b"])
     sim, th = data["main"]
-    N = _width(th)
+    spec_th = _spec(th)
     x_sim, x_th = sim.P.values.astype(float), th.P.values.astype(float)
     fig, axes = new_figure(len(panels), width=3.6, height=3.8)
     axes = dict(zip(panels, axes))
 
     if "a" in axes:
         ax = axes["a"]
+        if params.get("median_band"):
+            _median_band(ax, sim, x_sim, "eg")
         _errors_panel(ax, sim, th, x_sim, x_th, curves)
-        _references(ax, th, params.get("references", []), N, "eg", ERROR_CURVES)
-        _vlines(ax, params.get("vlines", []), N, with_labels=True)
+        _references(ax, th, params.get("references", []), spec_th, "eg", ERROR_CURVES)
+        _vlines(ax, params.get("vlines", []), spec_th, with_labels=True)
         _finish(ax, "P", ncol=2)  # reference labels are long
         if params.get("xlim"):
             ax.set_xlim(*params["xlim"])
         if params.get("ylim"):
             ax.set_ylim(*params["ylim"])
-        panel_label(ax, "a")
+        if len(axes) > 1:
+            panel_label(ax, "a")
 
     if "b" in axes:
         ax = axes["b"]
         _params_panel(ax, sim, th, x_sim, x_th, pcurves)
-        _references(ax, th, params.get("param_references", []), N, "kappa2", PARAM_CURVES)
-        _vlines(ax, params.get("vlines", []), N, with_labels="a" not in axes)
+        _references(ax, th, params.get("param_references", []), spec_th, "kappa2", PARAM_CURVES)
+        _vlines(ax, params.get("vlines", []), spec_th, with_labels="a" not in axes)
         _finish(ax, "P", ncol=4)
-        panel_label(ax, "b")
-    axes[panels[0]].set_title(_summary(_spec(th)), loc="right", fontsize=7)
+        if len(axes) > 1:  # a figure with one panel needs no letter
+            panel_label(ax, "b")
+    fig.suptitle(wrapped(parameter_line(_spec(sim)), 60 * len(axes)), fontsize=8)
     return fig
 
 
@@ -419,30 +420,56 @@ def plot_phase(spec: dict, data: dict):
 
 
 def plot_width_sweep(spec: dict, data: dict):
-    """C7: Var_F + Var_XF vs width N at fixed P (minimum-norm least squares), one colour per weight
-    exponent alpha_F: simulation (markers), structured-weight theory (solid, beyond the paper) and the
-    asymptotic N^-c guides (dashed, anchored at the largest N; c holds for P << N << D)."""
+    """C7: Var_F + Var_XF vs width N at fixed P (minimum-norm least squares), one colour per weight exponent
+    alpha_F: simulation (markers) and our structured-weight theory (lines, beyond the paper).
+
+    (a) the whole width range: for N < P the ridgeless least-squares fit does not change when F is
+    right-multiplied by diag(s), so every alpha_F gives the same curve there; at N = P the interpolation
+    peak.  (b) the subject of the figure, N > P, where Var_F + Var_XF falls as N^-c: dashed guides with
+    c from alpha_F (c = 1 for alpha_F < 1/2, (1 - alpha_F)/alpha_F up to 1, 0 beyond), drawn at half
+    the height of their curve's last point so both stay visible; they hold for P << N << D."""
     import matplotlib
 
     sim, th = data["main"]
-    fig, (ax,) = new_figure(1, width=5.0, height=3.8)
+    P = float(th.P)
+    fig, axes = new_figure(2, width=3.7, height=3.6)
     cmap = matplotlib.colormaps["viridis"]
     alphas = th.alpha_F.values
     N_th, N_sim = th.N.values.astype(float), sim.N.values.astype(float)
+    above_th, above_sim = N_th > 2 * P, N_sim > 2 * P
     for ia, alpha_f in enumerate(alphas):
-        color = cmap(ia / max(1, len(alphas) - 1))
-        y_th = th.var_f_xf.values[ia]
-        ax.plot(N_th, y_th, color=color, lw=1.3, label=rf"$\alpha_F = {alpha_f:g}$ ($c = {float(th.c[ia]):.2g}$)")
-        ax.errorbar(N_sim, sim.var_f_xf.values[ia], yerr=sim.var_f_xf_se.values[ia], fmt="o", mfc="none", color=color,
-                    ms=4, elinewidth=0.8)
-        big = N_th >= N_th.max() / 10
-        ax.plot(N_th[big], y_th[-1] * (N_th[big] / N_th[-1]) ** (-float(th.c[ia])), ls="--", color=color, lw=0.9)
-    ax.axvline(float(th.P), ls=":", color="gray", lw=0.8)
-    ax.text(float(th.P), 1.0, " P", transform=ax.get_xaxis_transform(), va="top", fontsize=7, color="gray")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("N (features)")
-    ax.set_ylabel(r"Var$_F$ + Var$_{XF}$")
-    ax.set_title(rf"P = {float(th.P):g}, $\lambda$ = 0; dashed: $N^{{-c}}$", loc="right", fontsize=7)
-    ax.legend(ncol=2, fontsize=6, loc="lower left")
+        color = cmap(0.9 * ia / max(1, len(alphas) - 1))
+        y_th, c = th.var_f_xf.values[ia], float(th.c[ia])
+        label = rf"$\alpha_F = {alpha_f:g}$, $c = {c:.2g}$"
+        for ax, sel_th, sel_sim in ((axes[0], slice(None), slice(None)), (axes[1], above_th, above_sim)):
+            ax.plot(N_th[sel_th], y_th[sel_th], color=color, lw=1.3, label=label, gid=f"theory:{alpha_f:g}")
+            sim_points(ax, N_sim[sel_sim], sim.var_f_xf.values[ia][sel_sim], sim.var_f_xf_se.values[ia][sel_sim],
+                       "var_f_xf", color=color)
+        x = N_th[above_th]
+        if x.size > 1 and c > 0:
+            axes[1].plot(x, 0.5 * y_th[above_th][-1] * (x / x[-1]) ** (-c), ls="--", color=color, lw=0.9,
+                         gid=f"width-guide:{alpha_f:g}")
+    ax = axes[0]
+    ax.axvspan(N_th.min(), P, color="0.92", zorder=0)
+    ax.axvline(P, ls=":", color="gray", lw=0.8, gid="vline")
+    ax.annotate("N = P", (P, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -2), textcoords="offset points",
+                ha="left", va="top", fontsize=7, color="dimgray")
+    ax.text(0.03, 0.04, "N < P: every $\\alpha_F$\ngives the same fit", transform=ax.transAxes, fontsize=7,
+            va="bottom", ha="left", color="0.3")
+    ax.set_title("all widths", loc="right", fontsize=8)
+    axes[1].set_title("N > 2P", loc="right", fontsize=8)
+    axes[1].plot([], [], ls="--", color="0.4", lw=0.9, label=r"$N^{-c}$ guide (below its curve)")
+    from matplotlib.ticker import NullFormatter
+
+    axes[1].xaxis.set_minor_formatter(NullFormatter())
+    for ax, letter in zip(axes, "ab"):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("N (features)")
+        ax.set_ylabel(r"Var$_F$ + Var$_{XF}$")
+        panel_label(ax, letter)
+    handles, labels = axes[1].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=6.5)
+    spec_sim = json.loads(sim.attrs["spec"])
+    fig.suptitle(parameter_line(spec_sim).replace(", $\\sigma_\\epsilon$=0", "") + f", P={P:g}, ridgeless", fontsize=8)
     return fig

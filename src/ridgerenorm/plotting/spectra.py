@@ -121,70 +121,89 @@ def plot_white_wishart(spec: dict, data) -> matplotlib.figure.Figure:
 
 
 def plot_structured_wishart(spec: dict, data) -> matplotlib.figure.Figure:
-    """A3: log-log spectra of power-law data: histograms, population density (dashed) and the
-    Silverstein limiting density of each sample covariance (solid)."""
+    """A3: log-log spectra of power-law data.  Markers: histogram of the sampled eigenvalues (nonzero, over
+    the total count); lines: the Silverstein density averaged over the same log bins, in the same colour
+    (the exact finite-D density resolves the top eigenvalues one by one, which bins cannot show); dashed:
+    the population density.  Bins below one eigenvalue's worth are not drawn for either."""
     from matplotlib.lines import Line2D
 
     ds = _dataset(data, "structured_wishart")
     D = ds.sizes["eig_index"]
     edges = ds["bin_edges"].values
-    fig, (ax,) = new_figure(1, width=4.6, height=3.4)
+    centers = np.sqrt(edges[1:] * edges[:-1])
+    one = 1.0 / (D * np.diff(edges))  # density of a single eigenvalue in each bin
+    fig, (ax,) = new_figure(1, width=4.8, height=3.6)
     colors = _q_colors(ds.sizes["q"])
-    hmax = 0.0
     handles = []
     for i, c in enumerate(colors):
         sel = ds.isel(q=i)
-        h = _hist(ax, sel["eigenvalue"].values, edges, D, c, alpha=0.25)
-        hmax = max(hmax, float(h.max()))
-        ax.plot(sel["lam"], _positive(sel["density"].values), color=c)
+        ev = sel["eigenvalue"].values
+        counts, _ = np.histogram(ev[ev != 0], bins=edges)
+        hist = counts / (D * np.diff(edges))
+        shown = counts > 0
+        ax.plot(centers[shown], hist[shown], ls="none", marker="o", ms=3.2, mfc="none", mew=0.9, color=c,
+                gid=f"histogram:{i}")
+        theory = sel["density_binned"].values
+        ax.plot(centers, np.where(theory >= 0.5 * one, theory, np.nan), color=c, lw=1.3, gid=f"theory:{i}")
         label = rf"$q={_fmt_q(float(sel['q']))}$"
         zm = float(sel["zero_mass"])
         if zm > 0:
             label += f" (atom {zm:.2f} at 0)"
-        handles.append(Line2D([], [], color=c, lw=4, alpha=0.6, label=label))
-    ax.plot(ds["lam"], _positive(ds["population_density"].values), color=THEORY_COLOR, ls="--", lw=1.2)
+        handles.append(Line2D([], [], color=c, marker="o", mfc="none", ms=3.2, label=label))
+    ax.plot(ds["lam"], _positive(ds["population_density"].values), color=THEORY_COLOR, ls="--", lw=1.1,
+            gid="population")
     handles += [
         Line2D([], [], color=THEORY_COLOR, ls="--",
                label=rf"population $\eta_k=k^{{-{ds.attrs.get('alpha', '')}}}$"),
-        Line2D([], [], color="gray", ls="-", label="sample covariance, theory"),
+        Line2D([], [], color="0.4", marker="o", mfc="none", ls="none", ms=3.2, label="histogram of eigenvalues"),
+        Line2D([], [], color="0.4", label="theory, averaged over the bins"),
     ]
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(edges[0], edges[-1])
-    floor = 1.0 / (D * (edges[-1] - edges[-2]))  # one eigenvalue in the widest bin
-    ax.set_ylim(0.3 * floor, 3.0 * hmax)
+    ax.set_ylim(0.3 * one.min(), 3.0 * np.nanmax(np.where(one > 0, ds["density_binned"].values, np.nan)))
     ax.set_xlabel(r"eigenvalue $\lambda$")
     ax.set_ylabel(r"density $\rho(\lambda)$")
-    ax.set_title(f"Power-law data, $D={D}$: sample covariance spectra")
-    ax.legend(handles=handles, loc="upper right")
+    ax.set_title(f"Power-law data, $D={D}$, $q=D/P$: sample covariance spectra", fontsize=8)
+    ax.legend(handles=handles, loc="lower left")
     _apply_limits(ax, spec)
     return fig
 
 
 def plot_deep_wishart(spec: dict, data) -> matplotlib.figure.Figure:
-    """A4: product-Wishart spectrum, (a) linear and (b) logarithmic density axis."""
+    """A4: product-Wishart spectrum, (a) linear and (b) logarithmic density axis.  The nonzero eigenvalues
+    are binned so that a bin holds about ten of them on average (a finer histogram of a few hundred
+    eigenvalues is mostly noise); the atom at 0 is drawn as a stem with its mass."""
     ds = _dataset(data, "deep_wishart")
     n = ds.sizes["eig_index"]
     widths = [int(w) for w in ds["widths"].values]
-    edges = ds["bin_edges"].values
+    ev = ds["eigenvalue"].values
+    nonzero = ev[ev != 0]
     zm = float(ds["zero_mass"])
-    fig, axes = new_figure(2)
+    lam, dens = ds["lam"].values, ds["density"].values
+    top = float(lam[dens > 0].max()) if (dens > 0).any() else float(nonzero.max())
+    n_bins = int(np.clip(nonzero.size // 10, 10, 60))
+    edges = np.linspace(0.0, 1.05 * max(top, float(nonzero.max())), n_bins + 1)
+    fig, axes = new_figure(2, width=3.6, height=3.0)
     for ax, letter, log in zip(axes, "ab", (False, True)):
-        h = _hist(ax, ds["eigenvalue"].values, edges, n, HIST_COLOR, alpha=0.35,
-                  label=r"eigenvalues of $X^\top X$ ($\neq 0$)")
-        ax.plot(ds["lam"], ds["density"], color=THEORY_COLOR,
-                label=f"S-transform theory (KS {float(ds['ks_distance_nonzero']):.3f} on $\\lambda\\neq 0$)")
-        ax.plot([], [], " ", label=f"atom at 0: mass {zm:.4f}")
-        ax.set_xlim(edges[0], edges[-1])
+        h = _hist(ax, nonzero, edges, n, HIST_COLOR, alpha=0.35,
+                  label=rf"{nonzero.size} nonzero eigenvalues of $X^\top X$")
+        ax.plot(lam, _positive(dens) if log else dens, color=THEORY_COLOR,
+                label=f"S-transform theory (KS {float(ds['ks_distance_nonzero']):.3f})")
+        ax.set_xlim(-0.03 * edges[-1], edges[-1])
+        peak = max(float(h.max()), float(np.nanmax(dens)))
         if log:
             ax.set_yscale("log")
-            ax.set_ylim(0.3 / (n * np.diff(edges).max()), 3.0 * float(h.max()))
+            ax.set_ylim(peak * 1e-3, 3.0 * peak)
         else:
-            ax.set_ylim(0, 1.15 * max(float(h.max()), float(ds["density"].max())))
+            ax.set_ylim(0, 1.35 * peak)
+            ax.annotate("", xy=(0, 1.25 * peak), xytext=(0, 0), arrowprops=dict(arrowstyle="-|>", color="crimson", lw=1.5))
+            ax.plot([], [], color="crimson", lw=1.5, label=f"atom at 0: mass {zm:.3f}")
         ax.set_xlabel(r"eigenvalue $\lambda$")
         ax.set_ylabel(r"density $\rho(\lambda)$")
         panel_label(ax, letter)
         _apply_limits(ax, spec)
     axes[0].legend(loc="upper right")
-    fig.suptitle("Product of Wishart factors, widths " + "-".join(map(str, widths)), fontsize=9)
+    fig.suptitle("Product of Wishart factors, widths " + "-".join(map(str, widths))
+                 + f" ({n} eigenvalues, {n_bins} bins)", fontsize=8)
     return fig

@@ -44,18 +44,80 @@ def panel_label(ax, letter: str) -> None:
 
 
 def theory_line(ax, x, y, name: str, **kw) -> None:
-    ax.plot(x, y, color=COLORS.get(name, "gray"), label=LABELS.get(name, name), **kw)
+    kw.setdefault("label", LABELS.get(name, name))
+    ax.plot(x, y, color=COLORS.get(name, "gray"), **kw)
 
 
-def sim_points(ax, x, y, err, name: str, marker: str = "o", label: bool = False) -> None:
-    """Simulation markers with error bars; GCV uses triangles."""
-    if name == "gcv":
-        marker = "^"
-    ax.errorbar(x, y, yerr=err, fmt=marker, color=COLORS.get(name, "gray"), mfc="none" if name != "gcv" else COLORS["gcv"],
-                ms=4, elinewidth=0.8, label=LABELS.get(name, name) if label else None)
+def log_error_bars(y, err):
+    """Lower and upper error-bar lengths that stay positive on a log axis: the interval y/(1 + err/y) to
+    y + err (symmetric in log y to first order, and never down to the axis floor)."""
+    y, err = np.asarray(y, dtype=float), np.asarray(err, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(y > 0, err / y, np.nan)
+        lower = np.where(y > 0, y - y / (1.0 + rel), np.nan)
+    return np.vstack([lower, np.where(y > 0, err, np.nan)])
 
 
-def reference_power_law(ax, x, y_anchor_x, y_anchor, exponent: float, label: str) -> None:
-    """Dashed c x^exponent through (y_anchor_x, y_anchor), over the range of x."""
-    x = np.asarray(x, dtype=float)
-    ax.plot(x, y_anchor * (x / y_anchor_x) ** exponent, ls="--", color="gray", lw=1.0, label=label)
+def sim_points(ax, x, y, err, name: str, marker: str | None = None, label: bool = False, log: bool = True,
+               color_of: str | None = None, color=None) -> None:
+    """Simulation markers with error bars, in the quantity's own marker (quantities.py).  On a log axis the
+    bars are log-safe (log_error_bars) and a non-positive estimate (unbiased variance components can be
+    negative) is drawn as an open down-triangle at the bottom of the panel instead of vanishing."""
+    q = QUANTITIES.get(name)
+    marker = marker or (q.marker if q else "o")
+    color = color if color is not None else COLORS.get(color_of or name, "gray")
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    err = np.asarray(err, dtype=float) if err is not None else None
+    filled = marker == "^"  # GCV triangles are filled, as in the paper
+    text = LABELS.get(name, name) if label else None
+    if log:
+        ok = np.isfinite(y) & (y > 0)
+        yerr = log_error_bars(y[ok], err[ok]) if err is not None else None
+        ax.errorbar(x[ok], y[ok], yerr=yerr, fmt=marker, color=color, mfc=color if filled else "none", ms=4,
+                    elinewidth=0.8, label=text, gid=f"sim:{name}")
+        bad = np.isfinite(y) & (y <= 0)
+        if bad.any():
+            first = not any((line.get_gid() or "").startswith("nonpositive:") for line in ax.lines)
+            ax.plot(x[bad], np.zeros(bad.sum()), ls="none", marker="v", mfc="none", color=color, ms=5,
+                    transform=ax.get_xaxis_transform(), clip_on=False, gid=f"nonpositive:{name}",
+                    label="estimate ≤ 0 (at the bottom)" if first else None)
+    else:
+        ax.errorbar(x, y, yerr=err, fmt=marker, color=color, mfc=color if filled else "none", ms=4,
+                    elinewidth=0.8, label=text, gid=f"sim:{name}")
+
+
+def wrapped(text: str, width: int = 70) -> str:
+    """A comma-separated parameter line broken into lines of about `width` characters (for narrow figures)."""
+    lines, current = [], ""
+    for part in text.split(", "):
+        candidate = f"{current}, {part}" if current else part
+        if current and len(candidate) > width:
+            lines.append(current + ",")
+            current = part
+        else:
+            current = candidate
+    return "\n".join(lines + [current])
+
+
+def parameter_line(spec: dict) -> str:
+    """The parameters of an experiment, as a figure states them (read from its data file's spec)."""
+    parts = [f"D={spec['D']:g}"]
+    spectrum, teacher = spec.get("spectrum", {}), spec.get("teacher", {})
+    if spectrum.get("kind") == "power_law":
+        parts.append(rf"$\alpha$={spectrum['alpha']:g}")
+    if teacher.get("kind") == "power_law":
+        parts.append(f"r={teacher['r']:g}")
+    widths = spec.get("widths") or []
+    if widths:
+        parts.append(f"N={widths[-1]:g}" if len(widths) == 1 else "widths " + "-".join(f"{n:g}" for n in widths))
+    ridge = spec.get("ridge")
+    if isinstance(ridge, dict):
+        parts.append(rf"$\lambda=P^{{-{ridge['power']:g}}}$")
+    elif ridge is not None:
+        parts.append(rf"$\lambda$={ridge:g}")
+    parts.append(rf"$\sigma_\epsilon$={spec.get('sigma_eps', 0.0):g}")
+    if spec.get("sigma_xi"):
+        parts.append(rf"$\tilde\sigma_\xi$={spec['sigma_xi'] * np.sqrt(spec['D']):.3g}")
+    if "draws" in spec:
+        parts.append(f"{spec['draws']}" + (f"x{spec['feature_draws']}" if spec.get("feature_draws") else "") + " draws")
+    return ", ".join(parts)
