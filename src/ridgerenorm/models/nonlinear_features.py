@@ -451,8 +451,16 @@ class NonlinearRandomFeatures(Model):
         return {"gemm": n * m * per_pair + m * 2.0 * D * N * N, "factor": factor, "merge": merge, "fits": n * m * P.size}
 
     def equations(self, spec):
-        return ([FUNCTIONALS + " All functionals of the data spectrum at κ₂.",
-                 f"Activation {spec.get('activation', '?')}, one layer of width N."] + EQUATIONS
-                + RF_COMMON_EQUATIONS[:3])  # the §4-§5 components, at the equivalent sigma_xi and ridge
+        lines = [FUNCTIONALS + " All functionals of the data spectrum at κ₂."] + EQUATIONS
+        if "spectrum" in spec and "teacher" in spec:
+            from ..spectra import population
+
+            s = float(population(spec["spectrum"], spec["teacher"])[0].mean())
+            ge = {k: float(v) for k, v in gaussian_equivalent(spec["activation"], s).items()}
+            lines.append(f"{spec['activation']}: s = {s:.4g}, μ₀ = {ge['mu0']:.4g}, μ₁ = {ge['mu1']:.4g}, "
+                         f"μ* = {ge['mu_star']:.4g}, σ_ξ = μ*/μ₁ = {ge['mu_star'] / ge['mu1']:.4g}.")
+        lines.append("With λ' = λ/μ₁²: λ' = κ₁'(1 − q·d̄f₁(κ₂)), κ₁' = κ₂(N/D − d̄f₁(κ₂)), d̄f₁(κ) = df₁(κ) + σ_ξ²/κ "
+                     "(also in ∂ and γ₁); κ₁ = μ₁² κ₁'.")
+        return lines + RF_COMMON_EQUATIONS[:3]  # the §4-§5 components, at the equivalent sigma_xi and ridge
 
 NONLINEAR_RANDOM_FEATURES = NonlinearRandomFeatures()
