@@ -309,6 +309,12 @@ def test_model_runs_spectrum_simulate_merge_theory_agreement(tmp_path):
         float(gaussian_equivalent("erf", 1.0)["mu_star"] / gaussian_equivalent("erf", 1.0)["mu1"]))
     merged = io.read_dataset(sim)
     assert merged.bias.dims == ("P",) and np.all(np.isfinite(merged.var_xf.values))
+    from ridgerenorm.models import get_model
+
+    full = cfg.experiment_spec(config, "nl")
+    model = get_model("nonlinear_random_features")
+    assert model.memory_mb(full, 4, 16e9, 2) > 300 and min(model.flops(full).values()) > 0
+    assert any("σ_ξ = μ*/μ₁ = 0.3076" in line for line in model.equations(full))
 
 
 def test_config_checks():
