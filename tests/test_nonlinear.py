@@ -11,10 +11,12 @@ import pytest
 import scipy.special
 from scipy import integrate
 
-from ridgerenorm import cli
+from ridgerenorm import cli, io
 from ridgerenorm import config as cfg
-from ridgerenorm.estimators import two_way_components, two_way_mean_se, two_way_statistics
+from ridgerenorm.estimators import (label_noise_components, two_way_components, two_way_mean_se,
+                                   two_way_statistics)
 from ridgerenorm.features import feature_weights
+from ridgerenorm.models import get_model
 from ridgerenorm.models.nonlinear_features import (ACTIVATIONS, NonlinearFeatures, equivalent_theory,
                                                    gaussian_equivalent, kernel, nl_error_statistics,
                                                    simulate_nonlinear_features, two_way_statistics_from_blocks)
@@ -182,8 +184,6 @@ def test_merge_statistics_match_predictors_evaluated_on_samples(act):
     """nl_error_statistics against an independent route: every predictor f_ij = v_ij^T phi_j - w^T x (and
     noise predictor v^noise_ij^T phi_j) evaluated on 10^5 fresh x, as a vector whose dot products estimate
     the L2(N(0, Sigma)) inner products; the vector statistics must agree to Monte Carlo accuracy."""
-    from ridgerenorm.estimators import two_way_statistics
-
     rng = np.random.default_rng(4)
     D, N, n, m, nP, M = 16, 8, 3, 4, 2, 100_000
     eta = 2.0 / np.arange(1, D + 1)
@@ -220,8 +220,6 @@ def test_function_space_anova_adds_up_to_the_risk():
     P = np.array([20, 60, 240])
     out = simulate_nonlinear_features(eta, w, P, np.full(3, 1e-2), 30, "relu", 0.3, range(8), 8,
                                       experiment="anova", seed=5)
-    from ridgerenorm.estimators import label_noise_components
-
     stats, row_sq, within = nl_error_statistics(out["v_clean"], out["v_noise"], eta, w,
                                                 NonlinearFeatures(60, 30, "anova", 5, "relu", eta))
     comp = two_way_components(**stats)
@@ -279,8 +277,6 @@ def run(*argv):
 
 
 def test_model_runs_spectrum_simulate_merge_theory_agreement(tmp_path):
-    from ridgerenorm import io
-
     config = nl_config("erf")
     cfg.validate_config(config)
     spec = {step: json.dumps(cfg.step_spec(config, "nl", step)) for step in ("spectrum", "simulate", "theory")}
@@ -309,8 +305,6 @@ def test_model_runs_spectrum_simulate_merge_theory_agreement(tmp_path):
         float(gaussian_equivalent("erf", 1.0)["mu_star"] / gaussian_equivalent("erf", 1.0)["mu1"]))
     merged = io.read_dataset(sim)
     assert merged.bias.dims == ("P",) and np.all(np.isfinite(merged.var_xf.values))
-    from ridgerenorm.models import get_model
-
     full = cfg.experiment_spec(config, "nl")
     model = get_model("nonlinear_random_features")
     assert model.memory_mb(full, 4, 16e9, 2) > 300 and min(model.flops(full).values()) > 0
