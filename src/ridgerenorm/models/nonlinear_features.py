@@ -422,6 +422,8 @@ class NonlinearRandomFeatures(Model):
         return xr.Dataset(out, coords=coords), block_provenance(spec, blocks)
 
     def theory(self, spec, population):
+        from .. import theory  # noqa: F401  (equivalent_theory evaluates it; named here for deps.py)
+
         P, P_sim = theory_sample_sizes(spec)
         lam = ridge_values(spec["ridge"], P)
         th = equivalent_theory(population.eta.values, population.w.values, P, int(spec["widths"][-1]), lam,
