@@ -347,12 +347,6 @@ def main(argv=None) -> int:
     except (cfg.ConfigError, InputError, io.CorruptFileError) as err:
         print(str(err), file=sys.stderr)
         return 2
-    except FileNotFoundError as err:
-        print(f"error: {err.filename}: no such file", file=sys.stderr)
-        return 2
-    except IsADirectoryError as err:
-        print(f"error: {err.filename}: is a directory, expected a file", file=sys.stderr)
-        return 2
     except OSError as e:  # a missing or unreadable input file, a folder where a file was expected
         where = f"{e.filename}: " if e.filename else ""
         print(f"error: {where}{_one_line(e.strerror or e)}", file=sys.stderr)

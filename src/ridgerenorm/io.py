@@ -290,7 +290,8 @@ def read_dataset(path: str | os.PathLike, verify: bool = True) -> xr.Dataset:
     except FileNotFoundError:
         raise
     except (OSError, RuntimeError, ValueError) as err:
-        raise CorruptFileError(f"{path}: not a readable netCDF file ({type(err).__name__}: {err})") from None
+        reason = " ".join(str(getattr(err, "strerror", None) or err).split())[:80]
+        raise CorruptFileError(f"{path}: not a readable netCDF file ({reason})") from None
     recorded = ds.attrs.get("data_sha256")
     if verify and recorded is not None and data_checksum(ds) != recorded:
         raise CorruptFileError(f"{path}: data do not match the recorded checksum (data_sha256); the file is corrupt")
