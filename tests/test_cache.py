@@ -97,7 +97,7 @@ def test_fresh_clone_with_bundle_builds_every_figure_without_simulating(clone_b)
     print(f"fresh clone + imported bundle: {sum(jobs.values())} jobs {jobs} in {seconds:.1f} s")
     assert not {"spectrum", "simulate", "merge_simulation", "theory", "spectra_data"} & set(jobs), jobs
     config = yaml.safe_load((clone / "config" / "config.yaml").read_text())
-    assert jobs["figure"] == len(config["figures"]) == 21
+    assert jobs["figure"] == len(config["figures"]) == 23  # A1-D5 and the nonlinear-feature figures E1, E2
     for fid, fig in config["figures"].items():
         assert (clone / "results" / "quick" / "figures" / f"{fid}_{fig['name']}.png").is_file(), fid
     assert "Nothing to be done" in snakemake(clone, "-n", *QUICK)

@@ -59,6 +59,8 @@ FIGURE_KINDS = {
                                       params=SCHEMAS["lr_multiple_descent"]),
     "rf_venn": FigureKind("random_features", "plot_venn", equations=_VENN),
     "rf_isotropic": FigureKind("random_features", "plot_isotropic", ("main",), _RF),
+    "nonlinear_equivalence": FigureKind("random_features", "plot_nonlinear", ("relu", "erf"),
+                                        ("nonlinear_random_features",), params=SCHEMAS["nonlinear_equivalence"]),
     "rf_scaling": FigureKind("random_features", "plot_scaling", ("main",), _RF, params=SCHEMAS["rf_scaling"],
                              check=CHECKS["rf_scaling"]),
     "rf_phase": FigureKind("random_features", "plot_phase", equations=_PHASE, params=SCHEMAS["rf_phase"]),

@@ -167,6 +167,9 @@ SCHEMAS = {
     "lr_multiple_descent": _kind_schema({
         "ylim": {**_PAIR, "items": {"type": "number", "exclusiveMinimum": 0}},
     }),
+    "nonlinear_equivalence": _kind_schema({
+        "x": {"enum": ["P", "P/D"], "description": "horizontal axis: the sample size or P/D"},
+    }),
     "rf_scaling": _kind_schema({
         "curves": {"type": "array", "items": {"type": "string"}},
         "param_curves": {"type": "array", "items": {"type": "string"}},

@@ -263,6 +263,28 @@ def plot_isotropic(spec: dict, data: dict):
     return fig
 
 
+NONLINEAR_CURVES = ("eg", "bias", "var_x", "var_f_xf", "gcv")
+
+
+def plot_nonlinear(spec: dict, data: dict):
+    """E1, E2: random features phi = act(F^T x) - mu0 (markers: exact simulation) against their Gaussian
+    equivalent, the additive-noise theory with sigma_xi = mu*/mu1 (lines); one panel per activation."""
+    roles = [r for r in ("relu", "erf") if r in data]
+    axis = (spec.get("params") or {}).get("x", "P")
+    fig, axes = new_figure(len(roles), width=3.6, height=3.8)
+    for ax, role, letter in zip(axes, roles, "ab"):
+        sim, th = data[role]
+        D = float(_spec(th)["D"])
+        scale = D if axis == "P/D" else 1.0
+        _errors_panel(ax, sim, th, sim.P.values.astype(float) / scale, th.P.values.astype(float) / scale,
+                      NONLINEAR_CURVES)
+        _finish(ax, axis, ncol=3)
+        panel_label(ax, letter)
+        ax.set_title(f"{role}: simulation vs Gaussian equivalent", loc="right", fontsize=8)
+    fig.suptitle(wrapped(parameter_line(_spec(data[roles[0]][0])), 60 * len(roles)), fontsize=8)
+    return fig
+
+
 def plot_scaling(spec: dict, data: dict):
     """C3, C4, C5, C8: power-law data; (a) errors and (b) parameters vs P (see the module docstring)."""
     params = dict(spec.get("params") or {})
