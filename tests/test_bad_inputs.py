@@ -466,3 +466,20 @@ def test_bad_input_count():
               "figure params": len(PARAMS), "yaml": len(YAML_ERRORS) + 2, "duplicates": len(DUPLICATES),
               "unknown keys": len(UNKNOWN_KEYS) + 1, "empty/missing": len(EMPTY) + 3, "cli": 17, "snakemake": 2}
     assert sum(counts.values()) >= 60, counts
+
+
+def test_an_unwritable_output_fails_before_any_compute(tmp_path, capsys):
+    """--out under a path that cannot be a folder: one line naming it, exit 2, in well under a second."""
+    import time
+
+    from ridgerenorm import cli
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    spec = {"name": "x", "D": 10, "spectrum": {"kind": "isotropic", "D": 10}, "teacher": {"kind": "flat"}}
+    t0 = time.perf_counter()
+    assert cli.main(["spectrum", "--spec", json.dumps(spec), "--out", str(blocker / "sub" / "x.nc")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{blocker}/sub" in err and "cannot write there" in err, err
+    assert time.perf_counter() - t0 < 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]

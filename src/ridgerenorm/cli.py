@@ -343,6 +343,9 @@ def main(argv=None) -> int:
     """Run one subcommand.  A bad input (config, spec, path, file) is one line on stderr and exit status 2."""
     args = build_parser().parse_args(argv)
     try:
+        for target in (getattr(args, "out", None), getattr(args, "png", None)):
+            if target:
+                io.probe_writable(target)  # before any compute: a read-only folder fails in a second, not an hour
         args.func(args)
     except (cfg.ConfigError, InputError, io.CorruptFileError) as err:
         print(str(err), file=sys.stderr)

@@ -269,6 +269,19 @@ def cf_encode(ds: xr.Dataset) -> xr.Dataset:
     return ds
 
 
+def probe_writable(target: str | os.PathLike) -> None:
+    """Fail now, not after the compute, when `target` cannot be written: make its folder and create and
+    remove a temporary file there (OSError naming the folder otherwise)."""
+    folder = Path(target).parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".probe.", suffix=TMP_SUFFIX, dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise OSError(err.errno, f"cannot write there ({err.strerror})", str(folder)) from None
+
+
 def write_dataset(ds: xr.Dataset, path: str | os.PathLike, attrs: dict | None = None) -> None:
     """Write `ds` (plus provenance attrs, the CF-1.11 metadata of cf_encode and its data checksum) to netCDF
     atomically; the written file is read back and checked before it replaces the target."""
