@@ -436,7 +436,7 @@ def test_cli_bad_inputs_exit_2_with_one_line(specs, tmp_path):
 
 def test_shipped_configs_are_ok():
     code, err, out = run_cli("check-config", ROOT / "config" / "config.yaml", ROOT / "config" / "quick.yaml")
-    assert code == 0 and err == "" and out.startswith("config OK: scale 'quick', 16 experiments, 21 figures")
+    assert code == 0 and err == "" and out.startswith("config OK: scale 'quick', 20 experiments, 23 figures")
     code, _, out = run_cli("check-config", ROOT / "config" / "config.yaml")
     assert code == 0 and out.startswith("config OK: scale 'paper'")
 

@@ -113,7 +113,7 @@ def test_edit_to_theory_reruns_only_what_depends_on_it(clone_b):
     expected_figures = sum(1 for f in config["figures"].values()
                            if f.get("experiments") or FIGURE_KINDS[f["kind"]].module in theory_plots)
     assert jobs == {"theory": len(config["experiments"]), "figure": expected_figures, "agreement": 1,
-                    "benchmark_summary": 1, "all": 1}, jobs
+                    "benchmark_summary": 1, "contact_sheet": 1, "all": 1}, jobs
 
 
 def test_corrupt_file_is_detected_and_rebuilt(clone_b):

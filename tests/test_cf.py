@@ -134,7 +134,7 @@ def _files(tmp):
         out[pre + "theory"] = tmp / f"theory_{exp}.nc"
         run("theory", "--spec", spec["theory"], "--spectrum", pop, "--out", out[pre + "theory"])
     out["spectra_data"] = tmp / "A1.nc"
-    figure = {"id": "A1", "kind": "wigner", "params": {"N": 40, "bins": 10, "xlim": [-2.5, 2.5], "grid_points": 51}}
+    figure = {"id": "A1", "name": "wigner", "kind": "wigner", "params": {"N": 40, "bins": 10, "xlim": [-2.5, 2.5], "grid_points": 51}}
     run("spectra-data", "--spec", json.dumps(figure), "--seed", 1, "--out", out["spectra_data"])
     return out
 

@@ -266,7 +266,7 @@ SMALL_SPECS = {
 EXPECTED_DIMS = {
     "wigner": {"eig_index": 300, "grid": 1001, "edge": 31},
     "white_wishart": {"q": 3, "eig_index": 300, "grid": 1001, "edge": 31},
-    "structured_wishart": {"q": 3, "eig_index": 200, "k": 200, "grid": 500, "edge": 40},
+    "structured_wishart": {"q": 3, "eig_index": 200, "k": 200, "grid": 500, "edge": 40, "bin": 39},
     "deep_wishart": {"eig_index": 1800, "grid": 4001, "edge": 61, "layer": 3},
 }
 N_AXES = {"wigner": 1, "white_wishart": 1, "structured_wishart": 1, "deep_wishart": 2}
@@ -288,6 +288,9 @@ def test_builder_layout(built, kind, tmp_path):
     assert list(ds.attrs["entropy"]) == [0, 7]
     for name in ("eigenvalue", "density", "bin_edges", "ks_distance", "lam"):
         assert name in ds.variables
+    if kind == "structured_wishart":  # the bin averages integrate to the theory mass inside the bins
+        mass = (ds["density_binned"] * np.diff(ds["bin_edges"].values)).sum("bin")
+        assert np.all((mass > 0) & (mass <= 1 + 1e-6))
     assert np.all(ds["ks_distance"].values < KS_OK)
     assert np.all(ds["density"].values >= 0)
     # Reproducible and netCDF-serializable.

@@ -33,7 +33,8 @@ finally:
 # one experiment of each model, with a single simulation block at quick scale
 EXPERIMENTS = ("b2_double_descent", "d2_transition", "c7_anisotropic_weights")
 STEP_OF_RULE = {"spectrum": "spectrum", "simulate": "simulate", "merge_simulation": "merge", "theory": "theory",
-                "figure": "figure", "agreement": "agreement", "spectra_data": "spectra-data"}
+                "figure": "figure", "agreement": "agreement", "spectra_data": "spectra-data",
+                "contact_sheet": "contact-sheet"}
 
 
 def shell_commands():
@@ -88,6 +89,7 @@ def imported(quick, tmp_path_factory):  # noqa: F811
         (merge,) = pick("merge_simulation", f"simulation/{exp}.nc ")
         out["merge_simulation"] |= run_recorded(merge, tmp, {block: str(tmp / f"{exp}_block.nc")})
     out["agreement"] = run_recorded(commands["agreement"][0], tmp)
+    out["contact_sheet"] = run_recorded(commands["contact_sheet"][0], tmp)
     out["spectra_data"] = run_recorded(pick("spectra_data", "spectra_data/A1.nc")[0], tmp)
     config = cfg.load_config(ROOT / "config" / "config.yaml", ROOT / "config" / "quick.yaml")
     plots = {}
@@ -135,8 +137,12 @@ def expected_jobs(module: str, imported_by: dict, plots: dict, config: dict) -> 
         jobs["figure"] = figures
     if rerun or "agreement" in hit:
         jobs["agreement"] = 1
-    if jobs or module in imported_by["benchmark_summary"]:
+    if figures or module in imported_by["contact_sheet"]:
+        jobs["contact_sheet"] = 1
+    # benchmark_summary reads every figure and the agreement table
+    if figures or "agreement" in jobs or module in imported_by["benchmark_summary"]:
         jobs["benchmark_summary"] = 1
+    if jobs:
         jobs["all"] = 1
     return jobs
 

@@ -167,8 +167,8 @@ def test_every_figure_of_the_inventory_is_rendered(quick):
 
     inventory = ROOT / "docs" / "figures.md"
     ids = dict(re.findall(r"^### ([A-E][0-9]+) ([a-z-]+)", inventory.read_text(), flags=re.M))
-    assert len(ids) == 23 and set(ids) == set(config["figures"])
     results, config = quick
+    assert len(ids) == 23 and set(ids) == set(config["figures"])
     for fid in ids:
         assert fid in config["figures"], f"{fid} is not configured"
         name = config["figures"][fid]["name"]

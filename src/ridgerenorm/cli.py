@@ -273,7 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_compare)
 
     s = sub.add_parser("cache", help="export or import the cached results of a scale as one verified archive")
-    cache_sub = s.add_subparsers(dest="action", required=True)
+    cache_sub = s.add_subparsers(dest="action", required=True, metavar="ACTION",
+                                 help="export (write a bundle) or import (verify and install one)")
     e = cache_sub.add_parser("export", help="write results/<scale>'s cached results and a checksum manifest")
     e.add_argument("--scale", required=True, help="the scale to export (results/<scale>/)")
     e.add_argument("archive", help="the .tar.gz to write")
