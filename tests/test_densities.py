@@ -288,9 +288,11 @@ def test_builder_layout(built, kind, tmp_path):
     assert list(ds.attrs["entropy"]) == [0, 7]
     for name in ("eigenvalue", "density", "bin_edges", "ks_distance", "lam"):
         assert name in ds.variables
-    if kind == "structured_wishart":  # the bin averages integrate to the theory mass inside the bins
-        mass = (ds["density_binned"] * np.diff(ds["bin_edges"].values)).sum("bin")
-        assert np.all((mass > 0) & (mass <= 1 + 1e-6))
+    if kind == "structured_wishart":  # the bin averages hold the continuous mass 1 - atom (the 1 % smoothing
+        # leaks about 2 %; mass below the first bin edge is missing at q = 1, where the density diverges at 0)
+        mass = (ds["density_binned"] * np.diff(ds["bin_edges"].values)).sum("bin").values
+        cont = 1 - ds["zero_mass"].values
+        assert np.all((mass >= 0.95 * cont) & (mass <= 1.03 * cont)), mass / cont
     assert np.all(ds["ks_distance"].values < KS_OK)
     assert np.all(ds["density"].values >= 0)
     # Reproducible and netCDF-serializable.

@@ -671,8 +671,8 @@ def build_white_wishart(spec: dict, entropy) -> xr.Dataset:
     return _finish(ds, "white_wishart", spec, entropy)
 
 
-BINNED_EPS = 0.05  # relative smoothing of the bin-averaged density (well below a log bin's width)
-BINNED_POINTS = 40  # grid points per bin for the bin averages
+BINNED_EPS = 0.01  # relative smoothing of the bin-averaged density (well below a log bin's width)
+BINNED_POINTS = 80  # grid points per bin for the bin averages (resolve the 1 % smoothing)
 
 
 def binned_silverstein_density(edges, eta, q: float) -> np.ndarray:
@@ -716,7 +716,7 @@ def build_structured_wishart(spec: dict, entropy) -> xr.Dataset:
         {
             "density_binned": (("q", "bin"), binned,
                                _density_attrs("Silverstein density averaged over each histogram bin (smoothed at "
-                                              "5 % of lambda, so the resolved top eigenvalues do not show as a comb)",
+                                              "1 % of lambda, so the resolved top eigenvalues do not show as a comb)",
                                               eps=BINNED_EPS)),
             "eta": ("k", eta, _attrs("population eigenvalue eta_k = k^-alpha")),
             "P": ("q", P, _attrs("number of samples P = int(N/q)")),
