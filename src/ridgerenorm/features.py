@@ -15,7 +15,7 @@ import numpy as np
 from .parallel import MATMUL_BLOCK, worker_pool
 from .streams import STREAM_FEATURES, seed_sequence
 
-__all__ = ["feature_weights", "LinearFeatures"]
+__all__ = ["feature_weights", "feature_runs", "LinearFeatures"]
 
 FEATURE_RUN_FLOPS = 1e8  # flops of the feature products one pool task takes together (~1 ms)
 
@@ -33,6 +33,24 @@ def feature_weights(D: int, widths, j: int, *, experiment: str, seed: int, weigh
         F = layer if F is None else F @ layer
         n_in = n_out
     return F
+
+
+def feature_runs(x_shape, weights) -> list:
+    """The (256-row block, feature draw) products of X (rows x D) with each of `weights`, grouped into pool
+    tasks of about FEATURE_RUN_FLOPS: a task per 256 x 200 x 100 product cost as much as the product.  The
+    grouping changes no bits (every product is computed alone); it only keeps the threads busy."""
+    n_rows, D = x_shape
+    runs, current, cost = [], [], 0.0
+    for start in range(0, n_rows, MATMUL_BLOCK):
+        for t in range(len(weights)):
+            current.append((start, t))
+            cost += 2.0 * min(MATMUL_BLOCK, n_rows - start) * D * weights[t].shape[1]
+            if cost >= FEATURE_RUN_FLOPS:
+                runs.append(current)
+                current, cost = [], 0.0
+    if current:
+        runs.append(current)
+    return runs
 
 
 @dataclass(frozen=True)
@@ -64,18 +82,7 @@ class LinearFeatures:
         (g, P, N), where every later product reads contiguous rows.  Every GEMM has the same shape whatever
         g is, so the features, and everything after them, do not depend on how draws are grouped (one wide
         X [F_1 ... F_g] product did: OpenBLAS's edge tiles moved with g)."""
-        n_rows, D = X.shape
-        tasks = [(start, t) for start in range(0, n_rows, MATMUL_BLOCK) for t in range(len(weights))]
-        # small products go to the pool in runs (a task per 256 x 200 x 100 product cost as much as the product)
-        runs, current, cost = [], [], 0.0
-        for start, t in tasks:
-            current.append((start, t))
-            cost += 2.0 * min(MATMUL_BLOCK, n_rows - start) * D * weights[t].shape[1]
-            if cost >= FEATURE_RUN_FLOPS:
-                runs.append(current)
-                current, cost = [], 0.0
-        if current:
-            runs.append(current)
+        runs = feature_runs(X.shape, weights)
 
         def run(tasks):
             for start, t in tasks:

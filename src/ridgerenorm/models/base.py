@@ -148,6 +148,25 @@ def block_provenance(spec: dict, blocks: list) -> dict:
             "block_commands": [b.attrs["command"] for b in blocks], "seeds": seeds}
 
 
+TWO_WAY_COMPONENTS = ("bias", "var_x", "var_f", "var_xf", "var_f_xf", "var_xeps", "var_xfeps")
+
+
+def two_way_dataset(spec: dict, ds: xr.Dataset, comp: dict, per_draw) -> xr.Dataset:
+    """The merged file of a data x feature-draw model: summaries of the per-draw quantities, the two-way
+    components (with Var_F + Var_XF derived) and their standard errors, lambda, and the P, q, draw, fdraw
+    coordinates."""
+    out = summaries(ds, per_draw, two_way=True)
+    add_derived(comp, ("var_f_xf",))
+    for name in TWO_WAY_COMPONENTS:
+        out[name] = ("P", comp[name], attrs(name))
+        out[name + "_se"] = ("P", comp[name + "_se"], attrs(name + "_se"))
+    out["lam"] = ("P", ds["lam"].values, attrs("lam"))
+    P = ds.P.values
+    coords = {"P": ("P", P, attrs("P")), "draw": ("draw", ds.draw.values),
+              "q": ("P", spec["D"] / P, {"long_name": "q = D/P", "units": "1"}), "fdraw": ("fdraw", ds.fdraw.values)}
+    return xr.Dataset(out, coords=coords)
+
+
 def grid_theory_dataset(th: xr.Dataset, spec: dict, P, P_sim, derived=()) -> xr.Dataset:
     """A theory Dataset over `point` (theory.py) as the file over P: the `derived` quantities added, every
     variable described, q and the simulated-grid mask as coordinates."""

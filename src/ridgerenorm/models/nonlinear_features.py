@@ -31,15 +31,15 @@ import xarray as xr
 from threadpoolctl import threadpool_limits
 
 from ..costs import declared_mb, factor_flops
-from ..features import FEATURE_RUN_FLOPS, feature_weights
+from ..features import feature_runs, feature_weights
 from ..fits import build_systems, split_grid
 from ..parallel import MATMUL_BLOCK, map_fits, worker_pool
 from ..progress import Progress
-from ..quantities import add_derived, attrs
+from ..quantities import attrs
 from ..spectra import ridge_values
 from ..streams import fill_rows
 from .base import (FUNCTIONALS, Model, SimulationResult, block_provenance, concat_blocks, grid_theory_dataset,
-                   sample_grid, summaries, theory_sample_sizes)
+                   sample_grid, theory_sample_sizes, two_way_dataset)
 from .random_features import RANDOM_FEATURES, RF_COMMON_EQUATIONS, rf_group_bytes
 
 __all__ = ["ACTIVATIONS", "NONLINEAR_RANDOM_FEATURES", "NonlinearFeatures", "gaussian_equivalent", "kernel",
@@ -135,18 +135,8 @@ class NonlinearFeatures:
         """Phi[t] = act(X F_t) - mu0 for the feature draws of `weights`, in the fixed 256-row blocks of
         LinearFeatures.apply (one GEMM per (block, draw), the activation applied to the block in place), so
         the bits depend neither on the thread count nor on how draws are grouped."""
-        n_rows, D = X.shape
         offsets = [gaussian_equivalent(self.activation, self.variances(F))["mu0"] for F in weights]
-        tasks = [(start, t) for start in range(0, n_rows, MATMUL_BLOCK) for t in range(len(weights))]
-        runs, current, cost = [], [], 0.0
-        for start, t in tasks:
-            current.append((start, t))
-            cost += 2.0 * min(MATMUL_BLOCK, n_rows - start) * D * weights[t].shape[1]
-            if cost >= FEATURE_RUN_FLOPS:
-                runs.append(current)
-                current, cost = [], 0.0
-        if current:
-            runs.append(current)
+        runs = feature_runs(X.shape, weights)
         relu = self.activation == "relu"
 
         def run(tasks):
@@ -405,21 +395,12 @@ class NonlinearRandomFeatures(Model):
         from ..estimators import label_noise_components, two_way_components
 
         ds = concat_blocks(spec, blocks)
-        out = summaries(ds, PER_DRAW, two_way=True)
         fmap = feature_map(spec, population.eta.values)
         stats, row_sq, within = nl_error_statistics(ds["v_clean"].values, ds["v_noise"].values,
                                                     population.eta.values, population.w.values, fmap)
         comp = two_way_components(**stats)
         comp.update(label_noise_components(row_sq, within, ds.sizes["fdraw"]))
-        add_derived(comp, ("var_f_xf",))
-        for name in ("bias", "var_x", "var_f", "var_xf", "var_f_xf", "var_xeps", "var_xfeps"):
-            out[name] = ("P", comp[name], attrs(name))
-            out[name + "_se"] = ("P", comp[name + "_se"], attrs(name + "_se"))
-        out["lam"] = ("P", ds["lam"].values, attrs("lam"))
-        P = ds.P.values
-        coords = {"P": ("P", P, attrs("P")), "draw": ("draw", ds.draw.values),
-                  "q": ("P", spec["D"] / P, {"long_name": "q = D/P", "units": "1"}), "fdraw": ("fdraw", ds.fdraw.values)}
-        return xr.Dataset(out, coords=coords), block_provenance(spec, blocks)
+        return two_way_dataset(spec, ds, comp, PER_DRAW), block_provenance(spec, blocks)
 
     def theory(self, spec, population):
         from .. import theory  # noqa: F401  (equivalent_theory evaluates it; named here for deps.py)

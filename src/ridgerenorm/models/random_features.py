@@ -20,11 +20,11 @@ from ..fits import build_systems, split_grid
 from ..limits import MAX_SIZE
 from ..parallel import MATMUL_BLOCK, blocked_matmul_many, map_fits, worker_pool
 from ..progress import Progress
-from ..quantities import add_derived, attrs
+from ..quantities import attrs
 from ..spectra import ridge_values
 from ..streams import STREAM_FEATURE_NOISE, fill_rows, seed_sequence
 from .base import (FUNCTIONALS, Model, SimulationResult, block_provenance, concat_blocks, grid_theory_dataset,
-                   sample_grid, summaries, theory_sample_sizes)
+                   sample_grid, theory_sample_sizes, two_way_dataset)
 
 __all__ = ["RANDOM_FEATURES", "RF_COMMON_EQUATIONS", "simulate_random_features", "rf_error_statistics",
            "rf_group_bytes", "rf_group_size", "feature_map"]
@@ -316,20 +316,11 @@ class RandomFeatures(Model):
         from ..estimators import label_noise_components, two_way_components
 
         ds = concat_blocks(spec, blocks)
-        out = summaries(ds, PER_DRAW, two_way=True)
         stats = rf_error_statistics(ds["v_clean"].values, population.eta.values, population.w.values,
                                     feature_map(spec), spec["sigma_xi"])
         comp = two_way_components(**stats)
         comp.update(label_noise_components(ds["noise_row_sq"].values, ds["noise_within"].values, ds.sizes["fdraw"]))
-        add_derived(comp, ("var_f_xf",))
-        for name in ("bias", "var_x", "var_f", "var_xf", "var_f_xf", "var_xeps", "var_xfeps"):
-            out[name] = ("P", comp[name], attrs(name))
-            out[name + "_se"] = ("P", comp[name + "_se"], attrs(name + "_se"))
-        out["lam"] = ("P", ds["lam"].values, attrs("lam"))
-        P = ds.P.values
-        coords = {"P": ("P", P, attrs("P")), "draw": ("draw", ds.draw.values),
-                  "q": ("P", spec["D"] / P, {"long_name": "q = D/P", "units": "1"}), "fdraw": ("fdraw", ds.fdraw.values)}
-        return xr.Dataset(out, coords=coords), block_provenance(spec, blocks)
+        return two_way_dataset(spec, ds, comp, PER_DRAW), block_provenance(spec, blocks)
 
     def theory(self, spec, population):
         from .. import theory
