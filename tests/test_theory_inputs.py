@@ -236,7 +236,7 @@ def test_linear_ridgeless_zero_eigenvalues_above_rank(P):
     assert th.kappa == 0 and th.df1 == RANK / DZ and th.df2 == RANK / DZ and th.gamma == g
     assert th.bias == 0 and th.var_x == 0
     assert th.var_xeps == pytest.approx(s**2 * g / (1 - g), rel=1e-14)  # 0.75, 0.0833
-    assert th.etr == pytest.approx((1 - g) ** 2 * (th.eg + s**2), rel=1e-14)
+    assert th.etr == pytest.approx((1 - g) ** 2 * (float(th.eg) + s**2), rel=1e-14)
     assert th.S == pytest.approx(1 / (1 - g), rel=1e-14)
 
 
