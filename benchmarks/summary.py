@@ -3,8 +3,8 @@
     python benchmarks/summary.py results/paper          # markdown tables on stdout
 
 Reads Snakemake's benchmark TSVs (results/<scale>/benchmarks/<rule>/...), the flop counts recorded in the
-simulation netCDF attributes, and measures the float64 GEMM rate (n = 3000, on --threads BLAS threads,
-default all) for the comparison.  Wall times are per job; the whole-run time is what `time snakemake ...` reports.
+simulation netCDF attributes, and compares with the float64 GEMM rate (n = 3000, on --threads BLAS threads,
+default all), which ridgerenorm.costs.machine_rates measures once per machine and keeps.  Wall times are per job; the whole-run time is what `time snakemake ...` reports.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import os
 from collections import defaultdict
 from pathlib import Path
 
-from ridgerenorm.costs import matmul_rate
+from ridgerenorm.costs import machine_rates
 
 
 def benchmark_rows(results: Path):
@@ -53,8 +53,10 @@ def main() -> None:
 
 def report(args) -> None:
     threads = args.threads
-    rate = matmul_rate(threads)
-    print(f"float64 matmul rate on this machine: {rate:.1f} GFLOP/s ({threads} BLAS threads)\n")
+    rates = machine_rates(threads)
+    rate = rates["gemm"]
+    print(f"float64 matmul rate on this machine: {rate:.1f} GFLOP/s ({threads} BLAS threads; "
+          f"measured {rates['measured']}, kept per machine by ridgerenorm.costs.machine_rates)\n")
 
     per_rule = defaultdict(lambda: [0, 0.0])
     print("| rule | job | wall (s) | max RSS (MB) |\n|---|---|---:|---:|")

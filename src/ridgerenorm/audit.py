@@ -46,9 +46,15 @@ def rebuild_command(path) -> str:
     return f"cd {shlex.quote(str(root))} && snakemake {target} --cores all{configfile} --forcerun {target}"
 
 
-def _run(command: str, replace: dict[str, str], cwd) -> None:
-    """Run a recorded `ridgerenorm ...` command, in its checkout, with some path arguments replaced."""
+def _run(command: str, replace: dict[str, str], cwd, spec_file=None) -> None:
+    """Run a recorded `ridgerenorm ...` command, in its checkout, with some path arguments replaced.  A
+    `--spec @file` argument (the workflow's argument files, which a later config rewrites) is replaced by
+    `spec_file`, holding the parameters the file records."""
     argv = [replace.get(a, a) for a in shlex.split(command)]
+    if spec_file is not None and "--spec" in argv[:-1]:
+        i = argv.index("--spec") + 1
+        if argv[i].startswith("@"):
+            argv[i] = f"@{spec_file}"
     if argv[0] != "ridgerenorm":
         raise SystemExit(f"audit: recorded command does not start with ridgerenorm: {command[:80]}")
     res = subprocess.run([sys.executable, "-m", "ridgerenorm.cli", *argv[1:]], capture_output=True, text=True,
@@ -117,14 +123,18 @@ def recompute(path):
     command = original.attrs["command"]
     root = checkout_root(path)
     with tempfile.TemporaryDirectory(prefix="ridgerenorm-audit-") as tmp:
+        spec_file = None
+        if "spec" in original.attrs:  # the recorded parameters (the blocks of a merge share them)
+            spec_file = Path(tmp) / "spec.json"
+            spec_file.write_text(original.attrs["spec"])
         replace = {}
         for k, block_cmd in enumerate(json.loads(original.attrs.get("block_commands", "[]"))):
             block_out = _out_path(block_cmd)
             replace[block_out] = str(Path(tmp) / f"block_{k}.nc")
-            _run(block_cmd, {block_out: replace[block_out]}, root)
+            _run(block_cmd, {block_out: replace[block_out]}, root, spec_file)
         out = str(Path(tmp) / "rebuilt.nc")
         replace[_out_path(command)] = out
-        _run(command, replace, root)
+        _run(command, replace, root, spec_file)
         return original, io.read_dataset(out)
 
 

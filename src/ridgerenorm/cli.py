@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 from . import config as cfg
 from . import io, spectra
@@ -123,9 +124,25 @@ def _draw_range(text: str) -> tuple[int, int]:
     return int(start), int(stop)
 
 
+def _expand(items, option: str) -> list[str]:
+    """Command-line values with every `@file` replaced by the file's whitespace-separated words (the
+    workflow passes long file lists that way, so its printed commands stay short)."""
+    out = []
+    for item in items:
+        item = str(item)
+        if item.startswith("@"):
+            try:
+                out += Path(item[1:]).read_text().split()
+            except OSError as err:
+                raise InputError(f"error: {option} {item}: cannot read ({err.strerror})") from None
+        else:
+            out.append(item)
+    return out
+
+
 def _pairs(items, option: str) -> dict:
     out = {}
-    for item in items:
+    for item in _expand(items, option):
         role, sep, paths = item.partition("=")
         if not (sep and role and paths):
             raise SystemExit(f"error: {option} {item!r}: expected NAME=FILE[,FILE...]")
@@ -151,7 +168,7 @@ def cmd_figure(args) -> None:
 def cmd_contact_sheet(args) -> None:
     from .plotting import contact_sheet
 
-    contact_sheet(args.pngs, args.out)
+    contact_sheet(_expand(args.pngs, "PNG"), args.out)
 
 
 def cmd_agreement(args) -> None:
@@ -221,24 +238,36 @@ def cmd_cache(args) -> None:
 
 
 def cmd_plan(args) -> None:
-    from .costs import measured_rates
+    from .costs import machine_rates, rates_cache_file
     from .models import model_of
 
     config = cfg.load_config(*args.configfiles)
+    names = sorted(config["experiments"])
+    if args.experiments is not None:
+        unknown = sorted(set(args.experiments) - set(names))
+        if unknown:
+            raise InputError(f"error: --experiments {' '.join(unknown)}: not in the config "
+                             f"(experiments: {', '.join(names)})")
+        names = sorted(set(args.experiments))
+    if not names:
+        print(f"scale {config['scale']!r}: nothing to simulate")
+        return
     threads = int(config.get("threads", 2))
-    rates = measured_rates(threads)  # at the threads a simulate job gets
-    print(f"scale {config['scale']!r}: measured float64 GEMM {rates['gemm']:.0f} GFLOP/s ({threads} threads), "
-          f"Cholesky {rates['factor']:.1f} GFLOP/s per thread")
-    print(f"{'experiment':<22}{'model':<17}{'GEMM TFLOP':>11}{'factor TFLOP':>13}{'fits':>9}{'est. time':>11}")
+    rates = machine_rates(threads, remeasure=args.remeasure)  # at the threads a simulate job gets
+    when = "measured now" if rates["fresh"] else f"measured {rates['measured']}"
+    print(f"scale {config['scale']!r}: float64 GEMM {rates['gemm']:.0f} GFLOP/s ({threads} threads), "
+          f"Cholesky {rates['factor']:.1f} GFLOP/s per thread ({when}; kept in {rates_cache_file()}, "
+          f"--remeasure to refresh)")
+    print(f"{'experiment':<24}{'model':<17}{'GEMM TFLOP':>11}{'factor TFLOP':>13}{'fits':>9}{'est. time':>11}")
     total = 0.0
-    for name in sorted(config["experiments"]):
+    for name in names:
         spec = cfg.experiment_spec(config, name)
         f = model_of(spec).flops(spec)
         jobs = len(cfg.draw_blocks(spec))
         # GEMM on all threads; factorizations one per thread; ~3 s interpreter start-up per job.
         seconds = (f["gemm"] + f["merge"]) / (rates["gemm"] * 1e9) + f["factor"] / (rates["factor"] * 1e9 * threads) + 3.0 * (jobs + 3)
         total += seconds
-        print(f"{name:<22}{spec['model']:<17}{f['gemm'] / 1e12:>11.2f}{f['factor'] / 1e12:>13.2f}{f['fits']:>9d}{seconds / 60:>9.1f} min")
+        print(f"{name:<24}{spec['model']:<17}{f['gemm'] / 1e12:>11.2f}{f['factor'] / 1e12:>13.2f}{f['fits']:>9d}{seconds / 60:>9.1f} min")
     print(f"total simulation estimate: {total / 60:.1f} min on this machine (figures, theory: about 10 s per job more)")
 
 
@@ -256,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_check_config)
 
     s = sub.add_parser("spectra-data", help="eigenvalues and limiting densities of a random-matrix figure")
-    s.add_argument("--spec", required=True, help="figure spec as JSON")
+    s.add_argument("--spec", required=True, help="figure spec as JSON, inline or @FILE")
     s.add_argument("--seed", type=int, default=0,
                    help="root seed; the figure's samples draw from (seed, figure id) (default: 0)")
     s.add_argument("--out", required=True, help="netCDF file to write")
@@ -287,15 +316,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("plan", help="estimate each experiment's flops and run time on this machine")
     s.add_argument("configfiles", nargs="+", help="config YAML files, merged in order (later files override earlier)")
+    s.add_argument("--experiments", nargs="*", metavar="NAME",
+                   help="only these experiments (the workflow passes those it will simulate; none: nothing to plan)")
+    s.add_argument("--remeasure", action="store_true",
+                   help="measure this machine's rates again instead of reusing the kept measurement")
     s.set_defaults(func=cmd_plan)
 
     s = sub.add_parser("spectrum", help="write an experiment's population spectrum and teacher")
-    s.add_argument("--spec", required=True, help="experiment parameters as JSON")
+    s.add_argument("--spec", required=True, help="experiment parameters as JSON, inline or @FILE")
     s.add_argument("--out", required=True, help="netCDF file to write")
     s.set_defaults(func=cmd_spectrum)
 
     s = sub.add_parser("simulate", help="simulate a block of data draws of an experiment")
-    s.add_argument("--spec", required=True, help="experiment parameters as JSON (the simulate step's keys)")
+    s.add_argument("--spec", required=True, help="experiment parameters as JSON, inline or @FILE (the simulate step's keys)")
     s.add_argument("--spectrum", required=True, help="population spectrum file written by `ridgerenorm spectrum`")
     s.add_argument("--draws", required=True, help="START:STOP data-draw indices")
     s.add_argument("--threads", type=int, default=1, help="worker and BLAS threads (default: 1)")
@@ -305,20 +338,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_simulate)
 
     s = sub.add_parser("merge", help="merge simulation blocks and estimate error components")
-    s.add_argument("--spec", required=True, help="experiment parameters as JSON (as given to simulate)")
+    s.add_argument("--spec", required=True, help="experiment parameters as JSON, inline or @FILE (as given to simulate)")
     s.add_argument("--spectrum", help="population spectrum (random features: needed to rebuild the errors)")
     s.add_argument("--out", required=True, help="netCDF file to write (the merged simulation)")
     s.add_argument("blocks", nargs="+", help="simulation block files, together covering every data draw")
     s.set_defaults(func=cmd_merge)
 
     s = sub.add_parser("theory", help="evaluate the theory on the dense and the simulated grid")
-    s.add_argument("--spec", required=True, help="experiment parameters as JSON (the theory step's keys)")
+    s.add_argument("--spec", required=True, help="experiment parameters as JSON, inline or @FILE (the theory step's keys)")
     s.add_argument("--spectrum", required=True, help="population spectrum file written by `ridgerenorm spectrum`")
     s.add_argument("--out", required=True, help="netCDF file to write")
     s.set_defaults(func=cmd_theory)
 
     s = sub.add_parser("figure", help="render one figure to PDF and PNG")
-    s.add_argument("--spec", required=True, help="figure spec as JSON")
+    s.add_argument("--spec", required=True, help="figure spec as JSON, inline or @FILE")
     s.add_argument("--data", nargs="*", default=[], help="ROLE=file.nc[,file.nc...]")
     s.add_argument("--out", required=True, help="PDF path")
     s.add_argument("--png", required=True, help="PNG path")
@@ -326,11 +359,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("contact-sheet", help="every figure PNG of a scale as one PDF, a page each, to review")
     s.add_argument("--out", required=True, help="the PDF to write")
-    s.add_argument("pngs", nargs="+", help="figure PNG files, in page order")
+    s.add_argument("pngs", nargs="+", help="figure PNG files, in page order, or @FILE listing them")
     s.set_defaults(func=cmd_contact_sheet)
 
     s = sub.add_parser("agreement", help="simulation-vs-theory agreement table (CSV)")
-    s.add_argument("--pair", nargs="+", required=True, help="EXPERIMENT=simulation.nc,theory.nc")
+    s.add_argument("--pair", nargs="+", required=True, help="EXPERIMENT=simulation.nc,theory.nc, or @FILE with one such pair per line")
     s.add_argument("--out", required=True, help="CSV file to write")
     s.set_defaults(func=cmd_agreement)
     return p

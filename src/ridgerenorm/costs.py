@@ -3,16 +3,25 @@
 The models count their own arrays and products (models/*.py); this module holds what they share: the
 factorization flop count, the covariance snapshots a fit grid keeps, the scheduler's memory declaration,
 and one measurement of the float64 matmul rate used by `ridgerenorm plan` and the benchmark summary alike.
+That measurement costs about 15 s, so it is made once per machine and kept (`machine_rates`): in
+$RIDGERENORM_CACHE_DIR, else $XDG_CACHE_HOME/ridgerenorm, else ~/.cache/ridgerenorm, keyed by what sets the
+rate (CPU model, logical cores, threads, numpy and the BLAS library with its kernel set).
 """
 
 from __future__ import annotations
 
+import datetime
+import json
+import os
+import platform
 import time
+from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-__all__ = ["factor_flops", "covariance_copies", "declared_mb", "matmul_rate", "measured_rates"]
+__all__ = ["factor_flops", "covariance_copies", "declared_mb", "matmul_rate", "measured_rates", "machine_rates",
+           "rates_cache_file"]
 
 
 def factor_flops(n: int, lam: float) -> float:
@@ -65,3 +74,61 @@ def measured_rates(threads: int, n_factor: int = 800) -> dict:
         chol_inverse_trace(A)
         factor = factor_flops(n_factor, 1.0) / (time.perf_counter() - t0) / 1e9
     return {"gemm": matmul_rate(threads), "factor": factor}
+
+
+def rates_cache_file() -> Path:
+    """Where this machine's measured rates are kept."""
+    root = os.environ.get("RIDGERENORM_CACHE_DIR")
+    if not root:
+        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ridgerenorm"
+    return Path(root) / "machine_rates.json"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith(("model name", "hardware", "cpu model")):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_key(threads: int) -> str:
+    """What the measured rates depend on, as one string: CPU, cores, threads, numpy, BLAS and its kernel."""
+    from threadpoolctl import threadpool_info
+
+    libs = [lib for lib in threadpool_info() if lib.get("user_api") == "blas"]
+    # numpy's own BLAS does the measured matmul (scipy may have loaded another one, or not yet)
+    own = [lib for lib in libs if "numpy" in str(lib.get("filepath", ""))] or libs
+    blas = sorted(f"{lib.get('internal_api')} {lib.get('version')} {lib.get('architecture')}" for lib in own)
+    return " | ".join([_cpu_model(), f"{os.cpu_count()} cores", f"{int(threads)} threads",
+                       f"numpy {np.__version__}", *blas])
+
+
+def machine_rates(threads: int, remeasure: bool = False) -> dict:
+    """measured_rates(threads), measured once per machine and kept in rates_cache_file(); the dict also
+    says when it was measured ("measured") and whether this call measured it ("fresh").  A cache that
+    cannot be read or written only costs a new measurement."""
+    path, key = rates_cache_file(), machine_key(threads)
+    try:
+        table = json.loads(path.read_text())
+        if not isinstance(table, dict):
+            table = {}
+    except (OSError, ValueError):
+        table = {}
+    hit = table.get(key)
+    if not remeasure and isinstance(hit, dict) and all(isinstance(hit.get(k), float) and hit[k] > 0
+                                                       for k in ("gemm", "factor")):
+        return {**hit, "fresh": False}
+    rates = measured_rates(threads)
+    rates["measured"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    table[key] = rates
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        tmp.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
+        tmp.replace(path)
+    except OSError:
+        pass
+    return {**rates, "fresh": True}

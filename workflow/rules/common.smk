@@ -2,6 +2,7 @@
 import json
 import shlex
 import sys
+from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
@@ -83,11 +84,51 @@ wildcard_constraints:
     stop=r"\d+",
 
 
+# Argument files: the JSON parameters of every step and the long file lists, written under
+# results/<scale>/specs/ when the workflow is read (rewritten only when their content changes), so a job's
+# shell line reads `--spec @results/quick/specs/c2_isotropic.simulate.json` and stays short and runnable by
+# hand.  The `@file` parameter is an ArgFile, which Snakemake's params trigger cannot represent and so
+# ignores; each rule lists the JSON text itself as a second parameter (`settings`, the shell-quoted form
+# the rules once passed inline, so results made then are not rerun), and the trigger compares that: a
+# changed value still reruns exactly the jobs it reaches.
+SPECS = f"{R}/specs"
+
+
+class ArgFile:
+    """A `@path` command-line argument; not a plain value, so the params trigger skips it."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __str__(self):
+        return f"@{self.path}"
+
+
+def arg_file(name, text):
+    """`text` in results/<scale>/specs/`name` (atomic; untouched when equal), as an `@path` argument."""
+    path = Path(SPECS) / name
+    if workflow.is_main_process and (
+        not path.is_file() or path.read_text() != text
+    ):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.partial")
+        tmp.write_text(text)
+        tmp.replace(path)
+    return ArgFile(path)
+
+
+def step_json(exp, step):
+    """An experiment's parameters for one step, as JSON text."""
+    return json.dumps(rr_config.step_spec(config, exp, step), sort_keys=True)
+
+
+def step_settings(exp, step):
+    return shlex.quote(step_json(exp, step))
+
+
 def step_arg(exp, step):
-    """An experiment's parameters for one step, as a shell-quoted JSON argument."""
-    return shlex.quote(
-        json.dumps(rr_config.step_spec(config, exp, step), sort_keys=True)
-    )
+    """The `@file` argument holding an experiment's parameters for one step."""
+    return arg_file(f"{exp}.{step}.json", step_json(exp, step) + "\n")
 
 
 def block_files(exp):
@@ -133,9 +174,25 @@ def figure_inputs(fid):
     }
 
 
+def figure_json(fid):
+    return json.dumps(dict(FIGURES[fid], id=fid), sort_keys=True)
+
+
+def figure_settings(fid):
+    return shlex.quote(figure_json(fid))
+
+
 def figure_spec_arg(fid):
-    spec = dict(FIGURES[fid], id=fid)
-    return shlex.quote(json.dumps(spec, sort_keys=True))
+    """The `@file` argument holding a figure's config entry (with its id)."""
+    return arg_file(f"figure_{fid}.json", figure_json(fid) + "\n")
+
+
+def to_simulate(workflow):
+    """The experiments whose simulation this run will (re)compute, from the planned jobs."""
+    jobs = workflow.dag.needrun_jobs()
+    return sorted(
+        {j.wildcards["exp"] for j in jobs if j.rule.name in ("simulate", "merge_simulation")}
+    )
 
 
 def simulated_experiments():
@@ -169,3 +226,11 @@ def all_targets():
         + [f"{R}/benchmark_summary.md", f"{R}/contact_sheet.pdf"]
         + cached_results()
     )
+
+
+# Every argument file is written now, so each job's printed command can be rerun by hand at once.
+for _exp in EXPERIMENTS:
+    for _step in ("spectrum", "simulate", "theory"):
+        step_arg(_exp, _step)
+for _fid in FIGURES:
+    figure_spec_arg(_fid)

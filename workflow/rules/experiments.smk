@@ -13,6 +13,7 @@ rule spectrum:
         f"{R}/benchmarks/spectrum/{{exp}}.tsv"
     params:
         spec=lambda wc: step_arg(wc.exp, "spectrum"),
+        settings=lambda wc: step_settings(wc.exp, "spectrum"),
     shell:
         "ridgerenorm spectrum --spec {params.spec} --out {output} 2> {log}"
 
@@ -33,6 +34,7 @@ rule simulate:
         runtime=60,
     params:
         spec=lambda wc: step_arg(wc.exp, "simulate"),
+        settings=lambda wc: step_settings(wc.exp, "simulate"),
         draws="{start}:{stop}",
         mem_gb=config.get("mem_budget_gb", 16),
     shell:
@@ -54,6 +56,7 @@ rule merge_simulation:
         f"{R}/benchmarks/merge/{{exp}}.tsv"
     params:
         spec=lambda wc: step_arg(wc.exp, "simulate"),
+        settings=lambda wc: step_settings(wc.exp, "simulate"),
     shell:
         "ridgerenorm merge --spec {params.spec} --spectrum {input.spectrum}"
         " --out {output} {input.blocks} 2> {log}"
@@ -71,6 +74,7 @@ rule theory:
         f"{R}/benchmarks/theory/{{exp}}.tsv"
     params:
         spec=lambda wc: step_arg(wc.exp, "theory"),
+        settings=lambda wc: step_settings(wc.exp, "theory"),
     shell:
         "ridgerenorm theory --spec {params.spec} --spectrum {input.spectrum} --out {output} 2> {log}"
 
@@ -91,9 +95,12 @@ rule agreement:
     benchmark:
         f"{R}/benchmarks/agreement.tsv"
     params:
-        pairs=" ".join(
-            f"{e}={R}/simulation/{e}.nc,{R}/theory/{e}.nc"
-            for e in simulated_experiments()
+        pairs=arg_file(
+            "agreement_pairs.txt",
+            "".join(
+                f"{e}={R}/simulation/{e}.nc,{R}/theory/{e}.nc\n"
+                for e in simulated_experiments()
+            ),
         ),
     shell:
         "ridgerenorm agreement --pair {params.pairs} --out {output} 2> {log}"

@@ -5,7 +5,6 @@ rule figure:
     input:
         unpack(lambda wc: figure_inputs(wc.fid)),
         code=CODE["figure"],
-        # the kind's plot module, which plotting loads by name
         # the code stamp of the kind's plot module, which plotting loads by name
         plot=lambda wc: CODE[f"plot_{figure_kind(wc.fid).module}"],
     output:
@@ -22,6 +21,7 @@ rule figure:
         f"{R}/benchmarks/figure/{{fid}}_{{name}}.tsv"
     params:
         spec=lambda wc: figure_spec_arg(wc.fid),
+        settings=lambda wc: figure_settings(wc.fid),
         data=lambda wc: " ".join(
             f"{role}={','.join(files)}"
             for role, files in figure_inputs(wc.fid).items()
@@ -41,5 +41,10 @@ rule contact_sheet:
         f"{R}/contact_sheet.pdf",
     log:
         f"{R}/logs/contact_sheet.log",
+    params:
+        pngs=arg_file(
+            "contact_sheet_pages.txt",
+            "".join(f"{figure_file(fid, 'png')}\n" for fid in sorted(FIGURES)),
+        ),
     shell:
-        "ridgerenorm contact-sheet --out {output} {input.pngs} 2> {log}"
+        "ridgerenorm contact-sheet --out {output} {params.pngs} 2> {log}"

@@ -14,6 +14,7 @@ rule spectra_data:
     threads: config.get("threads", 2)
     params:
         spec=lambda wc: figure_spec_arg(wc.fid),
+        settings=lambda wc: figure_settings(wc.fid),
         seed=config.get("seed", 0),
     shell:
         "ridgerenorm spectra-data --spec {params.spec} --seed {params.seed} --out {output} 2> {log}"

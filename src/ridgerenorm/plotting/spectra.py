@@ -92,22 +92,38 @@ def plot_wigner(spec: dict, data) -> matplotlib.figure.Figure:
 
 
 def plot_white_wishart(spec: dict, data) -> matplotlib.figure.Figure:
-    """A2: sample-covariance spectra of white data vs Marchenko-Pastur, all q on one log-y axis."""
+    """A2: sample-covariance spectra of white data vs Marchenko-Pastur, all q on one log-y axis.  Markers:
+    histogram of the nonzero sampled eigenvalues (over all D, so an atom at zero leaves mass 1 - atom), one
+    per occupied bin at its centre; lines: the MP density in the same colour.  Markers, not stacked
+    translucent bars, so every q stays readable where the spectra overlap."""
+    from matplotlib.lines import Line2D
+
     ds = _dataset(data, "white_wishart")
     D = ds.sizes["eig_index"]
     fig, (ax,) = new_figure(1, width=4.6, height=3.2)
     colors = _q_colors(ds.sizes["q"])
-    floor, hmax = [], 0.0
+    floor, hmax, handles = [], 0.0, []
     for i, c in enumerate(colors):
         sel = ds.isel(q=i)
         edges = sel["bin_edges"].values
+        ev = sel["eigenvalue"].values
+        counts, _ = np.histogram(ev[ev != 0], bins=edges)
+        hist = counts / (D * np.diff(edges))
+        shown = counts > 0
+        ax.plot(0.5 * (edges[1:] + edges[:-1])[shown], hist[shown], ls="none", marker="o", ms=2.8, mfc="none",
+                mew=0.8, color=c, gid=f"histogram:{i}")
+        hmax = max(hmax, float(hist.max()))
+        ax.plot(sel["lam"], _positive(sel["density"].values), color=c, lw=1.2, gid=f"theory:{i}")
         label = rf"$q={_fmt_q(float(sel['q']))}$"
         zm = float(sel["zero_mass"])
         if zm > 0:
             label += f", atom {zm:.3f} at 0"
-        hmax = max(hmax, float(_hist(ax, sel["eigenvalue"].values, edges, D, c, alpha=0.2).max()))
-        ax.plot(sel["lam"], sel["density"], color=c, label=label)
+        handles.append(Line2D([], [], color=c, marker="o", mfc="none", ms=2.8, label=label))
         floor.append(1.0 / (D * np.diff(edges).max()))  # one eigenvalue per bin
+    handles += [
+        Line2D([], [], color="0.4", marker="o", mfc="none", ls="none", ms=2.8, label="histogram of eigenvalues"),
+        Line2D([], [], color="0.4", label="Marchenko-Pastur density"),
+    ]
     ax.set_yscale("log")
     # The q = 1 density diverges at 0, so the top is set by the histograms.
     ax.set_ylim(0.3 * min(floor), 3.0 * hmax)
@@ -115,7 +131,7 @@ def plot_white_wishart(spec: dict, data) -> matplotlib.figure.Figure:
     ax.set_xlabel(r"eigenvalue $\lambda$ of $X^\top X/P$")
     ax.set_ylabel(r"density $\rho(\lambda)$")
     ax.set_title(f"White Wishart vs Marchenko-Pastur ($D={D}$, $q=D/P$)")
-    ax.legend(loc="upper right", title="histogram + MP density")
+    ax.legend(handles=handles, loc="upper right")
     _apply_limits(ax, spec)
     return fig
 

@@ -1,0 +1,136 @@
+"""The start-up plan (machine rates measured once and kept; only the experiments a run simulates), the short
+`@file` commands the rules print, and the live-progress logger plugin."""
+
+import json
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from ridgerenorm import config as cfg
+from ridgerenorm import costs
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def counted(monkeypatch, tmp_path):
+    """machine_rates with its measurement replaced by a counter (known rates) and its cache in tmp_path."""
+    calls = []
+
+    def fake(threads):
+        calls.append(threads)
+        return {"gemm": 100.0 * threads + len(calls), "factor": 3.0}
+
+    monkeypatch.setenv("RIDGERENORM_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(costs, "measured_rates", fake)
+    return calls
+
+
+def test_rates_are_measured_once_per_machine_and_threads(counted, tmp_path):
+    first = costs.machine_rates(2)
+    assert first["fresh"] and first["gemm"] == 201.0 and counted == [2]
+    again = costs.machine_rates(2)
+    assert not again["fresh"] and again["gemm"] == 201.0 and again["measured"] == first["measured"]
+    assert counted == [2]  # reused, not measured
+    other = costs.machine_rates(1)  # another thread count is another measurement
+    assert other["fresh"] and other["gemm"] == 102.0 and counted == [2, 1]
+    table = json.loads((tmp_path / "cache" / "machine_rates.json").read_text())
+    assert len(table) == 2 and all("numpy" in key and "threads" in key for key in table)
+    assert costs.machine_rates(2, remeasure=True)["gemm"] == 203.0 and counted == [2, 1, 2]
+    assert costs.machine_rates(2)["gemm"] == 203.0  # the new measurement replaced the old
+
+
+def test_a_corrupt_or_unwritable_cache_only_costs_a_measurement(counted, tmp_path, monkeypatch):
+    cache = tmp_path / "cache" / "machine_rates.json"
+    cache.parent.mkdir()
+    for junk in ("{not json", "[1, 2]", json.dumps({costs.machine_key(2): {"gemm": -1.0, "factor": 3.0}})):
+        cache.write_text(junk)
+        assert costs.machine_rates(2)["fresh"]
+    assert len(counted) == 3
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv("RIDGERENORM_CACHE_DIR", str(blocker / "sub"))  # a folder that cannot be made
+    assert costs.machine_rates(2)["fresh"] and costs.machine_rates(2)["fresh"]
+
+
+def run_plan(*args, env_cache):
+    env = {"RIDGERENORM_CACHE_DIR": str(env_cache), "PATH": "/usr/bin:/bin"}
+    import os
+
+    env = dict(os.environ, **env)
+    return subprocess.run([sys.executable, "-m", "ridgerenorm.cli", "plan", "config/config.yaml",
+                           "config/quick.yaml", *args], cwd=ROOT, capture_output=True, text=True, env=env)
+
+
+def test_plan_of_nothing_measures_nothing_and_names_bad_experiments(tmp_path):
+    res = run_plan("--experiments", env_cache=tmp_path)
+    assert res.returncode == 0 and res.stdout.strip() == "scale 'quick': nothing to simulate"
+    assert not (tmp_path / "machine_rates.json").exists()  # nothing measured
+    res = run_plan("--experiments", "c2_isotropic", "nope", env_cache=tmp_path)
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
+    assert res.stderr.startswith("error: --experiments nope: not in the config")
+
+
+def test_plan_lists_only_the_experiments_asked_for(tmp_path):
+    table = {}
+    key_cmd = [sys.executable, "-c", "from ridgerenorm.costs import machine_key; print(machine_key(2))"]
+    key = subprocess.run(key_cmd, capture_output=True, text=True, check=True).stdout.strip()
+    table[key] = {"gemm": 50.0, "factor": 2.0, "measured": "2026-01-01T00:00:00+00:00"}
+    (tmp_path / "machine_rates.json").write_text(json.dumps(table))
+    res = run_plan("--experiments", "c2_isotropic", "b2_isotropic", env_cache=tmp_path)
+    assert res.returncode == 0, res.stderr
+    rows = [line.split()[0] for line in res.stdout.splitlines()[2:-1]]
+    assert rows == ["b2_isotropic", "c2_isotropic"]
+    assert "50 GFLOP/s" in res.stdout and "measured 2026-01-01" in res.stdout  # the kept rates, not new ones
+
+
+def test_printed_commands_are_short_and_their_argument_files_hold_the_config(tmp_path):
+    res = subprocess.run(["snakemake", "-n", "-p", "--forceall", "--configfile", "config/quick.yaml"], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-2000:]
+    commands = [line.split("Shell command: ", 1)[1] for line in (res.stdout + res.stderr).splitlines()
+                if "Shell command: " in line]
+    if not commands:  # older Snakemake prints the command on the line after the job
+        commands = re.findall(r"^\s*(ridgerenorm .+|python benchmarks/.+)$", res.stdout + res.stderr, flags=re.M)
+    assert len(commands) >= 100
+    longest = max(commands, key=len)
+    assert len(longest) <= 420, longest  # the figure of most inputs (B2: four files named in full)
+    config = cfg.load_config(ROOT / "config" / "config.yaml", ROOT / "config" / "quick.yaml")
+    seen = 0
+    for command in commands:
+        argv = shlex.split(command.split(" 2> ")[0])
+        for i, arg in enumerate(argv):
+            if not arg.startswith("@"):
+                continue
+            path = ROOT / arg[1:]
+            assert path.is_file(), command
+            if argv[i - 1] == "--spec" and argv[1] in ("spectrum", "simulate", "merge", "theory"):
+                exp = path.name.split(".")[0]
+                step = "simulate" if argv[1] == "merge" else argv[1]
+                assert json.loads(path.read_text()) == cfg.step_spec(config, exp, step)
+                seen += 1
+    assert seen >= 80
+
+
+def test_run_eta_extrapolates_the_runs_own_pace():
+    plugin = pytest.importorskip("snakemake_logger_plugin_ridgerenorm")
+    column = plugin.RunETA()
+    task = SimpleNamespace(description="Total Progress", completed=30, total=120, elapsed=600.0)
+    assert column.render(task).plain == "ETA 0:30:00"  # 20 s a job, 90 jobs left
+    assert column.render(SimpleNamespace(description="Total Progress", completed=0, total=120,
+                                         elapsed=5.0)).plain == "ETA --:--"
+    assert column.render(SimpleNamespace(description="simulate", completed=3, total=4, elapsed=9.0)).plain == ""
+
+
+def test_logger_stands_aside_off_a_terminal():
+    """With the profile's logger and no terminal (CI, pipes), Snakemake's plain text is printed unchanged."""
+    res = subprocess.run(["snakemake", "-n", "--configfile", "config/quick.yaml", "--forceall", "--logger",
+                          "ridgerenorm"], cwd=ROOT, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "Job stats:" in res.stdout + res.stderr
+    assert "Traceback" not in res.stderr
