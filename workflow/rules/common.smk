@@ -58,7 +58,9 @@ CODE = {
 CODE["benchmark_summary"] = code_stamp(
     R,
     "benchmark_summary",
-    module_files(closure(["ridgerenorm.costs"]), workflow.basedir)
+    module_files(
+        closure(["ridgerenorm.costs", "ridgerenorm.report_tables"]), workflow.basedir
+    )
     + ["benchmarks/summary.py"],
     workflow.basedir,
 )
@@ -117,6 +119,12 @@ def all_local_cores(wildcards):
 
 def figure_file(fid, ext):
     return f"{R}/figures/{fid}_{FIGURES[fid]['name']}.{ext}"
+
+
+def figure_labels(fid):
+    """The report's columns for a figure: its id, its name and the section of the paper."""
+    fig = FIGURES[fid]
+    return {"figure": fid, "name": fig["name"], "section": fig.get("section", "")}
 
 
 def figure_kind(fid):

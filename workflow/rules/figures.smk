@@ -5,7 +5,6 @@ rule figure:
     input:
         unpack(lambda wc: figure_inputs(wc.fid)),
         code=CODE["figure"],
-        # the kind's plot module, which plotting loads by name
         # the code stamp of the kind's plot module, which plotting loads by name
         plot=lambda wc: CODE[f"plot_{figure_kind(wc.fid).module}"],
     output:
@@ -13,8 +12,10 @@ rule figure:
         png=report(
             f"{R}/figures/{{fid}}_{{name}}.png",
             caption="../report/figure.rst",
+            # One list of every figure (no subcategories), labelled by id, name and paper section: a figure
+            # is one click from the report's menu.
             category="Figures",
-            subcategory="{fid}",
+            labels=lambda wc: figure_labels(wc.fid),
         ),
     log:
         f"{R}/logs/figure/{{fid}}_{{name}}.log",
