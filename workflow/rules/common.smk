@@ -8,7 +8,7 @@ from snakemake.utils import validate
 
 from ridgerenorm import config as rr_config
 from ridgerenorm.cache import code_stamp, scan
-from ridgerenorm.captions import FigureFacts
+from ridgerenorm.captions import FigureFacts, spec_words
 from ridgerenorm.deps import closure, module_files, step_files
 from ridgerenorm.plotting import FIGURE_KINDS
 from ridgerenorm.models import model_of
@@ -141,9 +141,24 @@ def figure_inputs(fid):
     }
 
 
+class SpecArg(str):
+    """A figure's spec as a rule parameter.  Its value is the shell-quoted JSON: what Snakemake compares to
+    decide a rerun and what `{params.spec:shell}` puts on the command line.  Formatted without that spec (the
+    report's "Job parameters"), it reads as words instead of an escaped JSON dump."""
+
+    def __new__(cls, spec):
+        arg = super().__new__(cls, shlex.quote(json.dumps(spec, sort_keys=True)))
+        arg.spec = spec
+        return arg
+
+    def __format__(self, format_spec):
+        if format_spec == "shell":
+            return str(self)
+        return spec_words(self.spec)
+
+
 def figure_spec_arg(fid):
-    spec = dict(FIGURES[fid], id=fid)
-    return shlex.quote(json.dumps(spec, sort_keys=True))
+    return SpecArg(dict(FIGURES[fid], id=fid))
 
 
 def simulated_experiments():

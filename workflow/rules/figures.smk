@@ -30,7 +30,7 @@ rule figure:
         # Read only by the report caption; not a plain value, so Snakemake's params trigger ignores it.
         caption_facts=lambda wc: FigureFacts(config, wc.fid, R),
     shell:
-        "ridgerenorm figure --spec {params.spec} --data {params.data}"
+        "ridgerenorm figure --spec {params.spec:shell} --data {params.data}"
         " --out {output.pdf} --png {output.png} 2> {log}"
 
 

@@ -16,4 +16,4 @@ rule spectra_data:
         spec=lambda wc: figure_spec_arg(wc.fid),
         seed=config.get("seed", 0),
     shell:
-        "ridgerenorm spectra-data --spec {params.spec} --seed {params.seed} --out {output} 2> {log}"
+        "ridgerenorm spectra-data --spec {params.spec:shell} --seed {params.seed} --out {output} 2> {log}"
