@@ -23,7 +23,7 @@ h1 { font-size: 1.3em; } h2 { font-size: 1.1em; margin-top: 1.5em; }
 table { border-collapse: collapse; margin: 0.8em 0; }
 th, td { border: 1px solid #cbd5e1; padding: 0.25em 0.6em; }
 th { background: #f1f5f9; text-align: left; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr:nth-child(even) td { background: #f8fafc; }
 td.warn { background: #fef3c7 !important; }
 pre { background: #f1f5f9; padding: 0.6em; white-space: pre-wrap; }
