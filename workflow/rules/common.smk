@@ -142,7 +142,7 @@ def figure_inputs(fid):
 
 
 class SpecArg(str):
-    """A figure's spec as a rule parameter.  Its value is the shell-quoted JSON: what Snakemake compares to
+    """A figure's spec as a job parameter.  Its value is the shell-quoted JSON: what Snakemake compares to
     decide a rerun and what `{params.spec:shell}` puts on the command line.  Formatted without that spec (the
     report's "Job parameters"), it reads as words instead of an escaped JSON dump."""
 
