@@ -56,7 +56,7 @@ def run_recorded(command: str, tmp: Path, replace=None) -> set:
     argv = shlex.split(command.split(" 2> ")[0])
     assert argv[0] == "ridgerenorm", command
     argv = [(replace or {}).get(a, a) for a in argv[1:]]
-    for flag in ("--out", "--png"):
+    for flag in ("--out", "--png", "--html"):
         if flag in argv:
             i = argv.index(flag) + 1
             if argv[i] not in (replace or {}).values():
