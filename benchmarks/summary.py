@@ -33,6 +33,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("results", type=Path, help="results/<scale> folder of a finished run")
     parser.add_argument("--out", type=Path, help="write the tables to this file (atomically) instead of stdout")
+    parser.add_argument("--html", type=Path,
+                        help="also write the tables as an HTML page (with --out; the Snakemake report shows it)")
     parser.add_argument("--threads", type=int, default=os.cpu_count(),
                         help="BLAS threads of the matmul-rate measurement (default: every CPU, os.cpu_count())")
     args = parser.parse_args()
@@ -47,6 +49,11 @@ def main() -> None:
             report(args)
         with atomic_path(args.out) as tmp:
             tmp.write_text(buffer.getvalue())
+        if args.html:
+            from ridgerenorm.report_tables import markdown_html
+
+            with atomic_path(args.html) as tmp:
+                tmp.write_text(markdown_html(buffer.getvalue(), "Run time and performance"))
         return
     report(args)
 

@@ -56,3 +56,54 @@ def test_missing_agreement_is_said_not_hidden(tmp_path):
 @pytest.mark.parametrize("fid", sorted(CFG["figures"]))
 def test_every_caption_is_valid_rst(fid, tmp_path):
     _strict_html(captions.FigureFacts(CFG, fid, str(tmp_path)).rst())
+
+
+def _sim_file(path, spec, P):
+    import json
+
+    import numpy as np
+    import xarray as xr
+
+    xr.Dataset({"eg": ("P", np.ones(len(P)))}, coords={"P": P}, attrs={"spec": json.dumps(spec)}).to_netcdf(path)
+
+
+def test_parameters_come_from_the_data_files_not_the_config(tmp_path):
+    """A quick-scale figure states its quick-scale parameters, whatever the config's descriptions say."""
+    (tmp_path / "simulation").mkdir()
+    spec = {"model": "random_features", "spectrum": {"kind": "power_law", "D": 1500, "alpha": 1.5},
+            "teacher": {"kind": "power_law", "r": 1.2, "norm": None}, "widths": [150], "ridge": 1e-5,
+            "sigma_eps": 0.0, "draws": 6, "feature_draws": 6}
+    _sim_file(tmp_path / "simulation" / "c3_variance_limited.nc", spec, [1.0, 10.0, 100.0])
+    text = captions.FigureFacts(CFG, "C3", str(tmp_path)).parameters_rst()
+    assert "N = 150" in text and "D = 1500" in text and "λ = 1e-05" in text and "P = 1 to 100 (3 values)" in text
+    assert "6 data draws × 6 feature draws" in text
+    assert "N = 1000" not in text and "10000" not in text  # the paper-scale description is not used
+    html = _strict_html(text)
+    assert "<ul" in html and "<li>" in html  # a list, not run-in text
+
+
+def test_ridge_power_and_missing_files_are_stated(tmp_path):
+    (tmp_path / "simulation").mkdir()
+    spec = {"model": "random_features", "spectrum": {"kind": "power_law", "D": 1500, "alpha": 2.0},
+            "teacher": {"kind": "power_law", "r": 1.5, "norm": None}, "widths": [300], "ridge": {"power": 1.5},
+            "sigma_eps": 0.0, "draws": 6, "feature_draws": 6}
+    _sim_file(tmp_path / "simulation" / "c4_ridge_limited.nc", spec, [3.0, 30.0])
+    assert "λ = P^-1.5" in captions.FigureFacts(CFG, "C4", str(tmp_path)).parameters_rst()
+    assert "not simulated yet" in captions.FigureFacts(CFG, "C3", str(tmp_path)).parameters_rst()
+    for fid in CFG["figures"]:
+        _strict_html(captions.FigureFacts(CFG, fid, str(tmp_path)).parameters_rst())
+
+
+def test_report_tables_render_csv_and_markdown_as_html_tables(tmp_path):
+    from ridgerenorm import report_tables
+
+    (tmp_path / "a.csv").write_text(
+        "experiment,quantity,theory_quantity,n_points,median_rel_dev,max_rel_dev,median_abs_dev_over_se,"
+        "chi2_per_point\nb3_capacity,eg,eg,12,0.0181,0.25,1.0,nan\n")
+    report_tables.agreement_html(tmp_path / "a.csv", tmp_path / "a.html")
+    page = (tmp_path / "a.html").read_text()
+    assert "<table>" in page and "<td>b3_capacity</td>" in page and "1.81 %" in page and "–" in page
+    md = "rate: 12 GFLOP/s\n\n| rule | wall (s) |\n|---|---:|\n| figure | 2.5 |\n\n{\"a\": 1}\n"
+    page = report_tables.markdown_html(md, "Run time")
+    assert page.count("<table>") == 1 and '<td class="num">2.5</td>' in page and "<p>rate: 12 GFLOP/s</p>" in page
+    assert "|" not in page.split("<body>")[1].split("<pre>")[0]  # no raw Markdown left

@@ -1,6 +1,8 @@
-"""Report captions: the theory each figure draws (docs/theory.md, specialized to its experiments) and the measured
-agreement numbers for that figure (its rows of agreement.csv, or the Kolmogorov-Smirnov distances of a spectra
-figure).
+"""Report captions: the parameters of each figure as recorded in its data files, the theory it draws
+(docs/theory.md, specialized to its experiments) and the measured agreement numbers for that figure (its rows of
+agreement.csv, or the Kolmogorov-Smirnov distances of a spectra figure).
+
+Nothing scale-specific is taken from config text: a quick-scale figure is described by its quick-scale files.
 
 The report's caption template calls `FigureFacts(...).rst()`.  The object is handed to the template through a
 rule parameter; Snakemake does not track parameters that are not plain Python values, so the figure rule does
@@ -10,8 +12,11 @@ not rerun when agreement.csv changes, and the files are only read when the repor
 from __future__ import annotations
 
 import csv
+import json
 import math
 from pathlib import Path
+
+import xarray as xr
 
 from . import config as rr_config
 from .models import model_of
@@ -86,6 +91,139 @@ def ks_lines(data_file) -> list[str]:
     return lines
 
 
+_MODELS = {"linear_ridge": "linear ridge regression", "random_features": "linear random features",
+           "nonlinear_random_features": "nonlinear random features", "rf_width_sweep": "random features, width sweep"}
+
+
+def _num(v) -> str:
+    """A number as a caption states it: integers whole, others to 3 significant digits."""
+    if v is None:
+        return "–"
+    if isinstance(v, bool):
+        return str(v).lower()
+    v = float(v)
+    if v.is_integer() and abs(v) < 1e6:
+        return str(int(v))
+    return f"{v:.3g}"
+
+
+def _nums(values) -> str:
+    return ", ".join(_num(v) for v in values)
+
+
+def _value(v) -> str:
+    """A spec value in words: numbers, lists, log/linear grids; anything else as plain text."""
+    if isinstance(v, dict) and len(v) == 1:
+        (key, args), = v.items()
+        if key == "logspace" and len(args) == 3:
+            return f"{int(args[2])} log-spaced values from {_num(10.0 ** args[0])} to {_num(10.0 ** args[1])}"
+        if key in ("linspace", "inverse_linspace") and len(args) == 3:
+            return f"{int(args[2])} values from {_num(args[0])} to {_num(args[1])}"
+        if key == "power":
+            return f"P^-{_num(args)}"
+    if isinstance(v, dict):
+        return "; ".join(f"{k} {_value(x)}" for k, x in v.items())
+    if isinstance(v, (list, tuple)):
+        return ", ".join(_value(x) for x in v)
+    if isinstance(v, (int, float)) or v is None:
+        return _num(v)
+    return str(v)
+
+
+def spec_words(spec: dict) -> str:
+    """A figure spec in words, for the report's job parameters (no quotes, no JSON; the note is the caption's)."""
+    return ", ".join(f"{k}: {_value(v)}" for k, v in sorted(spec.items()) if k != "note")
+
+
+def _grid(values, name: str) -> str:
+    values = [float(x) for x in values]
+    if len(values) == 1:
+        return f"{name} = {_num(values[0])}"
+    return f"{name} = {_num(min(values))} to {_num(max(values))} ({len(values)} values)"
+
+
+def _spectrum_words(sp: dict) -> str:
+    kind = sp.get("kind")
+    if kind == "power_law":
+        return f"power-law spectrum λ_k ∝ k^-α, α = {_num(sp['alpha'])}, D = {_num(sp['D'])}"
+    if kind == "isotropic":
+        return f"isotropic spectrum, D = {_num(sp['D'])}"
+    if kind == "blocks":
+        return (f"block spectrum, {len(sp['sizes'])} blocks of sizes {_nums(sp['sizes'])} with eigenvalues "
+                f"{_nums(sp['values'])} (D = {_num(sum(sp['sizes']))})")
+    return "spectrum " + _value(sp)
+
+
+def _teacher_words(t: dict) -> str:
+    norm = "" if t.get("norm") is None else f", norm {_num(t['norm'])}"
+    if t.get("kind") == "power_law":
+        return f"power-law target, source exponent r = {_num(t['r'])}{norm}"
+    if t.get("kind") == "flat":
+        return f"flat target{norm}"
+    if t.get("kind") == "blocks":
+        return f"block target, values {_nums(t['values'])}{norm}"
+    return "target " + _value(t)
+
+
+_HANDLED = {"model", "spectrum", "teacher", "widths", "ridge", "sigma_eps", "sigma_xi", "activation", "draws",
+            "feature_draws", "sample_size", "width_grid", "weight_exponents", "weight_exponent", "samples",
+            "theory_samples", "name", "seed", "D", "block"}
+
+
+def experiment_parameters(sim, theory=None) -> str:
+    """One line of an experiment's parameters, from its merged simulation file (the spec it ran with and its
+    sample grid) and its theory file (the theory grid)."""
+    spec = json.loads(sim.attrs["spec"])
+    words = [_MODELS.get(spec.get("model"), str(spec.get("model"))), _spectrum_words(spec["spectrum"]),
+             _teacher_words(spec["teacher"])]
+    if spec.get("widths"):
+        words.append(("N = " if len(spec["widths"]) == 1 else "hidden widths N = ") + _nums(spec["widths"]))
+    if spec.get("activation"):
+        words.append(f"activation {spec['activation']}")
+    if spec.get("sigma_xi"):
+        words.append(f"feature noise σ_ξ = {_num(spec['sigma_xi'])}")
+    ridge = spec.get("ridge")
+    words.append(f"ridge λ = {_value(ridge)}")
+    words.append(f"label noise σ_ε = {_num(spec.get('sigma_eps', 0.0))}")
+    if spec.get("sample_size"):
+        words.append(f"P = {_num(spec['sample_size'])}")
+    if "N" in sim.coords and spec.get("model") == "rf_width_sweep":
+        words.append(_grid(sim["N"].values, "N"))
+    if "alpha_F" in sim.coords:
+        words.append("weight exponents α_F = " + _nums(sim["alpha_F"].values))
+    elif spec.get("weight_exponent"):
+        words.append(f"weight exponent α_F = {_num(spec['weight_exponent'])}")
+    if "P" in sim.coords and not spec.get("sample_size"):
+        words.append("simulated at " + _grid(sim["P"].values, "P"))
+    draws = f"{_num(spec['draws'])} data draws" if "draws" in spec else ""
+    if spec.get("feature_draws"):
+        draws += f" × {_num(spec['feature_draws'])} feature draws"
+    if draws:
+        words.append(draws)
+    if theory is not None and "P" in theory.coords and theory.sizes.get("P", 0) > 1:
+        words.append(f"theory at {theory.sizes['P']} values of P")
+    words += [f"{k} = {_value(v)}" for k, v in spec.items() if k not in _HANDLED]
+    return "; ".join(words)
+
+
+def spectra_parameters(data) -> str:
+    """One line of a spectra figure's parameters, from the spec recorded in its data file."""
+    spec = json.loads(data.attrs["spec"]).get("params", {})
+    words = []
+    for key, v in spec.items():
+        if key == "q" and "q" in data.coords:
+            words.append("q = N/P = " + _nums(data["q"].values))
+        elif key == "widths":
+            words.append("widths " + _nums(v))
+        elif key == "bins":
+            words.append(f"{v} histogram bins" if isinstance(v, int) else f"histogram bins: {_value(v)}")
+        elif key == "alpha":
+            words.append(f"α = {_num(v)}")
+        else:
+            words.append(f"{key} = {_value(v)}")
+    return "; ".join(words)
+
+
 class FigureFacts:
     """What a figure's report caption states beyond the config: equations and measured agreement."""
 
@@ -94,6 +232,41 @@ class FigureFacts:
 
     def __repr__(self) -> str:  # stable: the object never enters a rerun decision
         return f"FigureFacts({self.fid!r}, {str(self.results)!r})"
+
+    def parameters_rst(self) -> str:
+        """The figure's parameters as an rst list, read from its data files."""
+        fig = self.cfg["figures"][self.fid]
+        items: list[str] = []
+        if _is_spectra_figure(fig):
+            data = self.results / "spectra_data" / f"{self.fid}.nc"
+            if data.exists():
+                with xr.open_dataset(data) as ds:
+                    items.append(spectra_parameters(ds))
+            else:
+                items.append(f"*{data.name} has not been built yet.*")
+            source = f"``spectra_data/{self.fid}.nc``"
+        elif fig.get("experiments"):
+            for role, exp in fig["experiments"].items():
+                sim, th = self.results / "simulation" / f"{exp}.nc", self.results / "theory" / f"{exp}.nc"
+                if not sim.exists():
+                    items.append(f"*{role}* (``{exp}``): *not simulated yet.*")
+                    continue
+                with xr.open_dataset(sim) as s_ds:
+                    if th.exists():
+                        with xr.open_dataset(th) as t_ds:
+                            text = experiment_parameters(s_ds, t_ds)
+                    else:
+                        text = experiment_parameters(s_ds)
+                items.append(f"*{role}* (``{exp}``): {text}.")
+            source = "``simulation/<experiment>.nc`` and ``theory/<experiment>.nc``"
+        else:
+            params = fig.get("params", {})
+            items.append("theory only; " + ("; ".join(f"{k} = {_value(v)}" for k, v in params.items())
+                                             if params else "no numerical parameters"))
+            source = "the figure's spec"
+        lines = [f"**Parameters** (read from {source}):", ""]
+        lines += ["- " + item.replace("|", "\\|") for item in items]
+        return "\n".join(lines + [""])
 
     def rst(self) -> str:
         fig = self.cfg["figures"][self.fid]

@@ -178,6 +178,10 @@ def cmd_agreement(args) -> None:
     for r in write_agreement_csv(pairs, args.out):
         print(f"{r['experiment']:>14s} {r['quantity']:>10s}  median rel dev {r['median_rel_dev']:.3g}  "
               f"max {r['max_rel_dev']:.3g}  median |dev|/SE {r['median_abs_dev_over_se']:.3g}", file=sys.stderr)
+    if args.html:
+        from .report_tables import agreement_html
+
+        agreement_html(args.out, args.html)
 
 
 def cmd_spectra_data(args) -> None:
@@ -365,6 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("agreement", help="simulation-vs-theory agreement table (CSV)")
     s.add_argument("--pair", nargs="+", required=True, help="EXPERIMENT=simulation.nc,theory.nc, or @FILE with one such pair per line")
     s.add_argument("--out", required=True, help="CSV file to write")
+    s.add_argument("--html", help="also write the table as an HTML page (the Snakemake report shows it)")
     s.set_defaults(func=cmd_agreement)
     return p
 

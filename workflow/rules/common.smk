@@ -9,7 +9,7 @@ from snakemake.utils import validate
 
 from ridgerenorm import config as rr_config
 from ridgerenorm.cache import code_stamp, scan
-from ridgerenorm.captions import FigureFacts
+from ridgerenorm.captions import FigureFacts, spec_words
 from ridgerenorm.deps import closure, module_files, step_files
 from ridgerenorm.plotting import FIGURE_KINDS
 from ridgerenorm.models import model_of
@@ -59,7 +59,9 @@ CODE = {
 CODE["benchmark_summary"] = code_stamp(
     R,
     "benchmark_summary",
-    module_files(closure(["ridgerenorm.costs"]), workflow.basedir)
+    module_files(
+        closure(["ridgerenorm.costs", "ridgerenorm.report_tables"]), workflow.basedir
+    )
     + ["benchmarks/summary.py"],
     workflow.basedir,
 )
@@ -107,9 +109,7 @@ class ArgFile:
 def arg_file(name, text):
     """`text` in results/<scale>/specs/`name` (atomic; untouched when equal), as an `@path` argument."""
     path = Path(SPECS) / name
-    if workflow.is_main_process and (
-        not path.is_file() or path.read_text() != text
-    ):
+    if workflow.is_main_process and (not path.is_file() or path.read_text() != text):
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.partial")
         tmp.write_text(text)
@@ -160,6 +160,12 @@ def figure_file(fid, ext):
     return f"{R}/figures/{fid}_{FIGURES[fid]['name']}.{ext}"
 
 
+def figure_labels(fid):
+    """The report's columns for a figure: its id, its name and the section of the paper."""
+    fig = FIGURES[fid]
+    return {"figure": fid, "name": fig["name"], "section": fig.get("section", "")}
+
+
 def figure_kind(fid):
     return FIGURE_KINDS[FIGURES[fid]["kind"]]
 
@@ -178,8 +184,22 @@ def figure_json(fid):
     return json.dumps(dict(FIGURES[fid], id=fid), sort_keys=True)
 
 
+class SpecArg(str):
+    """A figure's spec as a job parameter (`settings`).  Its value is the shell-quoted JSON: what Snakemake
+    compares to decide a rerun.  Formatted (the report's "Job parameters"), it reads as words instead of an
+    escaped JSON dump."""
+
+    def __new__(cls, spec):
+        arg = super().__new__(cls, shlex.quote(json.dumps(spec, sort_keys=True)))
+        arg.spec = spec
+        return arg
+
+    def __format__(self, format_spec):
+        return spec_words(self.spec)
+
+
 def figure_settings(fid):
-    return shlex.quote(figure_json(fid))
+    return SpecArg(dict(FIGURES[fid], id=fid))
 
 
 def figure_spec_arg(fid):
@@ -191,7 +211,11 @@ def to_simulate(workflow):
     """The experiments whose simulation this run will (re)compute, from the planned jobs."""
     jobs = workflow.dag.needrun_jobs()
     return sorted(
-        {j.wildcards["exp"] for j in jobs if j.rule.name in ("simulate", "merge_simulation")}
+        {
+            j.wildcards["exp"]
+            for j in jobs
+            if j.rule.name in ("simulate", "merge_simulation")
+        }
     )
 
 

@@ -85,10 +85,13 @@ rule agreement:
         theories=[f"{R}/theory/{e}.nc" for e in simulated_experiments()],
         code=CODE["agreement"],
     output:
-        report(
-            f"{R}/agreement.csv",
+        csv=f"{R}/agreement.csv",
+        # the same table as a page the report shows (a CSV would only be offered as a download)
+        html=report(
+            f"{R}/agreement.html",
             caption="../report/agreement.rst",
             category="Agreement and performance",
+            labels={"table": "agreement: simulation vs theory (agreement.csv)"},
         ),
     log:
         f"{R}/logs/agreement.log",
@@ -103,19 +106,23 @@ rule agreement:
             ),
         ),
     shell:
-        "ridgerenorm agreement --pair {params.pairs} --out {output} 2> {log}"
+        "ridgerenorm agreement --pair {params.pairs} --out {output.csv} --html {output.html} 2> {log}"
 
 
 rule benchmark_summary:
     input:
         figures=[figure_file(fid, "pdf") for fid in sorted(FIGURES)],
-        agreement=rules.agreement.output,
+        agreement=rules.agreement.output.csv,
         code=CODE["benchmark_summary"],
     output:
-        report(
-            f"{R}/benchmark_summary.md",
+        md=f"{R}/benchmark_summary.md",
+        html=report(
+            f"{R}/benchmark_summary.html",
             caption="../report/benchmarks.rst",
             category="Agreement and performance",
+            labels={
+                "table": "benchmarks: run time and performance (benchmark_summary.md)"
+            },
         ),
     log:
         f"{R}/logs/benchmark_summary.log",
@@ -123,4 +130,4 @@ rule benchmark_summary:
     # (all_local_cores); on a cluster, where there is no --cores, the configured threads per job.
     threads: all_local_cores
     shell:
-        'python benchmarks/summary.py "$(dirname {output})" --threads {threads} --out {output} 2> {log}'
+        'python benchmarks/summary.py "$(dirname {output.md})" --threads {threads} --out {output.md} --html {output.html} 2> {log}'

@@ -12,8 +12,10 @@ rule figure:
         png=report(
             f"{R}/figures/{{fid}}_{{name}}.png",
             caption="../report/figure.rst",
+            # One list of every figure (no subcategories), labelled by id, name and paper section: a figure
+            # is one click from the report's menu.
             category="Figures",
-            subcategory="{fid}",
+            labels=lambda wc: figure_labels(wc.fid),
         ),
     log:
         f"{R}/logs/figure/{{fid}}_{{name}}.log",
