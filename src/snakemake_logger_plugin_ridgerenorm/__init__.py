@@ -44,6 +44,8 @@ class LogHandler(RichLogHandler):
         if self.live:
             super().__post_init__()
             self.progress.columns = (*self.progress.columns, RunETA())
+        else:
+            logging.Handler.__init__(self)  # a plain, silent handler (Snakemake may still attach its filter)
 
     def emit(self, record):
         if self.live:
