@@ -262,7 +262,7 @@ def cmd_plan(args) -> None:
     print(f"scale {config['scale']!r}: float64 GEMM {rates['gemm']:.0f} GFLOP/s ({threads} threads), "
           f"Cholesky {rates['factor']:.1f} GFLOP/s per thread ({when}; kept in {rates_cache_file()}, "
           f"--remeasure to refresh)")
-    print(f"{'experiment':<24}{'model':<17}{'GEMM TFLOP':>11}{'factor TFLOP':>13}{'fits':>9}{'est. time':>11}")
+    print(f"{'experiment':<24}{'model':<27}{'GEMM TFLOP':>11}{'factor TFLOP':>13}{'fits':>9}{'est. time':>11}")
     total = 0.0
     for name in names:
         spec = cfg.experiment_spec(config, name)
@@ -271,7 +271,7 @@ def cmd_plan(args) -> None:
         # GEMM on all threads; factorizations one per thread; ~3 s interpreter start-up per job.
         seconds = (f["gemm"] + f["merge"]) / (rates["gemm"] * 1e9) + f["factor"] / (rates["factor"] * 1e9 * threads) + 3.0 * (jobs + 3)
         total += seconds
-        print(f"{name:<24}{spec['model']:<17}{f['gemm'] / 1e12:>11.2f}{f['factor'] / 1e12:>13.2f}{f['fits']:>9d}{seconds / 60:>9.1f} min")
+        print(f"{name:<24}{spec['model']:<27}{f['gemm'] / 1e12:>11.2f}{f['factor'] / 1e12:>13.2f}{f['fits']:>9d}{seconds / 60:>9.1f} min")
     print(f"total simulation estimate: {total / 60:.1f} min on this machine (figures, theory: about 10 s per job more)")
 
 
