@@ -91,8 +91,12 @@ def ks_lines(data_file) -> list[str]:
     return lines
 
 
-_MODELS = {"linear_ridge": "linear ridge regression", "random_features": "linear random features",
-           "nonlinear_random_features": "nonlinear random features", "rf_width_sweep": "random features, width sweep"}
+def _model_words(spec) -> str:
+    """What the caption calls the experiment's model (its module says), or its config name."""
+    try:
+        return model_of(spec).caption_name or str(spec.get("model"))
+    except KeyError:  # UnknownModelError too
+        return str(spec.get("model"))
 
 
 def _num(v) -> str:
@@ -174,7 +178,7 @@ def experiment_parameters(sim, theory=None) -> str:
     """One line of an experiment's parameters, from its merged simulation file (the spec it ran with and its
     sample grid) and its theory file (the theory grid)."""
     spec = json.loads(sim.attrs["spec"])
-    words = [_MODELS.get(spec.get("model"), str(spec.get("model"))), _spectrum_words(spec["spectrum"]),
+    words = [_model_words(spec), _spectrum_words(spec["spectrum"]),
              _teacher_words(spec["teacher"])]
     if spec.get("widths"):
         words.append(("N = " if len(spec["widths"]) == 1 else "hidden widths N = ") + _nums(spec["widths"]))
@@ -187,7 +191,7 @@ def experiment_parameters(sim, theory=None) -> str:
     words.append(f"label noise σ_ε = {_num(spec.get('sigma_eps', 0.0))}")
     if spec.get("sample_size"):
         words.append(f"P = {_num(spec['sample_size'])}")
-    if "N" in sim.coords and spec.get("model") == "rf_width_sweep":
+    if "N" in sim.dims:  # swept over widths
         words.append(_grid(sim["N"].values, "N"))
     if "alpha_F" in sim.coords:
         words.append("weight exponents α_F = " + _nums(sim["alpha_F"].values))

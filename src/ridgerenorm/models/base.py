@@ -41,6 +41,7 @@ class Model:
 
     name: str = ""
     description: str = ""
+    caption_name: str = ""  # what a figure caption calls the model ("linear ridge regression")
     properties: dict = {}  # JSON-schema properties of the model's own experiment keys
     required: tuple = ()  # model keys an experiment must give
     # model keys a simulation job's memory grows with, and how a user shrinks each tenfold ("size": divide

@@ -92,6 +92,7 @@ def simulate_linear_ridge(eta, w, P_grid, lam_grid, sigma_eps: float, draws, *, 
 class LinearRidge(Model):
     name = "linear_ridge"
     description = "ridge regression on x (docs/theory.md §3)"
+    caption_name = "linear ridge regression"
     required = ("samples",)
     error_quantities = ("eg", "etr", "bias", "var_x", "var_xeps")
     param_quantities = ("kappa", "df1", "df2", "gamma")

@@ -354,6 +354,7 @@ EQUATIONS = [
 class NonlinearRandomFeatures(Model):
     name = "nonlinear_random_features"
     description = "one-layer ReLU/erf random features, exact risk, against the Gaussian-equivalent theory (§9)"
+    caption_name = "nonlinear random features"
     properties = {
         "widths": RANDOM_FEATURES.properties["widths"],  # shared keys: the same schema as random_features
         "feature_draws": RANDOM_FEATURES.properties["feature_draws"],

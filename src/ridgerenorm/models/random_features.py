@@ -262,6 +262,7 @@ RF_COMMON_EQUATIONS = [
 class RandomFeatures(Model):
     name = "random_features"
     description = "linear random features, deep and additive-noise (docs/theory.md §4, §5)"
+    caption_name = "linear random features"
     properties = {
         "widths": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/positive_int"},
                    "description": "feature-layer widths [N_1, ..., N_L] (N = N_L)"},

@@ -129,6 +129,7 @@ def _alpha_coord(spec):
 class WidthSweep(Model):
     name = "rf_width_sweep"
     description = "ridgeless random features with structured weights, swept over width and alpha_F (C7)"
+    caption_name = "random features, width sweep"
     properties = {
         "sample_size": {"$ref": "#/$defs/positive_int", "description": "the fixed number of samples P"},
         "width_grid": {"description": "widths N = unique integers of 10^linspace(a, b, n)", "type": "object",
