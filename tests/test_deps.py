@@ -2,6 +2,7 @@
 modules a real run of each subcommand imports equal the derived set, and an edit to any module of the
 package makes a dry run plan exactly the jobs of the steps that import it, and what depends on them."""
 
+import functools
 import json
 import re
 import shlex
@@ -37,12 +38,19 @@ STEP_OF_RULE = {"spectrum": "spectrum", "simulate": "simulate", "merge_simulatio
                 "contact_sheet": "contact-sheet"}
 
 
-def shell_commands():
-    """rule -> [shell commands] of a forced quick-scale dry run."""
+@functools.lru_cache(maxsize=1)
+def dry_run_output() -> str:
+    """What a forced quick-scale dry run with -p prints (run once per test session; test_plan_and_progress
+    reads it too)."""
     res = subprocess.run(["snakemake", "-n", "-p", "--forceall", *QUICK], cwd=ROOT, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr[-2000:]
+    return res.stdout + res.stderr
+
+
+def shell_commands():
+    """rule -> [shell commands] of a forced quick-scale dry run."""
     commands, rule = {}, None
-    for line in (res.stdout + res.stderr).splitlines():
+    for line in dry_run_output().splitlines():
         if m := re.match(r"^(?:local)?rule (\w+):", line):
             rule = m.group(1)
         elif line.startswith("Shell command: ") and rule:

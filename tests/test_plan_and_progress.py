@@ -89,14 +89,10 @@ def test_plan_lists_only_the_experiments_asked_for(tmp_path):
     assert "50 GFLOP/s" in res.stdout and "measured 2026-01-01" in res.stdout  # the kept rates, not new ones
 
 
-def test_printed_commands_are_short_and_their_argument_files_hold_the_config(tmp_path):
-    res = subprocess.run(["snakemake", "-n", "-p", "--forceall", "--configfile", "config/quick.yaml"], cwd=ROOT,
-                         capture_output=True, text=True)
-    assert res.returncode == 0, res.stderr[-2000:]
-    commands = [line.split("Shell command: ", 1)[1] for line in (res.stdout + res.stderr).splitlines()
-                if "Shell command: " in line]
-    if not commands:  # older Snakemake prints the command on the line after the job
-        commands = re.findall(r"^\s*(ridgerenorm .+|python benchmarks/.+)$", res.stdout + res.stderr, flags=re.M)
+def test_printed_commands_are_short_and_their_argument_files_hold_the_config():
+    from test_deps import dry_run_output, shell_commands  # one forced quick dry run, shared
+
+    commands = [c for cs in shell_commands().values() for c in cs]
     assert len(commands) >= 100
     longest = max(commands, key=len)
     assert len(longest) <= 420, longest  # the figure of most inputs (B2: four files named in full)
@@ -115,6 +111,10 @@ def test_printed_commands_are_short_and_their_argument_files_hold_the_config(tmp
                 assert json.loads(path.read_text()) == cfg.step_spec(config, exp, step)
                 seen += 1
     assert seen >= 80
+    # the profile's live-progress logger was in that run too, and stood aside for Snakemake's plain text
+    profile = (ROOT / "profiles" / "default" / "config.yaml").read_text()
+    assert re.search(r"^logger: \[ridgerenorm\]$", profile, flags=re.M)
+    assert "Job stats:" in dry_run_output() and "Traceback" not in dry_run_output()
 
 
 def test_run_eta_extrapolates_the_runs_own_pace():
@@ -125,12 +125,3 @@ def test_run_eta_extrapolates_the_runs_own_pace():
     assert column.render(SimpleNamespace(description="Total Progress", completed=0, total=120,
                                          elapsed=5.0)).plain == "ETA --:--"
     assert column.render(SimpleNamespace(description="simulate", completed=3, total=4, elapsed=9.0)).plain == ""
-
-
-def test_logger_stands_aside_off_a_terminal():
-    """With the profile's logger and no terminal (CI, pipes), Snakemake's plain text is printed unchanged."""
-    res = subprocess.run(["snakemake", "-n", "--configfile", "config/quick.yaml", "--forceall", "--logger",
-                          "ridgerenorm"], cwd=ROOT, capture_output=True, text=True)
-    assert res.returncode == 0, res.stderr[-2000:]
-    assert "Job stats:" in res.stdout + res.stderr
-    assert "Traceback" not in res.stderr
