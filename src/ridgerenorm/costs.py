@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from .io import atomic_path
+
 __all__ = ["factor_flops", "covariance_copies", "declared_mb", "matmul_rate", "measured_rates", "machine_rates",
            "rates_cache_file"]
 
@@ -125,10 +127,8 @@ def machine_rates(threads: int, remeasure: bool = False) -> dict:
     rates["measured"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     table[key] = rates
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
-        tmp.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
-        tmp.replace(path)
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
     except OSError:
         pass
     return {**rates, "fresh": True}

@@ -11,6 +11,7 @@ from ridgerenorm import config as rr_config
 from ridgerenorm.cache import code_stamp, scan
 from ridgerenorm.captions import FigureFacts, spec_words
 from ridgerenorm.deps import closure, module_files, step_files
+from ridgerenorm.io import atomic_path
 from ridgerenorm.plotting import FIGURE_KINDS
 from ridgerenorm.models import model_of
 
@@ -110,10 +111,8 @@ def arg_file(name, text):
     """`text` in results/<scale>/specs/`name` (atomic; untouched when equal), as an `@path` argument."""
     path = Path(SPECS) / name
     if workflow.is_main_process and (not path.is_file() or path.read_text() != text):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.partial")
-        tmp.write_text(text)
-        tmp.replace(path)
+        with atomic_path(path) as tmp:
+            tmp.write_text(text)
     return ArgFile(path)
 
 
