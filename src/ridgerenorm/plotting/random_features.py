@@ -94,6 +94,20 @@ def _is_empty(values) -> bool:
 
 
 
+COINCIDE = 0.05  # two curves within 5 % of each other look like one line on a log axis
+
+
+def _coincide(a, b) -> bool:
+    """Whether curve `a` would hide under `b` (or b under a) over at least half of the range: within COINCIDE
+    of each other at half the points where both are positive.  The later one is then drawn dashed, so both
+    colours show (gamma_1 over gamma_2 in C4 and C5, and in D2 below P = N)."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    ok = (a > 0) & (b > 0) & np.isfinite(a) & np.isfinite(b)
+    if ok.sum() < 2:
+        return False
+    return bool(np.mean(np.abs(np.log(a[ok] / b[ok])) < np.log1p(COINCIDE)) >= 0.5)
+
+
 def _errors_panel(ax, sim, th, x_sim, x_th, names) -> None:
     order = np.argsort(x_th)
     for name in names:
@@ -111,6 +125,7 @@ def _errors_panel(ax, sim, th, x_sim, x_th, names) -> None:
 def _params_panel(ax, sim, th, x_sim, x_th, names) -> None:
     order = np.argsort(x_th)
     noisy = bool(_spec(th).get("sigma_xi"))
+    drawn = []
     for name in names:
         if name in EMPIRICAL:
             continue  # markers go on top of the lines
@@ -121,7 +136,10 @@ def _params_panel(ax, sim, th, x_sim, x_th, names) -> None:
             raise ValueError(f"theory Dataset has no variable for parameter curve {name!r}")
         # with additive feature noise the theory's df1 is df1-bar = df1 + sigma_xi^2/kappa (docs/theory.md §5)
         label = r"$\bar{\mathrm{df}}_1$" if name == "df1" and noisy else LABELS.get(name, name)
-        theory_line(ax, x_th[order], y[order], name, gid=f"theory:{name}", **({"label": label} if label else {}))
+        style = {"ls": "--"} if any(_coincide(y, other) for other in drawn) else {}
+        theory_line(ax, x_th[order], y[order], name, gid=f"theory:{name}", **({"label": label} if label else {}),
+                    **style)
+        drawn.append(y)
     for name in names:
         if name in EMPIRICAL:
             color_of, _ = EMPIRICAL[name]
@@ -441,6 +459,9 @@ def plot_phase(spec: dict, data: dict):
 # --------------------------------------------------------------------------------------------- C7
 
 
+GUIDE_DROP = 0.7  # C7 (b): the guides' fan sits this far below the lowest curve
+
+
 def plot_width_sweep(spec: dict, data: dict):
     """C7: Var_F + Var_XF vs width N at fixed P (minimum-norm least squares), one colour per weight exponent
     alpha_F: simulation (markers) and our structured-weight theory (lines, beyond the paper).
@@ -448,8 +469,10 @@ def plot_width_sweep(spec: dict, data: dict):
     (a) the whole width range: for N < P the ridgeless least-squares fit does not change when F is
     right-multiplied by diag(s), so every alpha_F gives the same curve there; at N = P the interpolation
     peak.  (b) the subject of the figure, N > P, where Var_F + Var_XF falls as N^-c: dashed guides with
-    c from alpha_F (c = 1 for alpha_F < 1/2, (1 - alpha_F)/alpha_F up to 1, 0 beyond), drawn at half
-    the height of their curve's last point so both stay visible; they hold for P << N << D."""
+    c from alpha_F (c = 1 for alpha_F < 1/2, (1 - alpha_F)/alpha_F up to 1, 0 beyond), one per distinct
+    c > 0, fanned out from one point below every curve so that no guide crosses a curve or another guide
+    (anchored on their curves they crossed, because at D = 10^4 the curves are still steeper than N^-c:
+    the law holds for P << N << D)."""
     import matplotlib
 
     sim, th = data["main"]
@@ -459,6 +482,7 @@ def plot_width_sweep(spec: dict, data: dict):
     alphas = th.alpha_F.values
     N_th, N_sim = th.N.values.astype(float), sim.N.values.astype(float)
     above_th, above_sim = N_th > 2 * P, N_sim > 2 * P
+    guides = {}
     for ia, alpha_f in enumerate(alphas):
         color = cmap(0.9 * ia / max(1, len(alphas) - 1))
         y_th, c = th.var_f_xf.values[ia], float(th.c[ia])
@@ -467,10 +491,19 @@ def plot_width_sweep(spec: dict, data: dict):
             ax.plot(N_th[sel_th], y_th[sel_th], color=color, lw=1.3, label=label, gid=f"theory:{alpha_f:g}")
             sim_points(ax, N_sim[sel_sim], sim.var_f_xf.values[ia][sel_sim], sim.var_f_xf_se.values[ia][sel_sim],
                        "var_f_xf", color=color)
-        x = N_th[above_th]
-        if x.size > 1 and c > 0:
-            axes[1].plot(x, 0.5 * y_th[above_th][-1] * (x / x[-1]) ** (-c), ls="--", color=color, lw=0.9,
-                         gid=f"width-guide:{alpha_f:g}")
+        guides.setdefault(round(c, 12), (alpha_f, color, y_th[above_th]))
+    # one guide per distinct c > 0, all from one point below every curve: a fan that crosses neither a curve
+    # nor another guide.  The shallowest guide ends at GUIDE_DROP times the lowest curve's last value.
+    x = N_th[above_th]
+    fan = {c: v for c, v in guides.items() if c > 0}
+    if x.size > 1 and fan:
+        lowest = min(float(y[-1]) for _, _, y in fan.values())
+        start = GUIDE_DROP * lowest * (x[-1] / x[0]) ** min(fan)
+        for c, (alpha_f, color, _) in fan.items():
+            y = start * (x / x[0]) ** (-c)
+            axes[1].plot(x, y, ls="--", color=color, lw=0.9, gid=f"width-guide:{alpha_f:g}")
+            axes[1].annotate(rf"$N^{{-{c:.2g}}}$", (x[-1], y[-1]), xytext=(0, 1.5), textcoords="offset points",
+                             ha="right", va="bottom", fontsize=6.5, color=color)
     ax = axes[0]
     ax.axvspan(N_th.min(), P, color="0.92", zorder=0)
     ax.axvline(P, ls=":", color="gray", lw=0.8, gid="vline")
@@ -480,7 +513,7 @@ def plot_width_sweep(spec: dict, data: dict):
             va="bottom", ha="left", color="0.3")
     ax.set_title("all widths", loc="right", fontsize=8)
     axes[1].set_title("N > 2P", loc="right", fontsize=8)
-    axes[1].plot([], [], ls="--", color="0.4", lw=0.9, label=r"$N^{-c}$ guide (below its curve)")
+    axes[1].plot([], [], ls="--", color="0.4", lw=0.9, label=r"$N^{-c}$ guides, one per $c$, from one point")
     from matplotlib.ticker import NullFormatter
 
     axes[1].xaxis.set_minor_formatter(NullFormatter())
