@@ -9,7 +9,7 @@ import pytest
 
 from ridgerenorm import audit, io
 
-from test_pipeline import ROOT, quick  # noqa: F401  (the quick-scale fixture)
+from test_pipeline import ROOT
 
 
 @pytest.mark.parametrize("relpath", [
@@ -20,7 +20,7 @@ from test_pipeline import ROOT, quick  # noqa: F401  (the quick-scale fixture)
     "simulation/c7_anisotropic_weights.nc",  # width sweep
     "spectra_data/A1.nc",
 ])
-def test_verify_recomputes_bit_identically(quick, relpath, monkeypatch):  # noqa: F811
+def test_verify_recomputes_bit_identically(quick, relpath, monkeypatch):
     monkeypatch.chdir(ROOT)
     path = f"results/quick/{relpath}"
     text, problems = audit.describe(path)

@@ -2,14 +2,8 @@
 simulation, an edit to theory.py reruns only what depends on it, corrupt files are rebuilt, and the CI
 workflow that runs this sequence is valid."""
 
-import contextlib
-import os
-import re
 import shutil
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 import yaml
@@ -18,80 +12,10 @@ from ridgerenorm import audit, cache, io
 from ridgerenorm.deps import closure
 from ridgerenorm.plotting import FIGURE_KINDS
 
-from test_pipeline import ROOT, quick  # noqa: F401  (the quick-scale fixture)
+from clones import QUICK, edited, env_for, job_counts, snakemake
+from test_pipeline import ROOT
 
 pytestmark = pytest.mark.pipeline
-QUICK = ("--configfile", "config/quick.yaml")
-
-
-def checkout_copy(dest: Path) -> Path:
-    """A copy of this checkout's files as a clone would have them (tracked and untracked, not ignored)."""
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True,
-                           check=True).stdout.decode().split("\0")
-    for rel in filter(None, files):
-        src = ROOT / rel
-        if src.is_file():
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / rel)
-            os.utime(dest / rel)  # a checkout gives every file a new modification time
-    return dest
-
-
-def env_for(clone: Path) -> dict:
-    """Run the clone's own package: its Snakefile, stamps and `ridgerenorm` commands use clone/src."""
-    return dict(os.environ, PYTHONPATH=str(clone / "src"))
-
-
-def snakemake(clone, *args):
-    res = subprocess.run(["snakemake", *args], cwd=clone, capture_output=True, text=True, env=env_for(clone))
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    return res.stdout + res.stderr
-
-
-def job_counts(output: str) -> dict:
-    """{rule: count} from Snakemake's job stats table."""
-    table = output[output.index("Job stats:"):] if "Job stats:" in output else ""
-    return {rule: int(n) for rule, n in re.findall(r"^(\w+)\s+(\d+)$", table, flags=re.M) if rule != "total"}
-
-
-@contextlib.contextmanager
-def edited(clone: Path, path: Path):
-    """Append a comment to `path` for the duration of the block; afterwards restore the file and the code
-    stamps (a dry run rewrites the stamps of the edited code, which would make later runs rebuild)."""
-    stamps = clone / "results" / "quick" / "code"
-    saved = {p: (p.read_text(), p.stat().st_mtime_ns) for p in stamps.iterdir()}
-    original = path.read_text()
-    try:
-        path.write_text(original + "\n# an edit\n")
-        yield
-    finally:
-        path.write_text(original)
-        for p, (text, t) in saved.items():
-            p.write_text(text)
-            os.utime(p, ns=(t, t))
-
-
-@pytest.fixture(scope="module")
-def bundle(quick, tmp_path_factory):  # noqa: F811
-    archive = tmp_path_factory.mktemp("bundle") / "quick.tar.gz"
-    res = subprocess.run([sys.executable, "-m", "ridgerenorm.cli", "cache", "export", "--scale", "quick", str(archive)],
-                         cwd=ROOT, capture_output=True, text=True)
-    assert res.returncode == 0, res.stderr
-    return archive
-
-
-@pytest.fixture(scope="module")
-def clone_b(bundle, tmp_path_factory):
-    """Clone B: a fresh checkout, the bundle imported, every figure built from it."""
-    clone = checkout_copy(tmp_path_factory.mktemp("clone_b"))
-    res = subprocess.run([sys.executable, "-m", "ridgerenorm.cli", "cache", "import", str(bundle)], cwd=clone,
-                         capture_output=True, text=True, env=env_for(clone))
-    assert res.returncode == 0 and "verified and installed" in res.stdout, res.stderr
-    t0 = time.perf_counter()
-    out = snakemake(clone, "--cores", "2", *QUICK)
-    # nothing is simulated, so the start-up plan neither measures the machine nor prints
-    assert "GFLOP/s" not in out and "est. time" not in out, out[:2000]
-    return clone, job_counts(out), time.perf_counter() - t0
 
 
 def test_fresh_clone_with_bundle_builds_every_figure_without_simulating(clone_b):
@@ -132,7 +56,7 @@ def test_corrupt_file_is_detected_and_rebuilt(clone_b):
     assert io.read_dataset(target).attrs["data_sha256"]
 
 
-def test_data_checksum_catches_a_changed_value(tmp_path, quick):  # noqa: F811
+def test_data_checksum_catches_a_changed_value(tmp_path, quick):
     src = ROOT / "results" / "quick" / "theory" / "b2_isotropic.nc"
     ds = io.read_dataset(src)
     ds["eg"].values[3] *= 1 + 1e-15

@@ -16,8 +16,8 @@ from ridgerenorm import config as cfg
 from ridgerenorm import deps
 from ridgerenorm.plotting import FIGURE_KINDS
 
-from test_cache import QUICK, bundle, checkout_copy, edited, env_for, job_counts, snakemake  # noqa: F401
-from test_pipeline import ROOT, quick  # noqa: F401
+from clones import QUICK, edited, job_counts, snakemake
+from test_pipeline import ROOT
 
 pytestmark = pytest.mark.pipeline
 
@@ -77,7 +77,7 @@ def run_recorded(command: str, tmp: Path, replace=None) -> set:
 
 
 @pytest.fixture(scope="module")
-def imported(quick, tmp_path_factory):  # noqa: F811
+def imported(quick, tmp_path_factory):
     """rule -> modules a real run imported (union over one experiment of each model); plot module -> modules."""
     tmp = tmp_path_factory.mktemp("deps")
     commands = shell_commands()
@@ -155,13 +155,13 @@ def expected_jobs(module: str, imported_by: dict, plots: dict, config: dict) -> 
     return jobs
 
 
-@pytest.fixture(scope="module")
-def clone_c(bundle, tmp_path_factory):  # noqa: F811
-    clone = checkout_copy(tmp_path_factory.mktemp("clone_c"))
-    res = subprocess.run([sys.executable, "-m", "ridgerenorm.cli", "cache", "import", str(bundle)], cwd=clone,
-                         capture_output=True, text=True, env=env_for(clone))
-    assert res.returncode == 0, res.stderr
+@pytest.fixture
+def clone_c(clone_b):
+    """The session's fresh clone with the imported bundle (conftest.clone_b), brought up to date: the
+    cache tests may have left it with jobs to run."""
+    clone = clone_b[0]
     snakemake(clone, "--cores", "2", *QUICK)
+    assert "Nothing to be done" in snakemake(clone, "-n", *QUICK)
     return clone
 
 

@@ -16,7 +16,7 @@ from ridgerenorm.plotting import FIGURE_KINDS
 from ridgerenorm.plotting.guides import GUIDES, parameters
 from ridgerenorm.plotting.style import apply_style
 
-from test_pipeline import ROOT, quick  # noqa: F401  (the quick-scale fixture)
+from test_pipeline import ROOT
 
 pytestmark = pytest.mark.pipeline
 CONFIG = cfg.load_config(ROOT / "config" / "config.yaml", ROOT / "config" / "quick.yaml")
@@ -69,7 +69,7 @@ def texts(fig):
 
 
 @pytest.mark.parametrize("fid", sorted(CONFIG["figures"]))
-def test_no_text_overlaps_or_leaves_the_canvas(quick, fid):  # noqa: F811
+def test_no_text_overlaps_or_leaves_the_canvas(quick, fid):
     fig, _ = build(fid)
     boxes = texts(fig)
     canvas = fig.bbox
@@ -82,7 +82,7 @@ def test_no_text_overlaps_or_leaves_the_canvas(quick, fid):  # noqa: F811
 
 
 @pytest.mark.parametrize("fid", sorted(CONFIG["figures"]))
-def test_no_error_bar_reaches_the_floor_of_a_log_axis(quick, fid):  # noqa: F811
+def test_no_error_bar_reaches_the_floor_of_a_log_axis(quick, fid):
     fig, _ = build(fid)
     for ax in fig.axes:
         if ax.get_yscale() != "log":
@@ -95,7 +95,7 @@ def test_no_error_bar_reaches_the_floor_of_a_log_axis(quick, fid):  # noqa: F811
 
 
 @pytest.mark.parametrize("fid", sorted(CONFIG["figures"]))
-def test_guides_follow_their_formula_at_the_experiments_parameters(quick, fid):  # noqa: F811
+def test_guides_follow_their_formula_at_the_experiments_parameters(quick, fid):
     fig, data = build(fid)
     specs = {json.loads(th.attrs["spec"])["name"]: json.loads(th.attrs["spec"]) for _, th in data.values()
              if "spec" in th.attrs} if not FIGURE_KINDS[CONFIG["figures"][fid]["kind"]].builder else {}
@@ -123,7 +123,7 @@ def legend_texts(fig):
 
 
 @pytest.mark.parametrize("fid", sorted(CONFIG["figures"]))
-def test_every_series_is_in_a_legend(quick, fid):  # noqa: F811
+def test_every_series_is_in_a_legend(quick, fid):
     """Each theory line and simulation series carries a label that a legend of the figure shows."""
     fig, _ = build(fid)
     shown = legend_texts(fig)

@@ -24,14 +24,6 @@ def snakemake(*args, cwd=ROOT):
     return res
 
 
-@pytest.fixture(scope="module")
-def quick():
-    """Build the quick scale (a no-op when CI has already run it)."""
-    snakemake("--cores", "2", "--configfile", "config/quick.yaml")
-    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    return ROOT / "results" / "quick", config
-
-
 def test_every_configured_figure_is_rendered(quick):
     results, config = quick
     for fid, fig in config["figures"].items():
@@ -188,13 +180,11 @@ def test_outputs_are_readable_by_others(quick):
     assert mode == 0o666 & ~umask, oct(mode)
 
 
-def test_report_holds_every_figure_and_the_tables(quick, tmp_path):
+def test_report_holds_every_figure_and_the_tables(quick, quick_report):
     """`snakemake --report` at quick scale: every configured figure, the agreement table and the
     benchmark summary are in the browsable report."""
     results, config = quick
-    report = tmp_path / "report.html"
-    snakemake("--configfile", "config/quick.yaml", "--report", str(report))
-    html = report.read_text(errors="replace")
+    html = quick_report.read_text(errors="replace")
     for fid, fig in config["figures"].items():
         assert f"{fid}_{fig['name']}.png" in html, fid
     assert "agreement.csv" in html and "benchmark_summary.md" in html

@@ -2,13 +2,12 @@
 (tests/report/screenshots.py; run that script to get the screenshots)."""
 
 import importlib.util
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
-from test_pipeline import ROOT, quick  # noqa: F401
+from test_pipeline import ROOT
 
 pytestmark = pytest.mark.pipeline
 
@@ -19,12 +18,10 @@ _spec.loader.exec_module(screenshots)
 
 @pytest.mark.skipif(not Path(screenshots.CHROMIUM).exists(),
                     reason=f"{screenshots.CHROMIUM} is absent (Debian package chromium)")
-def test_rendered_report_reads_as_the_papers_companion(quick, tmp_path):  # noqa: F811
+def test_rendered_report_reads_as_the_papers_companion(quick, quick_report, tmp_path):
     _, config = quick
-    report = screenshots.build_report(tmp_path / "report.html", ROOT, "config/quick.yaml",
-                                      shutil.which("snakemake") or "snakemake")
     fid = "B3"
-    doms = screenshots.capture(report, tmp_path / "views", fid, screenshots=False)
+    doms = screenshots.capture(quick_report, tmp_path / "views", fid, screenshots=False)
     assert screenshots.check(doms, "quick", fid, config["figures"][fid]["name"]) == []
     # Quick-scale captions state the quick run's parameters, not the paper's (config/quick.yaml: D = 1500).
     text = screenshots._text(doms["figure"])
