@@ -167,6 +167,21 @@ def test_scaling_guide_slope_is_its_formula_and_sits_offset_from_its_anchor():
     np.testing.assert_allclose(np.diff(np.log(ref.get_ydata())) / np.diff(np.log(ref.get_xdata())), -5.0)
 
 
+def test_guide_labels_state_the_evaluated_law_with_every_factor():
+    """The label's evaluated side keeps a factor besides P (an anchored P^(1-2 alpha min(r,1/2))/N is
+    "= P^-0.5/N", not "= P^-0.5"), and a guide without parameters is named once ("P^-2", not "P^-2 = P^-2")."""
+    from ridgerenorm.plotting.guides import guide_line
+
+    spec = {"D": 1000, "spectrum": {"alpha": 1.5}, "teacher": {"r": 1.2}, "ridge": {"power": 2.0}, "widths": [100]}
+    P, anchor = np.array([1.0, 10.0, 100.0]), np.array([1.0, 0.1, 0.01])
+    labels = {name: guide_line(name, spec, P, anchor)[2]
+              for name in ("signal_width", "ridge_feature_variance", "inverse_square", "signal")}
+    assert labels["signal_width"].endswith("= $P^{-0.5}/N$"), labels
+    assert labels["ridge_feature_variance"].endswith("= $P^{-0.667}/N$"), labels  # -l + l/alpha = -2 + 4/3
+    assert labels["inverse_square"] == "$P^{-2}$", labels
+    assert labels["signal"].endswith("= $P^{-3}$"), labels
+
+
 def test_scaling_defaults_and_optional_theory():
     exp = experiment()
     data = {"main": datasets(exp, [1, 10, 100, 1000], extra_theory=("k2sq_tf1p", "k2_tf1"))}

@@ -42,6 +42,7 @@ class Guide:
     tex: str
     prefactor: Callable[[dict], float] | None = None  # absolute guides only
     needs: tuple = ()
+    per: str = ""  # a factor besides P that an anchored guide's level carries ("/N"), kept in its label
 
     def check(self, p: dict, name: str) -> None:
         missing = [k for k in self.needs if p.get(k) is None]
@@ -60,11 +61,11 @@ GUIDES = {
     "signal": Guide(lambda p: -2 * p["alpha"] * _mr(p, 1.0), r"P^{-2\alpha\min(r,1)}", needs=("alpha", "r")),
     "signal_source": Guide(lambda p: -2 * p["alpha"] * p["r"], r"P^{-2\alpha r}", needs=("alpha", "r")),
     "signal_width": Guide(lambda p: 1 - 2 * p["alpha"] * _mr(p, 0.5), r"P^{1-2\alpha\min(r,1/2)}/N",
-                          needs=("alpha", "r")),
+                          needs=("alpha", "r"), per="/N"),
     "ridge_signal": Guide(lambda p: -2 * p["l"] * _mr(p, 1.0), r"P^{-2l\min(r,1)}", needs=("l", "r")),
     "ridge_signal_half": Guide(lambda p: -2 * p["l"] * _mr(p, 0.5), r"P^{-2l\min(r,1/2)}", needs=("l", "r")),
     "ridge_feature_variance": Guide(lambda p: -p["l"] + p["l"] / p["alpha"], r"P^{-l+l/\alpha}/N",
-                                    needs=("l", "alpha")),
+                                    needs=("l", "alpha"), per="/N"),
     "noise_mitigated": Guide(lambda p: -(p["alpha"] - p["l"]) / p["alpha"], r"\sigma_\epsilon^2 P^{-(\alpha-l)/\alpha}",
                              prefactor=lambda p: p["sigma_eps"] ** 2, needs=("alpha", "l")),
     "noise_capacity": Guide(lambda p: -1 + 1 / p["alpha"], r"\sigma_\epsilon^2 P^{-1+1/\alpha}",
@@ -102,7 +103,7 @@ def _value_tex(p: dict, name: str) -> str:
     g = GUIDES[name]
     e = float(g.exponent(p))
     if g.prefactor is None:
-        return f"${_power(e) or '1'}$"
+        return f"${_power(e) or '1'}{g.per}$"
     c = f"{g.prefactor(p):.3g}"
     power = _power(e)
     return f"${c}{'' if power.startswith('/') or not power else ' '}{power}$"
@@ -118,7 +119,9 @@ def guide_line(name: str, spec: dict, P, anchor_values=None, offset: float = 3.0
     P = np.asarray(P, dtype=float)
     x = np.geomspace(P.min(), P.max(), 60)
     e = float(g.exponent(p))
-    label = rf"${g.tex}$ = {_value_tex(p, name)}"
+    value = _value_tex(p, name)
+    # a guide whose formula holds no parameter (P^-2) is named once, not "P^-2 = P^-2"
+    label = value if value == f"${g.tex}$" else rf"${g.tex}$ = {value}"
     if g.prefactor is not None:
         return x, g.prefactor(p) * x**e, label, e
     if anchor_values is None:
