@@ -2,13 +2,18 @@
 # Real-cluster test: the quick pipeline through Snakemake's SLURM executor on a single-node SLURM cluster
 # running on this machine's loopback (slurm_up.sh), with simulations sharded into more jobs than the local
 # run uses; every netCDF value must be bit-identical to the local run.  CI runs it when CLUSTER=1.
-#   bash tests/cluster/run_slurm_test.sh            (as root; installs slurm-wlm and the executor plugin)
+#   bash tests/cluster/run_slurm_test.sh            (as root; installs slurm-wlm, and the executor plugin in
+#                                                    a throwaway venv)
+# The plugin goes into a venv under $work, not into the Python that runs the tests: once installed,
+# snakemake-executor-plugin-slurm 2.8 runs `scontrol show config` whenever Snakemake starts, and with the
+# cluster stopped that call waits about 9 s, in every later snakemake command on the machine.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d /tmp/ridgerenorm-slurm.XXXXXX)
 trap 'bash "$repo/tests/cluster/slurm_down.sh"' EXIT
 bash "$repo/tests/cluster/slurm_up.sh"
-python -m pip install -q snakemake-executor-plugin-slurm
+python -m venv --system-site-packages "$work/venv"  # sees this Python's snakemake and ridgerenorm
+"$work/venv/bin/python" -m pip install -q snakemake-executor-plugin-slurm
 
 copy() {  # a fresh copy of the workflow
     mkdir -p "$1"
@@ -31,7 +36,7 @@ YAML
 t0=$(date +%s)
 (cd "$work/local" && snakemake --cores 2 --configfile config/quick.yaml --quiet > "$work/local.log" 2>&1)
 t1=$(date +%s)
-(cd "$work/slurm" && snakemake --workflow-profile profiles/slurm --configfile config/quick.yaml shards.yaml \
+(cd "$work/slurm" && "$work/venv/bin/python" -m snakemake --workflow-profile profiles/slurm --configfile config/quick.yaml shards.yaml \
     --slurm-status-command squeue --jobs 4 --quiet \
     --slurm-init-seconds-before-status-checks 2 --seconds-between-status-checks 5 --max-status-checks-per-second 5 \
     > "$work/slurm.log" 2>&1) || {
