@@ -92,15 +92,13 @@ def _is_empty(values) -> bool:
     return bool(np.all((v == 0) | np.isnan(v)))
 
 
-
-
 COINCIDE = 0.05  # two curves within 5 % of each other look like one line on a log axis
 
 
 def _coincide(a, b) -> bool:
     """Whether curve `a` would hide under `b` (or b under a) over at least half of the range: within COINCIDE
     of each other at half the points where both are positive.  The later one is then drawn dashed, so both
-    colours show (gamma_1 over gamma_2 in C4 and C5, and in D2 below P = N)."""
+    colours show (gamma_1 over gamma_2 in C4 and C5)."""
     a, b = np.asarray(a, float), np.asarray(b, float)
     ok = (a > 0) & (b > 0) & np.isfinite(a) & np.isfinite(b)
     if ok.sum() < 2:
