@@ -24,6 +24,13 @@ def checkout_copy(dest: Path) -> Path:
     return dest
 
 
+def snakemake_at(*args, cwd=ROOT):
+    """Run snakemake in `cwd` (this checkout by default) with the installed package; fail with its output."""
+    res = subprocess.run(["snakemake", *args], cwd=cwd, capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    return res
+
+
 def env_for(clone: Path) -> dict:
     """Run the clone's own package: its Snakefile, stamps and `ridgerenorm` commands use clone/src."""
     return dict(os.environ, PYTHONPATH=str(clone / "src"))

@@ -8,14 +8,13 @@ import time
 import pytest
 import yaml
 
-from clones import QUICK, ROOT, checkout_copy, env_for, job_counts, snakemake
+from clones import QUICK, ROOT, checkout_copy, env_for, job_counts, snakemake, snakemake_at
 
 
 @pytest.fixture(scope="session")
 def quick():
     """Build the quick scale (a no-op when CI has already run it)."""
-    res = subprocess.run(["snakemake", "--cores", "2", *QUICK], cwd=ROOT, capture_output=True, text=True)
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    snakemake_at("--cores", "2", *QUICK)
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     return ROOT / "results" / "quick", config
 
@@ -49,6 +48,5 @@ def clone_b(bundle, tmp_path_factory):
 def quick_report(quick, tmp_path_factory):
     """`snakemake --report` of the quick scale (the self-contained HTML file)."""
     report = tmp_path_factory.mktemp("report") / "report.html"
-    res = subprocess.run(["snakemake", *QUICK, "--report", str(report)], cwd=ROOT, capture_output=True, text=True)
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    snakemake_at(*QUICK, "--report", str(report))
     return report

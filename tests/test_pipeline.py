@@ -14,14 +14,10 @@ import yaml
 from ridgerenorm import io, theory
 from ridgerenorm.estimators import chi2_per_point
 
+from clones import snakemake_at as snakemake
+
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.pipeline
-
-
-def snakemake(*args, cwd=ROOT):
-    res = subprocess.run(["snakemake", *args], cwd=cwd, capture_output=True, text=True)
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    return res
 
 
 def test_every_configured_figure_is_rendered(quick):
