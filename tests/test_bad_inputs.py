@@ -212,6 +212,9 @@ COMPATIBILITY = [
     ((F, "B2", "experiments", "main"), "b2_isotrpic", "figures.B2.experiments.main = 'b2_isotrpic'",
      "no such experiment in experiments; did you mean 'b2_isotropic'?"),
     ((F, "C3", "kind"), "rf_scalin", "figures.C3.kind = 'rf_scalin'", "unknown figure kind; did you mean 'rf_scaling'?"),
+    # C7 interpolates: every width must exceed the sample size (P = 10 from width 100 on)
+    ((E, "c7_anisotropic_weights", "sample_size"), 100, "experiments.c7_anisotropic_weights.width_grid",
+     "smallest width 100 must exceed sample_size (100)"),
 ]
 
 

@@ -31,15 +31,20 @@ def test_large_width_slope_matches_finite_width_exponent(alpha_f, tol):
 
 
 def test_width_sweep_matches_theory_and_direct_min_norm():
-    D, P = 400, 60
+    D, P = 400, 10  # P << N as in C7
     eta, w = population({"kind": "power_law", "D": D, "alpha": 1.7}, {"kind": "power_law", "r": 0.8, "norm": 1.0})
     N, alphas = np.array([20, 40, 100, 200, 400]), [0.0, 0.8, 2.0]
     out = simulate_width_sweep(eta, w, P, N, alphas, range(12), 12, experiment="c7", seed=1, threads=2)
     comp = two_way_components(**two_way_statistics(out["e"]))
-    sim = comp["var_f"] + comp["var_xf"]
-    th = np.array([[var_f_xf(eta, w, P, n, a) for n in N] for a in alphas])
-    rel = np.abs(sim / th - 1)
-    assert np.median(rel) < 0.08 and rel.max() < 0.2, rel
+    sim, se = comp["var_f"] + comp["var_xf"], np.hypot(comp["var_f_se"], comp["var_xf_se"])
+
+    def z(P_theory):
+        return (sim - np.array([[var_f_xf(eta, w, P_theory, n, a) for n in N] for a in alphas])) / se
+
+    # at P = 10 one fit is noisy (the standard error is 5-11 % of the value), so agreement is judged in
+    # standard errors; the theory at P = 13 instead of 10 is off by up to 5.7 of them, and fails
+    assert np.abs(z(P)).max() < 2.5, z(P)
+    assert np.abs(z(13)).max() > 3.5, z(13)
     # the stored errors are those of the minimum-norm least-squares fit, computed directly
     rng = np.random.default_rng(seed_sequence(1, "c7", STREAM_DATA, 0))
     X = rng.standard_normal((P, D)) * np.sqrt(eta)

@@ -41,13 +41,11 @@ def simulate_width_sweep(eta, w, P: int, N_grid, weight_exponents, draws, n_feat
     eta, w = np.asarray(eta, dtype=float), np.asarray(w, dtype=float)
     N_grid = np.asarray(N_grid, dtype=np.int64)
     alphas = np.asarray(weight_exponents, dtype=float)
-    if np.any(np.diff(N_grid) <= 0) or np.any(N_grid == P):
-        raise ValueError("N_grid must be strictly ascending and must not contain P (singular at lambda = 0)")
+    if np.any(np.diff(N_grid) <= 0) or N_grid[0] <= P:
+        raise ValueError("N_grid must be strictly ascending, every width above P (minimum-norm interpolation)")
     draws = list(draws)
     D, n, m, N_max = eta.size, len(draws), int(n_feature_draws), int(N_grid[-1])
     sqrt_eta = np.sqrt(eta)
-    under = N_grid < P  # N < P: least squares in feature space; else minimum-norm interpolation
-    Nu = int(N_grid[under].max()) if under.any() else 0
     k = np.arange(1, N_max + 1, dtype=float)
     scales = k[None, :] ** (-alphas[:, None] / 2.0)  # (n_alpha, N_max)
     e = np.empty((n, m, alphas.size, N_grid.size, D))
@@ -61,35 +59,23 @@ def simulate_width_sweep(eta, w, P: int, N_grid, weight_exponents, draws, n_feat
                 Phi = blocked_matmul(X[i], G, threads)  # unscaled features (P, N_max)
                 flops += 2.0 * P * D * N_max
                 coefs = np.zeros((alphas.size, N_grid.size, N_max))  # c * v: beta = G @ coefs
-                if Nu:
-                    U = blocked_matmul(Phi[:, :Nu].T, Phi[:, :Nu], threads)
-                    u_y = Phi[:, :Nu].T @ Y[i]
-                    flops += 2.0 * P * Nu * Nu
                 Ks = np.zeros((alphas.size, P, P))
                 start = 0
                 fits = []
                 for jn, N in enumerate(N_grid):
                     N = int(N)
-                    if N < P:
-                        fits += [("primal", a, jn, N) for a in range(alphas.size)]
-                        continue
                     for a in range(alphas.size):  # K_a += Phi diag(c_a^2) Phi^T over the new columns
                         cols = Phi[:, start:N] * scales[a, start:N] ** 2
                         blocked_matmul(cols, Phi[:, start:N].T, threads, out=Ks[a], accumulate=True)
                     flops += 2.0 * alphas.size * P * P * (N - start)
                     start = N
-                    fits += [("dual", a, jn, N, Ks[a].copy()) for a in range(alphas.size)]
+                    fits += [(a, jn, N, Ks[a].copy()) for a in range(alphas.size)]
 
-                def run(fit):
-                    kind, a, jn, N = fit[:4]
-                    c = scales[a, :N]
-                    if kind == "primal":
-                        A = U[:N, :N] * np.outer(c, c)
-                        return a, jn, N, c * solve_min_norm(A, c * u_y[:N])
-                    alpha = solve_min_norm(fit[4], Y[i])
-                    return a, jn, N, c * c * (Phi[:, :N].T @ alpha)
+                def run(fit):  # minimum-norm interpolation: v = diag(c^2) Phi^T K^-1 y
+                    a, jn, N, K = fit
+                    return a, jn, N, scales[a, :N] ** 2 * (Phi[:, :N].T @ solve_min_norm(K, Y[i]))
 
-                for a, jn, N, cv in map_fits(run, fits, [min(fit[3], P) for fit in fits], threads):
+                for a, jn, N, cv in map_fits(run, fits, [P] * len(fits), threads):
                     coefs[a, jn, :N] = cv
                 beta = (G @ coefs.reshape(-1, N_max).T).T.reshape(alphas.size, N_grid.size, D)
                 e[i, j] = sqrt_eta * (beta - w)
@@ -104,21 +90,20 @@ def _sizes(spec: dict) -> dict:
     D, P, n, m = int(spec["D"]), int(spec["sample_size"]), int(spec["draws"]), int(spec["feature_draws"])
     N = width_values(spec["width_grid"])
     n_a, N_max = len(spec["weight_exponents"]), int(N.max())
-    Nu = int(N[N < P].max()) if (N < P).any() else 0
-    per_pair = 2.0 * P * D * N_max + 2.0 * P * Nu * Nu + 2.0 * n_a * P * P * N_max + 2.0 * D * N_max * n_a * N.size
-    factor = n * m * n_a * sum(min(int(x), P) ** 3 / 3.0 for x in N)
-    memory = 8.0 * (n * P * (D + 1) + D * N_max + 2 * P * N_max + Nu * Nu + n_a * P * P * 2
+    per_pair = 2.0 * P * D * N_max + 2.0 * n_a * P * P * N_max + 2.0 * D * N_max * n_a * N.size
+    factor = n * m * n_a * N.size * P ** 3 / 3.0
+    memory = 8.0 * (n * P * (D + 1) + D * N_max + 2 * P * N_max + n_a * P * P * 2
                     + n_a * N.size * N_max + n * m * n_a * N.size * (D + 4))
     return {"gemm": n * m * per_pair, "factor": factor, "fits": n * m * n_a * N.size, "bytes": memory}
 
 
 def theory_widths(spec: dict) -> np.ndarray:
     """Widths of the theory curve: THEORY_POINTS log-spaced over the width_grid range plus the simulated
-    widths, without N = P (where the ridgeless risk diverges)."""
+    widths (all above P, so the ridgeless risk is finite on the whole grid)."""
     N_sim = width_values(spec["width_grid"])
     a, b, _ = spec["width_grid"]["logspace"]
     N = np.unique(np.concatenate([np.logspace(a, b, THEORY_POINTS).astype(np.int64), N_sim]))
-    return N[N != int(spec["sample_size"])]
+    return N
 
 
 def _alpha_coord(spec):
@@ -160,8 +145,9 @@ class WidthSweep(Model):
             if min(a, b) < 0 or max(a, b) > math.log10(MAX_SIZE):
                 fail("width_grid", exp["width_grid"], f"widths 10^a..10^b must lie in [1, {MAX_SIZE:.0e}]: "
                                                       f"a and b in [0, {math.log10(MAX_SIZE):g}]")
-        if "width_grid" in exp and "sample_size" in exp and exp["sample_size"] in width_values(exp["width_grid"]):
-            fail("width_grid", exp["width_grid"], f"contains N = sample_size ({exp['sample_size']}), singular at ridge 0")
+        if "width_grid" in exp and "sample_size" in exp and width_values(exp["width_grid"])[0] <= exp["sample_size"]:
+            fail("width_grid", exp["width_grid"], f"smallest width {width_values(exp['width_grid'])[0]} must exceed "
+                                                  f"sample_size ({exp['sample_size']}): the fit interpolates (N > P)")
 
     def resolve(self, exp, D):
         exp["samples"] = [D / exp["sample_size"]]  # one sample size (keeps P-based helpers working)
@@ -243,7 +229,7 @@ class WidthSweep(Model):
                 "Structured weights F = G diag(√s)/√D, s_k = k^(−α_F) (our own derivation, docs/theory.md §4): each "
                 "factor N/D − df₁ becomes df₁·κ_F with df_s(κ_F) = df₁·D/N, and in ∂ the term "
                 "df₁/(N/D − df₁) becomes df₂_s(κ_F)/(df_s(κ_F) − df₂_s(κ_F)).",
-                "λ = 0 (minimum-norm least squares): κ₂ solves df₁(κ₂) = min(P, N)/D; Var_F + Var_XF "
+                "λ = 0 with P < N (minimum-norm interpolation): κ₂ solves df₁(κ₂) = P/D; Var_F + Var_XF "
                 "against the dashed N^(−c) guides, c from the weight exponent α_F."] + list(RF_COMMON_EQUATIONS)
 
 

@@ -457,72 +457,39 @@ def plot_phase(spec: dict, data: dict):
 # --------------------------------------------------------------------------------------------- C7
 
 
-GUIDE_DROP = 0.7  # C7 (b): the guides' fan sits this far below the lowest curve
-
-
 def plot_width_sweep(spec: dict, data: dict):
-    """C7: Var_F + Var_XF vs width N at fixed P (minimum-norm least squares), one colour per weight exponent
-    alpha_F: simulation (markers) and our structured-weight theory (lines, beyond the paper).
-
-    (a) the whole width range: for N < P the ridgeless least-squares fit does not change when F is
-    right-multiplied by diag(s), so every alpha_F gives the same curve there; at N = P the interpolation
-    peak.  (b) the subject of the figure, N > P, where Var_F + Var_XF falls as N^-c: dashed guides with
-    c from alpha_F (c = 1 for alpha_F < 1/2, (1 - alpha_F)/alpha_F up to 1, 0 beyond), one per distinct
-    c > 0, fanned out from one point below every curve so that no guide crosses a curve or another guide
-    (anchored on their curves they crossed, because at D = 10^4 the curves are still steeper than N^-c:
-    the law holds for P << N << D)."""
+    """C7: Var_F + Var_XF against width N at a fixed, small sample size P (minimum-norm interpolation,
+    P << N), one colour per weight exponent alpha_F: simulation (markers) and our structured-weight theory
+    (lines, beyond the paper), as the authors draw it in one panel.  Each curve has its dashed N^-c guide,
+    c from alpha_F (c = 1 for alpha_F < 1/2, (1 - alpha_F)/alpha_F up to 1, 0 beyond), drawn through the
+    curve's widest point: the exponent is asymptotic (P << N << D), so the curves are at their own slope
+    c at large N, and at smaller N (still near P) they are steeper and lie above their guides."""
     import matplotlib
 
     sim, th = data["main"]
     P = float(th.P)
-    fig, axes = new_figure(2, width=3.7, height=3.6)
+    fig, axes = new_figure(1, width=5.4, height=3.9)
+    ax = axes[0]
     cmap = matplotlib.colormaps["viridis"]
     alphas = th.alpha_F.values
     N_th, N_sim = th.N.values.astype(float), sim.N.values.astype(float)
-    above_th, above_sim = N_th > 2 * P, N_sim > 2 * P
-    guides = {}
     for ia, alpha_f in enumerate(alphas):
         color = cmap(0.9 * ia / max(1, len(alphas) - 1))
         y_th, c = th.var_f_xf.values[ia], float(th.c[ia])
-        label = rf"$\alpha_F = {alpha_f:g}$, $c = {c:.2g}$"
-        for ax, sel_th, sel_sim in ((axes[0], slice(None), slice(None)), (axes[1], above_th, above_sim)):
-            ax.plot(N_th[sel_th], y_th[sel_th], color=color, lw=1.3, label=label, gid=f"theory:{alpha_f:g}")
-            sim_points(ax, N_sim[sel_sim], sim.var_f_xf.values[ia][sel_sim], sim.var_f_xf_se.values[ia][sel_sim],
-                       "var_f_xf", color=color)
-        guides.setdefault(round(c, 12), (alpha_f, color, y_th[above_th]))
-    # one guide per distinct c > 0, all from one point below every curve: a fan that crosses neither a curve
-    # nor another guide.  The shallowest guide ends at GUIDE_DROP times the lowest curve's last value.
-    x = N_th[above_th]
-    fan = {c: v for c, v in guides.items() if c > 0}
-    if x.size > 1 and fan:
-        lowest = min(float(y[-1]) for _, _, y in fan.values())
-        start = GUIDE_DROP * lowest * (x[-1] / x[0]) ** min(fan)
-        for c, (alpha_f, color, _) in fan.items():
-            y = start * (x / x[0]) ** (-c)
-            axes[1].plot(x, y, ls="--", color=color, lw=0.9, gid=f"width-guide:{alpha_f:g}")
-            axes[1].annotate(rf"$N^{{-{c:.2g}}}$", (x[-1], y[-1]), xytext=(0, 1.5), textcoords="offset points",
-                             ha="right", va="bottom", fontsize=6.5, color=color)
-    ax = axes[0]
-    ax.axvspan(N_th.min(), P, color="0.92", zorder=0)
-    ax.axvline(P, ls=":", color="gray", lw=0.8, gid="vline")
-    ax.annotate("N = P", (P, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -2), textcoords="offset points",
-                ha="left", va="top", fontsize=7, color="dimgray")
-    ax.text(0.03, 0.04, "N < P: every $\\alpha_F$\ngives the same fit", transform=ax.transAxes, fontsize=7,
-            va="bottom", ha="left", color="0.3")
-    ax.set_title("all widths", loc="right", fontsize=8)
-    axes[1].set_title("N > 2P", loc="right", fontsize=8)
-    axes[1].plot([], [], ls="--", color="0.4", lw=0.9, label=r"$N^{-c}$ guides, one per $c$, from one point")
-    from matplotlib.ticker import NullFormatter
-
-    axes[1].xaxis.set_minor_formatter(NullFormatter())
-    for ax, letter in zip(axes, "ab"):
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("N (features)")
-        ax.set_ylabel(r"Var$_F$ + Var$_{XF}$")
-        panel_label(ax, letter)
-    handles, labels = axes[1].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=6.5)
+        law = rf"$N^{{-{c:.2g}}}$" if c > 0 else "flat"
+        ax.plot(N_th, y_th, color=color, lw=1.3, label=rf"$\alpha_F = {alpha_f:g}$:  {law}",
+                gid=f"theory:{alpha_f:g}")
+        sim_points(ax, N_sim, sim.var_f_xf.values[ia], sim.var_f_xf_se.values[ia], "var_f_xf", color=color)
+        ax.plot(N_th, y_th[-1] * (N_th / N_th[-1]) ** (-c), ls="--", color=color, lw=0.9,
+                gid=f"width-guide:{alpha_f:g}")
+    ax.plot([], [], ls="--", color="0.4", lw=0.9, label=r"$N^{-c}$ through the widest point")
+    ax.plot([], [], ls="none", marker="o", mfc="none", color="0.4", label="simulation (mean ± SE)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("N (features)")
+    ax.set_ylabel(r"Var$_F$ + Var$_{XF}$")
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7, title="lines: theory", title_fontsize=7)
     spec_sim = json.loads(sim.attrs["spec"])
-    fig.suptitle(parameter_line(spec_sim).replace(", $\\sigma_\\epsilon$=0", "") + f", P={P:g}, ridgeless", fontsize=8)
+    fig.suptitle(parameter_line(spec_sim).replace(", $\\sigma_\\epsilon$=0", "") + f", P={P:g}, ridgeless",
+                 fontsize=8)
     return fig
