@@ -32,6 +32,6 @@ onstart:
     # Estimated run time of each experiment this run simulates (flop counts / this machine's rates, measured
     # once and kept), shown before any job starts so a user can choose between local and cluster execution.
     # Nothing is printed, or measured, when the run simulates nothing.
-    planned = " ".join(to_simulate(workflow))
+    planned = " ".join(shlex.quote(name) for name in to_simulate(workflow))
     if planned:
         shell("ridgerenorm plan {PLAN_CONFIGS} --experiments {planned} >&2 || true")

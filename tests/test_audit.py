@@ -131,3 +131,62 @@ def test_verify_tells_environment_from_result(tmp_path, monkeypatch, capsys):
     _tamper("s.nc", versions={"numpy": "2.5.5"})
     assert audit.main("s.nc", verify=True) == 1
     assert capsys.readouterr().out.strip().endswith(f"verify: environment differs: numpy 2.5.5 -> {np.__version__}")
+
+
+def _small_theory(tmp_path):
+    """A spectrum and a theory file made in tmp_path (no checkout): the theory records its command."""
+    spec = {"name": "t", "D": 20, "model": "linear_ridge", "spectrum": {"kind": "isotropic", "D": 20},
+            "teacher": {"kind": "flat"}, "ridge": 0.1, "sigma_eps": 0.0, "samples": [0.5, 2.0],
+            "theory_samples": {"logspace": [-1, 1, 9]}}
+    cli = [sys.executable, "-m", "ridgerenorm.cli"]
+    subprocess.run(cli + ["spectrum", "--spec", json.dumps(spec), "--out", "s.nc"], check=True, cwd=tmp_path)
+    subprocess.run(cli + ["theory", "--spec", json.dumps(spec), "--spectrum", "s.nc", "--out", "t.nc"], check=True,
+                   cwd=tmp_path)
+    return tmp_path / "t.nc"
+
+
+def _forge(path, dest, command):
+    """A copy of a result file whose recorded command is `command` (attributes are outside data_sha256)."""
+    import netCDF4
+
+    dest.write_bytes(path.read_bytes())
+    with netCDF4.Dataset(dest, "a") as nc:
+        nc.setncattr("command", command)
+    return dest
+
+
+@pytest.mark.parametrize("command,refusal", [
+    ("ridgerenorm agreement --pair t=s.nc,t.nc --out a.csv --html {outside}", "not a ridgerenorm step"),
+    ("sh -c 'touch {outside}'", "not a ridgerenorm step"),
+    ("ridgerenorm theory --spec x --spectrum s.nc --out t.nc; touch {outside}", "not valid for `ridgerenorm theory`"),
+    ("ridgerenorm theory --spec x --spectrum {outside}/../s.nc --out t.nc", "not one of the file's checksummed inputs"),
+    ("ridgerenorm theory --spec x --spectrum /etc/hostname --out t.nc", "not one of the file's checksummed inputs"),
+    ("ridgerenorm theory --spec x --spectrum 's.nc --out t.nc", "cannot be parsed"),
+])
+def test_verify_never_runs_a_forged_record(tmp_path, monkeypatch, command, refusal):
+    """A record is data: --verify refuses any command line that is not a netCDF step with its own inputs,
+    and what it refuses leaves nothing behind (the canary path stays absent)."""
+    made = _small_theory(tmp_path)
+    outside = tmp_path / "elsewhere" / "CANARY"
+    forged = _forge(made, tmp_path / "forged.nc", command.format(outside=outside))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as err:
+        audit.recompute(forged)
+    assert refusal in str(err.value) and "\n" not in str(err.value), err.value
+    assert not outside.exists() and not outside.parent.exists()
+    # the CLI says it in one line with exit status 2
+    res = subprocess.run([sys.executable, "-m", "ridgerenorm.cli", "audit", "--verify", str(forged)],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1 and refusal in res.stderr, res.stderr
+    assert not outside.exists()
+
+
+def test_verify_writes_only_into_its_own_folder(tmp_path, monkeypatch):
+    """A recorded --out elsewhere is not used: the rebuild goes to the audit's temporary folder, and the
+    file's own parameters reproduce it bit for bit."""
+    made = _small_theory(tmp_path)
+    outside = tmp_path / "elsewhere" / "out.nc"
+    forged = _forge(made, tmp_path / "forged.nc", f"ridgerenorm theory --spec @gone.json --spectrum s.nc --out {outside}")
+    monkeypatch.chdir(tmp_path)
+    assert audit.recompute_and_compare(forged) == {}
+    assert not outside.parent.exists()

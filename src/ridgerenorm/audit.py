@@ -2,15 +2,27 @@
 
 Every netCDF file carries its command, parameters, seed keys, the data checksums of its inputs, versions
 and git commit (io.provenance).  `ridgerenorm audit FILE` prints that record and checks the inputs' data are
-unchanged (by content: a bit-identical rebuild of an input is not a change); `--verify` reruns the recorded
-command into a temporary folder (first regenerating the temporary simulation blocks a merged file was made
-from) and compares every variable bit for bit.  Paths are resolved against the checkout the file lives in
-(the folder holding its results/), so audit works from any directory.
+unchanged (by content: a bit-identical rebuild of an input is not a change); `--verify` recomputes the file
+in a temporary folder (first regenerating the temporary simulation blocks a merged file was made from) and
+compares every variable bit for bit.  Paths are resolved against the checkout the file lives in (the folder
+holding its results/), so audit works from any directory.
+
+A file's attributes are not covered by its data checksum, so a record may have been written by anyone:
+`--verify` never runs the recorded command line.  It parses the line with the package's own argument parser,
+accepts only the steps that write a netCDF file (spectrum, spectra-data, simulate, merge, theory), and builds
+a fresh command from the step name, the recorded parameters (`spec`, given as a file in the temporary
+folder), the step's numeric options, and input files that the record itself lists as checksummed inputs
+inside the checkout.  Every output goes to the temporary folder.  A record that does not parse so is
+refused with one line.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import io as _stdio
 import json
+import re
 import shlex
 import subprocess
 import sys
@@ -46,26 +58,78 @@ def rebuild_command(path) -> str:
     return f"cd {shlex.quote(str(root))} && snakemake {target} --cores all{configfile} --forcerun {target}"
 
 
-def _run(command: str, replace: dict[str, str], cwd, spec_file=None) -> None:
-    """Run a recorded `ridgerenorm ...` command, in its checkout, with some path arguments replaced.  A
-    `--spec @file` argument (the workflow's argument files, which a later config rewrites) is replaced by
-    `spec_file`, holding the parameters the file records."""
-    argv = [replace.get(a, a) for a in shlex.split(command)]
-    if spec_file is not None and "--spec" in argv[:-1]:
-        i = argv.index("--spec") + 1
-        if argv[i].startswith("@"):
-            argv[i] = f"@{spec_file}"
-    if argv[0] != "ridgerenorm":
-        raise SystemExit(f"audit: recorded command does not start with ridgerenorm: {command[:80]}")
-    res = subprocess.run([sys.executable, "-m", "ridgerenorm.cli", *argv[1:]], capture_output=True, text=True,
-                         cwd=cwd)
+class RecordError(SystemExit):
+    """A recorded command that --verify refuses to rebuild (one line, exit status 1 from the CLI)."""
+
+    def __init__(self, message: str):
+        super().__init__(f"audit: {message}")
+
+
+# the steps --verify rebuilds: their input-file options, and their numeric options (passed on as parsed)
+STEP_INPUTS = {"spectrum": (), "spectra-data": (), "simulate": ("spectrum",), "theory": ("spectrum",),
+               "merge": ("spectrum", "blocks")}
+STEP_VALUES = {"simulate": ("draws", "threads", "mem_gb"), "spectra-data": ("seed",)}
+_DRAWS = re.compile(r"[0-9]{1,12}:[0-9]{1,12}")
+
+
+def parse_record(command: str) -> argparse.Namespace:
+    """A recorded `ridgerenorm STEP ...` line parsed by the package's own parser (nothing is run); refuses
+    a line that is not one of the STEP_INPUTS steps or that the parser rejects."""
+    from .cli import build_parser
+
+    shown = command[:80].encode("unicode_escape").decode()
+    try:
+        argv = shlex.split(command)
+    except ValueError:
+        raise RecordError(f"recorded command cannot be parsed: {shown}") from None
+    if not argv or argv[0] != "ridgerenorm" or len(argv) < 2 or argv[1] not in STEP_INPUTS:
+        raise RecordError(f"recorded command is not a ridgerenorm step that writes a netCDF file "
+                          f"({', '.join(STEP_INPUTS)}): {shown}")
+    with contextlib.redirect_stderr(_stdio.StringIO()):
+        try:
+            args = build_parser().parse_args(argv[1:])
+        except SystemExit:
+            raise RecordError(f"recorded command is not valid for `ridgerenorm {argv[1]}`: {shown}") from None
+    if getattr(args, "draws", None) is not None and not _DRAWS.fullmatch(args.draws):
+        raise RecordError(f"recorded --draws is not START:STOP: {args.draws[:40]!r}")
+    return args
+
+
+def _recorded_input(value: str, inputs: set[str], root: Path) -> str:
+    """An input path of a recorded command, as an absolute path: only a file the record lists among its
+    checksummed inputs, relative and inside the checkout."""
+    path = Path(value)
+    if value not in inputs or path.is_absolute() or ".." in path.parts:
+        raise RecordError(f"recorded input {value[:80]!r} is not one of the file's checksummed inputs")
+    where = (root / path).resolve()
+    if not where.is_relative_to(root.resolve()):
+        raise RecordError(f"recorded input {value[:80]!r} lies outside the checkout")
+    return str(where)
+
+
+def step_argv(args: argparse.Namespace, out: str, spec_file, inputs: dict[str, str | list[str]]) -> list[str]:
+    """The argument list that recomputes one step: its name, the recorded parameters (spec_file), the given
+    inputs, its numeric options as parsed, and `out`; nothing else of the record."""
+    argv = [args.command, "--spec", f"@{spec_file}", "--out", out]
+    for name in STEP_VALUES.get(args.command, ()):
+        argv += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
+    for name, value in inputs.items():
+        argv += value if isinstance(value, list) else [f"--{name}", value]
+    return argv
+
+
+def _run(argv: list[str], cwd) -> None:
+    res = subprocess.run([sys.executable, "-m", "ridgerenorm.cli", *argv], capture_output=True, text=True, cwd=cwd)
     if res.returncode != 0:
         raise SystemExit(f"audit: rerun failed ({res.returncode}): {res.stderr.strip().splitlines()[-1:]}")
 
 
 def _out_path(command: str) -> str:
-    argv = shlex.split(command)
-    return argv[argv.index("--out") + 1]
+    """The --out of a recorded command (for display; '?' when the line does not parse)."""
+    try:
+        return parse_record(command).out
+    except RecordError:
+        return "?"
 
 
 def describe(path) -> tuple[str, list[str]]:
@@ -118,23 +182,38 @@ def _max_relative_difference(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def recompute(path):
-    """Recompute `path` in a temporary folder; the original and the recomputed Dataset."""
+    """Recompute `path` in a temporary folder; the original and the recomputed Dataset.  The commands are
+    rebuilt from the record (parse_record, step_argv), never run as recorded."""
     original = io.read_dataset(path)
-    command = original.attrs["command"]
+    if "command" not in original.attrs or "spec" not in original.attrs:
+        raise RecordError(f"{path} records no command or no parameters to recompute it from")
     root = checkout_root(path)
+    args = parse_record(original.attrs["command"])
+    recorded = set(json.loads(original.attrs.get("inputs", "{}")))
+    try:
+        json.loads(original.attrs["spec"])
+    except ValueError:
+        raise RecordError(f"{path}: the recorded parameters are not JSON") from None
     with tempfile.TemporaryDirectory(prefix="ridgerenorm-audit-") as tmp:
-        spec_file = None
-        if "spec" in original.attrs:  # the recorded parameters (the blocks of a merge share them)
-            spec_file = Path(tmp) / "spec.json"
-            spec_file.write_text(original.attrs["spec"])
-        replace = {}
-        for k, block_cmd in enumerate(json.loads(original.attrs.get("block_commands", "[]"))):
-            block_out = _out_path(block_cmd)
-            replace[block_out] = str(Path(tmp) / f"block_{k}.nc")
-            _run(block_cmd, {block_out: replace[block_out]}, root, spec_file)
+        spec_file = Path(tmp) / "spec.json"  # the recorded parameters (the blocks of a merge share them)
+        spec_file.write_text(original.attrs["spec"])
+        inputs = {}
+        if "spectrum" in STEP_INPUTS[args.command] and args.spectrum:
+            inputs["spectrum"] = _recorded_input(args.spectrum, recorded, root)
+        if args.command == "merge":
+            blocks = []
+            for k, block_cmd in enumerate(json.loads(original.attrs.get("block_commands", "[]"))):
+                block = parse_record(block_cmd)
+                if block.command != "simulate":
+                    raise RecordError(f"a recorded block command is not a simulate step: {block.command}")
+                blocks.append(str(Path(tmp) / f"block_{k}.nc"))
+                spectrum = {"spectrum": _recorded_input(block.spectrum, recorded, root)}
+                _run(step_argv(block, blocks[-1], spec_file, spectrum), root)
+            if not blocks:
+                raise RecordError(f"{path}: a merged file that records no block commands")
+            inputs["blocks"] = blocks
         out = str(Path(tmp) / "rebuilt.nc")
-        replace[_out_path(command)] = out
-        _run(command, replace, root, spec_file)
+        _run(step_argv(args, out, spec_file, inputs), root)
         return original, io.read_dataset(out)
 
 

@@ -103,7 +103,10 @@ def cmd_merge(args) -> None:
     pop = io.read_dataset(args.spectrum) if model.merge_needs_spectrum else None
     merged, extra = model.merge(spec, blocks, pop)
     seeds = extra.pop("seeds", None)
-    inputs = args.blocks + ([args.spectrum] if model.merge_needs_spectrum else [])
+    # the blocks are temporary: the merged file also records, checksummed, the files they were made from
+    # (the spectrum), so that `audit --verify` can regenerate them from recorded inputs only
+    made_from = [p for b in blocks for p in json.loads(b.attrs.get("inputs", "{}"))]
+    inputs = list(dict.fromkeys(args.blocks + ([args.spectrum] if model.merge_needs_spectrum else []) + made_from))
     io.write_dataset(merged, args.out, io.provenance(spec=spec, inputs=inputs, seeds=seeds,
                                                      wall_time=time.perf_counter() - t0, extra=extra))
 

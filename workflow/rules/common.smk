@@ -27,9 +27,10 @@ except rr_config.ConfigError as err:
 validate(config, schema="../schemas/config.schema.yaml")
 
 R = f"results/{config['scale']}"
-# The config files of this run, for `ridgerenorm plan` (onstart); --configfile overlays come last.
+# The config files of this run, for `ridgerenorm plan` (onstart); --configfile overlays come last.  Each path
+# is shell-quoted: a path is user text and goes into a shell line.
 PLAN_CONFIGS = " ".join(
-    ["config/config.yaml"] + [str(f) for f in workflow.overwrite_configfiles]
+    shlex.quote(str(f)) for f in ["config/config.yaml", *workflow.overwrite_configfiles]
 )
 EXPERIMENTS = sorted(config["experiments"])
 FIGURES = config["figures"]
