@@ -2,8 +2,10 @@
 simulation, an edit to theory.py reruns only what depends on it, corrupt files are rebuilt, and the CI
 workflow that runs this sequence is valid."""
 
+import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 import yaml
@@ -40,6 +42,31 @@ def test_edit_to_theory_reruns_only_what_depends_on_it(clone_b):
                            if f.get("experiments") or FIGURE_KINDS[f["kind"]].module in theory_plots)
     assert jobs == {"theory": len(config["experiments"]), "figure": expected_figures, "agreement": 1,
                     "benchmark_summary": 1, "contact_sheet": 1, "all": 1}, jobs
+
+
+def test_changed_parameter_reruns_its_steps_from_the_files_alone(clone_b):
+    """A result records its parameters; a config edit after `cache import` plans exactly the steps whose
+    recorded parameters differ, with one line naming the file and the key (old -> new), whether Snakemake's
+    own records exist or not.  Looking with the edited config leaves the original config's results up to
+    date, and nothing in results/ is rewritten by the look."""
+    clone, _, _ = clone_b
+    (clone / "edit.yaml").write_text("experiments:\n  b2_isotropic: {ridge: 1.0e-2}\n")
+    edited_config = ("--configfile", "config/quick.yaml", "edit.yaml")
+    results = clone / "results" / "quick"
+    for records in ("with .snakemake/", "after rm -rf .snakemake"):
+        if records.startswith("after"):
+            shutil.rmtree(clone / ".snakemake")
+        before = {p: p.stat().st_mtime_ns for p in results.rglob("*.nc")}
+        out = snakemake(clone, "-n", *edited_config)
+        for kind in ("simulation", "theory"):
+            assert f"results/quick/{kind}/b2_isotropic.nc is stale (ridge 0.001 -> 0.01): planned again" in out, (
+                records, out[-3000:])
+        assert "spectra/b2_isotropic.nc is stale" not in out  # the population does not depend on the ridge
+        jobs = job_counts(out)
+        assert jobs["simulate"] == 2 and jobs["merge_simulation"] == 1 and jobs["theory"] == 1, (records, jobs)
+        assert "spectrum" not in jobs and jobs["figure"] == 1, (records, jobs)  # B2 alone shows b2_isotropic
+        assert {p: p.stat().st_mtime_ns for p in results.rglob("*.nc")} == before
+        assert "Nothing to be done" in snakemake(clone, "-n", *QUICK), records
 
 
 def test_corrupt_file_is_detected_and_rebuilt(clone_b):
@@ -111,3 +138,27 @@ def test_github_workflow_is_valid():
     assert {"push", "workflow_dispatch"} <= set(spec[True])  # PyYAML reads the key `on` as True
     steps = " ".join(str(s) for s in spec["jobs"]["figures"]["steps"])
     assert "actions/cache" in steps and "upload-artifact" in steps and "snakemake --cores all" in steps
+
+
+def test_code_stamps_do_not_depend_on_where_the_package_is_installed(tmp_path):
+    """The same code gives the same stamp whether the package is imported from this checkout or from a copy
+    elsewhere (another checkout, a wheel): stamps name modules package-relative."""
+    shutil.copytree(ROOT / "src" / "ridgerenorm", tmp_path / "elsewhere" / "ridgerenorm")
+    script = ("import sys, ridgerenorm; from ridgerenorm.cache import code_stamp; from ridgerenorm.deps import step_files;"
+              "print(ridgerenorm.__file__); print(open(code_stamp(sys.argv[1], 'theory', step_files('theory', sys.argv[2]),"
+              " sys.argv[2])).read(), end='')")
+    stamps = {}
+    for where, path in (("checkout", ROOT / "src"), ("copy", tmp_path / "elsewhere")):
+        res = subprocess.run([sys.executable, "-c", script, str(tmp_path / where), str(ROOT)], capture_output=True,
+                             text=True, env=dict(os.environ, PYTHONPATH=str(path)), check=True)
+        imported, stamps[where] = res.stdout.split("\n", 1)
+        assert imported.startswith(str(path)), imported
+    assert stamps["checkout"] == stamps["copy"] and "  ridgerenorm/theory.py\n" in stamps["copy"], stamps
+
+
+def test_a_run_on_other_code_says_so(tmp_path):
+    """A checkout whose run would import another checkout's package is told so in one line."""
+    assert cache.foreign_package_notice(ROOT) is None
+    notice = cache.foreign_package_notice(tmp_path)
+    assert notice.startswith("ridgerenorm: this run uses the package at ") and "\n" not in notice
+    assert f"not this checkout's {tmp_path.resolve()}/src/ridgerenorm" in notice

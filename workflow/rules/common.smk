@@ -8,10 +8,15 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from ridgerenorm import config as rr_config
-from ridgerenorm.cache import code_stamp, scan
+from ridgerenorm.cache import (
+    align_spec_trigger,
+    code_stamp,
+    foreign_package_notice,
+    scan,
+    spec_file,
+)
 from ridgerenorm.captions import FigureFacts, spec_words
 from ridgerenorm.deps import closure, module_files, step_files
-from ridgerenorm.io import atomic_path
 from ridgerenorm.plotting import FIGURE_KINDS
 from ridgerenorm.models import model_of
 
@@ -39,6 +44,10 @@ FIGURES = config["figures"]
 if workflow.is_main_process:
     for line in scan(R):
         print(line, file=sys.stderr)
+    # The jobs run `ridgerenorm` from PATH: say so when that is not this checkout's own code (one line).
+    _notice = foreign_package_notice(workflow.basedir)
+    if _notice:
+        print(_notice, file=sys.stderr)
 # Code stamps (ridgerenorm.cache): one file per step holding the SHA-256 of every package file the step's
 # command imports (ridgerenorm.deps derives them), rewritten only when that content changes.  A rule lists
 # its stamp as input, so an edit to a module reruns exactly the steps that import it, and a fresh clone
@@ -89,12 +98,14 @@ wildcard_constraints:
 
 
 # Argument files: the JSON parameters of every step and the long file lists, written under
-# results/<scale>/specs/ when the workflow is read (rewritten only when their content changes), so a job's
-# shell line reads `--spec @results/quick/specs/c2_isotropic.simulate.json` and stays short and runnable by
-# hand.  The `@file` parameter is an ArgFile, which Snakemake's params trigger cannot represent and so
-# ignores; each rule lists the JSON text itself as a second parameter (`settings`, the shell-quoted form
-# the rules once passed inline, so results made then are not rerun), and the trigger compares that: a
-# changed value still reruns exactly the jobs it reaches.
+# results/<scale>/specs/ when the workflow is read, so a job's shell line reads
+# `--spec @results/quick/specs/c2_isotropic.simulate.<sha>.json` and stays short and runnable by hand.  Each
+# file is named by its content and never rewritten (ridgerenorm.cache.spec_file): no later start, with this
+# config or another, can change what a running job reads.  The parameter files are also rule inputs, and
+# their modification time is set from the results themselves (align_spec_triggers below): a result whose
+# recorded parameters differ from today's is planned again, with or without Snakemake's .snakemake/ records.
+# Each rule also lists the JSON text itself as a parameter (`settings`), which Snakemake's params trigger
+# compares where it has records.
 SPECS = f"{R}/specs"
 
 
@@ -109,12 +120,9 @@ class ArgFile:
 
 
 def arg_file(name, text):
-    """`text` in results/<scale>/specs/`name` (atomic; untouched when equal), as an `@path` argument."""
-    path = Path(SPECS) / name
-    if workflow.is_main_process and (not path.is_file() or path.read_text() != text):
-        with atomic_path(path) as tmp:
-            tmp.write_text(text)
-    return ArgFile(path)
+    """`text` in results/<scale>/specs/, content-addressed (written once, by the main process), as an
+    `@path` argument."""
+    return ArgFile(spec_file(SPECS, name, text, write=workflow.is_main_process))
 
 
 def step_json(exp, step):
@@ -252,9 +260,24 @@ def all_targets():
     )
 
 
-# Every argument file is written now, so each job's printed command can be rerun by hand at once.
-for _exp in EXPERIMENTS:
-    for _step in ("spectrum", "simulate", "theory"):
-        step_arg(_exp, _step)
-for _fid in FIGURES:
-    figure_spec_arg(_fid)
+# Every argument file is written now, so each job's printed command can be rerun by hand at once; and each
+# existing result is held to the parameters it records (one line per stale result).
+if workflow.is_main_process:
+    for _exp in EXPERIMENTS:
+        for _step, _kind in (
+            ("spectrum", "spectra"),
+            ("simulate", "simulation"),
+            ("theory", "theory"),
+        ):
+            for _line in align_spec_trigger(
+                step_arg(_exp, _step).path,
+                [f"{R}/{_kind}/{_exp}.nc"],
+                rr_config.step_spec(config, _exp, _step),
+            ):
+                print(_line, file=sys.stderr)
+    for _fid in FIGURES:
+        _results = [f"{R}/spectra_data/{_fid}.nc"] if figure_kind(_fid).builder else []
+        for _line in align_spec_trigger(
+            figure_spec_arg(_fid).path, _results, json.loads(figure_json(_fid))
+        ):
+            print(_line, file=sys.stderr)

@@ -5,6 +5,7 @@
 rule spectrum:
     input:
         code=CODE["spectrum"],
+        spec=lambda wc: step_arg(wc.exp, "spectrum").path,
     output:
         f"{R}/spectra/{{exp}}.nc",
     log:
@@ -22,6 +23,7 @@ rule simulate:
     input:
         spectrum=f"{R}/spectra/{{exp}}.nc",
         code=CODE["simulate"],
+        spec=lambda wc: step_arg(wc.exp, "simulate").path,
     output:
         temp(f"{R}/simulation/{{exp}}/draws_{{start}}-{{stop}}.nc"),
     log:
@@ -48,6 +50,7 @@ rule merge_simulation:
         blocks=lambda wc: block_files(wc.exp),
         spectrum=f"{R}/spectra/{{exp}}.nc",
         code=CODE["merge"],
+        spec=lambda wc: step_arg(wc.exp, "simulate").path,
     output:
         f"{R}/simulation/{{exp}}.nc",
     log:
@@ -66,6 +69,7 @@ rule theory:
     input:
         spectrum=f"{R}/spectra/{{exp}}.nc",
         code=CODE["theory"],
+        spec=lambda wc: step_arg(wc.exp, "theory").path,
     output:
         f"{R}/theory/{{exp}}.nc",
     log:

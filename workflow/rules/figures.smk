@@ -7,6 +7,7 @@ rule figure:
         code=CODE["figure"],
         # the code stamp of the kind's plot module, which plotting loads by name
         plot=lambda wc: CODE[f"plot_{figure_kind(wc.fid).module}"],
+        spec=lambda wc: figure_spec_arg(wc.fid).path,
     output:
         pdf=f"{R}/figures/{{fid}}_{{name}}.pdf",
         png=report(

@@ -5,6 +5,7 @@
 rule spectra_data:
     input:
         code=CODE["spectra_data"],
+        spec=lambda wc: figure_spec_arg(wc.fid).path,
     output:
         f"{R}/spectra_data/{{fid}}.nc",
     log:
