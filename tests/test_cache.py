@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -162,3 +163,26 @@ def test_a_run_on_other_code_says_so(tmp_path):
     notice = cache.foreign_package_notice(tmp_path)
     assert notice.startswith("ridgerenorm: this run uses the package at ") and "\n" not in notice
     assert f"not this checkout's {tmp_path.resolve()}/src/ridgerenorm" in notice
+
+
+def test_start_up_scan_leaves_a_live_write_alone(tmp_path):
+    """Race: a writer is paused inside its atomic write while another start scans results/.  The scan removes
+    only leftovers of dead writers; the paused write completes."""
+    results = tmp_path / "results" / "quick"
+    target = results / "theory" / "x.nc"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from ridgerenorm import io\n"
+         "with io.atomic_path(sys.argv[1]) as tmp:\n"
+         "    tmp.write_text('partial'); print(tmp, flush=True); sys.stdin.readline(); tmp.write_text('done')",
+         str(target)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    live = Path(writer.stdout.readline().strip())  # the writer is paused now, its temporary file written
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    leftover = live.with_name(live.name.replace(f"-{writer.pid}.", f"-{int(dead.stdout)}."))
+    leftover.write_text("left by a killed write")
+    unowned = target.parent / ".x.nc.abcd1234.tmp"  # the name a write made before names carried the writer
+    unowned.write_text("old")
+    messages = cache.scan(results)
+    assert live.is_file() and not leftover.exists() and not unowned.exists()
+    assert len(messages) == 2 and all("left by an interrupted write" in m for m in messages), messages
+    writer.communicate("go\n", timeout=30)
+    assert writer.returncode == 0 and target.read_text() == "done" and not live.exists()

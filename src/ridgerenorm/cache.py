@@ -165,13 +165,15 @@ def align_spec_trigger(spec_path, results, current: dict) -> list[str]:
 
 
 def scan(results_dir) -> list[str]:
-    """Remove leftover temporary files and unreadable or corrupt netCDF files below results_dir; one line
-    per removed file."""
+    """Remove leftover temporary files (those no live process is writing: io.tmp_in_use) and unreadable or
+    corrupt netCDF files below results_dir; one line per removed file."""
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         return []
     messages = []
     for tmp in results_dir.rglob(f".*{io.TMP_SUFFIX}"):
+        if io.tmp_in_use(tmp):
+            continue
         tmp.unlink(missing_ok=True)
         messages.append(f"ridgerenorm: removed {tmp}, left by an interrupted write")
     for path in sorted(results_dir.rglob("*.nc")):

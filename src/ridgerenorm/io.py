@@ -22,19 +22,54 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shlex
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
 __all__ = ["write_dataset", "read_dataset", "provenance", "sha256", "data_checksum", "atomic_path", "CorruptFileError",
-           "TMP_SUFFIX", "environment_differences"]
+           "TMP_SUFFIX", "tmp_owner", "tmp_in_use", "environment_differences"]
 
-TMP_SUFFIX = ".tmp"  # temporary files of atomic writes: .<name>.<random>.tmp beside the target
+TMP_SUFFIX = ".tmp"  # temporary files of atomic writes: .<name>.<host>-<pid>.<random>.tmp beside the target
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname().split(".")[0]) or "host"
+
+
+def tmp_owner(path) -> tuple[str, int] | None:
+    """(host, pid) of the process writing a temporary file of atomic_path, from its name; None for a name
+    without an owner."""
+    m = re.search(r"\.([A-Za-z0-9-]+)-([0-9]{1,10})\.[^.]+" + re.escape(TMP_SUFFIX) + "$", Path(path).name)
+    return (m.group(1), int(m.group(2))) if m else None
+
+
+def tmp_in_use(path) -> bool:
+    """Whether a temporary file may still be written: its owner is a live process on this host, or it
+    belongs to another host (a cluster node sharing the folder) and changed within the last day."""
+    owner = tmp_owner(path)
+    if owner is None:
+        return False
+    host, pid = owner
+    if host != _host():
+        try:
+            return time.time() - Path(path).stat().st_mtime < 86400
+        except FileNotFoundError:
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class CorruptFileError(OSError):
@@ -199,7 +234,9 @@ class atomic_path:
 
     def __enter__(self) -> Path:
         self.target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=TMP_SUFFIX, dir=self.target.parent)
+        # the name carries its writer (host and pid), so a start-up scan leaves a live write alone
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name}.{_host()}-{os.getpid()}.", suffix=TMP_SUFFIX,
+                                   dir=self.target.parent)
         os.close(fd)
         self.tmp = Path(tmp)
         return self.tmp
