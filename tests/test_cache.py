@@ -186,3 +186,33 @@ def test_start_up_scan_leaves_a_live_write_alone(tmp_path):
     assert len(messages) == 2 and all("left by an interrupted write" in m for m in messages), messages
     writer.communicate("go\n", timeout=30)
     assert writer.returncode == 0 and target.read_text() == "done" and not live.exists()
+
+
+def test_status_says_what_is_stale_and_why_from_the_files_alone(clone_b):
+    """`ridgerenorm status` on the bundle-imported clone: every result up to date; with a config edit, the
+    results it reaches are stale, naming the key; a removed file is missing; nothing is written."""
+    clone, _, _ = clone_b
+    cli = [sys.executable, "-m", "ridgerenorm.cli", "status"]
+    res = subprocess.run(cli + ["--scale", "quick"], cwd=clone, capture_output=True, text=True, env=env_for(clone))
+    config = yaml.safe_load((clone / "config" / "config.yaml").read_text())
+    n = 3 * len({e for f in config["figures"].values() for e in f.get("experiments", {}).values()}) + 4 + 2 * 23
+    assert res.returncode == 0 and f"{n} results, {n} up to date, 0 stale, 0 missing" in res.stdout, res.stdout[-2000:]
+    (clone / "edit.yaml").write_text("experiments:\n  b2_isotropic: {ridge: 1.0e-2}\n")
+    res = subprocess.run(cli + ["--stale-only", "config/config.yaml", "config/quick.yaml", "edit.yaml"], cwd=clone,
+                         capture_output=True, text=True, env=env_for(clone))
+    lines = res.stdout.splitlines()
+    assert res.returncode == 1 and lines[-1].endswith("s)") and "0 missing" in lines[-1], res.stdout
+    stale = {line.split()[1].rstrip(":") for line in lines[:-1]}
+    assert stale == {"results/quick/simulation/b2_isotropic.nc", "results/quick/theory/b2_isotropic.nc",
+                     "results/quick/figures/B2_lr-isotropic.pdf", "results/quick/figures/B2_lr-isotropic.png"}, lines
+    assert "stale       results/quick/theory/b2_isotropic.nc: parameters ridge 0.001 -> 0.01" in res.stdout
+    theory = clone / "results" / "quick" / "theory" / "b3_source.nc"
+    hidden = theory.with_suffix(".moved")
+    theory.rename(hidden)
+    try:
+        res = subprocess.run(cli + ["--scale", "quick", "--stale-only"], cwd=clone, capture_output=True, text=True,
+                             env=env_for(clone))
+    finally:
+        hidden.rename(theory)
+    assert res.returncode == 1 and "missing     results/quick/theory/b3_source.nc" in res.stdout, res.stdout
+    assert "stale       results/quick/figures/B3_" in res.stdout  # the figure made from it

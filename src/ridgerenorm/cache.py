@@ -61,13 +61,18 @@ def _stamp_name(f: Path, root: Path) -> str:
     return (f.relative_to(root) if f.is_relative_to(root) else Path("<outside>") / f.name).as_posix()
 
 
+def stamp_text(files, root) -> str:
+    """The content of a code stamp: a line `<sha256>  <name>` per file, sorted by name."""
+    root = Path(root).resolve()
+    named = sorted((_stamp_name(f, root), f) for f in (Path(root, f).resolve() for f in files))
+    return "".join(f"{io.sha256(f)}  {name}\n" for name, f in named)
+
+
 def code_stamp(results_dir, name: str, files, root) -> str:
     """Path of results_dir/code/<name>.sha256, holding the SHA-256 of each of `files` under its package- or
     checkout-relative name (so the same code gives the same stamp wherever it is installed); the file is
     rewritten only when that changes."""
-    root = Path(root).resolve()
-    named = sorted((_stamp_name(f, root), f) for f in (Path(root, f).resolve() for f in files))
-    text = "".join(f"{io.sha256(f)}  {name}\n" for name, f in named)
+    text = stamp_text(files, root)
     path = Path(results_dir) / STAMP_DIR / f"{name}.sha256"
     if not path.exists() or path.read_text() != text:
         with io.atomic_path(path) as tmp:

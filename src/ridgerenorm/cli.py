@@ -244,6 +244,13 @@ def cmd_cache(args) -> None:
         raise InputError(str(err)) from None
 
 
+def cmd_status(args) -> None:
+    from . import status
+
+    files = args.configfiles or ["config/config.yaml"] + ([f"config/{args.scale}.yaml"] if args.scale not in (None, "paper") else [])
+    raise SystemExit(status.main(files, show_all=not args.stale_only))
+
+
 def cmd_plan(args) -> None:
     from .costs import machine_rates, rates_cache_file
     from .models import model_of
@@ -320,6 +327,13 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("archive", help="a .tar.gz written by `ridgerenorm cache export`")
     i.add_argument("--root", default=".", help="the checkout to install into (default: .)")
     i.set_defaults(func=cmd_cache)
+
+    s = sub.add_parser("status", help="every result of a config: up to date, stale (and why) or missing, from the files alone")
+    s.add_argument("configfiles", nargs="*", help="config YAML files, merged in order (default: config/config.yaml, "
+                   "plus config/<scale>.yaml with --scale)")
+    s.add_argument("--scale", help="a scale whose overlay is config/<scale>.yaml (paper: config/config.yaml alone)")
+    s.add_argument("--stale-only", action="store_true", help="list only results that are stale or missing")
+    s.set_defaults(func=cmd_status)
 
     s = sub.add_parser("plan", help="estimate each experiment's flops and run time on this machine")
     s.add_argument("configfiles", nargs="+", help="config YAML files, merged in order (later files override earlier)")
