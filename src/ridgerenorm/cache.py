@@ -179,7 +179,12 @@ def scan(results_dir) -> list[str]:
     for tmp in results_dir.rglob(f".*{io.TMP_SUFFIX}"):
         if io.tmp_in_use(tmp):
             continue
-        tmp.unlink(missing_ok=True)
+        if tmp.is_dir():  # a bundle import's staging folder
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
         messages.append(f"ridgerenorm: removed {tmp}, left by an interrupted write")
     for path in sorted(results_dir.rglob("*.nc")):
         try:
@@ -210,10 +215,17 @@ def bundle_members(root, scale: str) -> list[Path]:
 
 def export_bundle(root, scale: str, archive) -> dict:
     """Write results/<scale>'s cached results to `archive` (.tar.gz) with MANIFEST.sha256 first; returns
-    {'files': n, 'bytes': size of the archive}.  Modification times are kept, so the imported results stay
-    older than the stamps and files made from them."""
+    {'files': n, 'bytes': size of the archive}.  Every netCDF member is checked against its data checksum
+    first (a corrupt file is refused, not shipped).  Modification times are kept, so the imported results
+    stay older than the stamps and files made from them."""
     root = Path(root).resolve()
     members = bundle_members(root, scale)
+    for f in members:
+        if f.suffix == ".nc":
+            try:
+                io.read_dataset(f)
+            except io.CorruptFileError as err:
+                raise BundleError(f"error: not exported: {err}") from None
     manifest = "".join(f"{io.sha256(f)}  {f.relative_to(root).as_posix()}\n" for f in members)
     with io.atomic_path(archive) as tmp:
         with tarfile.open(tmp, "w:gz") as tar:
@@ -226,47 +238,127 @@ def export_bundle(root, scale: str, archive) -> dict:
     return {"files": len(members), "bytes": os.path.getsize(archive)}
 
 
-def _read_manifest(tar: tarfile.TarFile) -> dict:
-    try:
-        text = tar.extractfile(MANIFEST).read().decode()
-    except (KeyError, AttributeError):
-        raise BundleError(f"error: bundle has no {MANIFEST}") from None
+# What a bundle may hold: results/<scale>/<folder>/<file> of these kinds, nothing else (no figures, no
+# scripts, no links or devices); and how much it may unpack to.
+MEMBER_KINDS = {"spectra": ".nc", "simulation": ".nc", "theory": ".nc", "spectra_data": ".nc", STAMP_DIR: ".sha256"}
+_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}"
+MAX_MEMBER_BYTES = 8 << 30  # one member
+MAX_BUNDLE_BYTES = 64 << 30  # all members, unpacked
+MAX_MANIFEST_BYTES = 1 << 20
+
+
+def _member_place(name: str) -> tuple[str, str] | None:
+    """(scale, folder) of an acceptable member name, else None."""
+    import re
+
+    m = re.fullmatch(rf"results/([A-Za-z0-9_-]{{1,64}})/([a-z_]+)/({_NAME})", name)
+    if m and m.group(2) in MEMBER_KINDS and m.group(3).endswith(MEMBER_KINDS[m.group(2)]):
+        return m.group(1), m.group(2)
+    m = re.fullmatch(rf"results/([A-Za-z0-9_-]{{1,64}})/benchmarks/([a-z_]+)/({_NAME}/)?{_NAME}\.tsv", name)
+    return (m.group(1), "benchmarks") if m else None
+
+
+def _read_manifest(tar: tarfile.TarFile, archive) -> tuple[dict, tarfile.TarInfo]:
+    first = tar.next()
+    if first is None or first.name != MANIFEST or not first.isreg() or first.size > MAX_MANIFEST_BYTES:
+        raise BundleError(f"error: {archive}: not a bundle (its first member must be {MANIFEST})")
+    text = tar.extractfile(first).read(MAX_MANIFEST_BYTES + 1).decode(errors="replace")
     entries = {}
     for line in text.splitlines():
         digest, _, name = line.partition("  ")
-        if len(digest) != 64 or not name:
+        if len(digest) != 64 or not name or name in entries:
             raise BundleError(f"error: {MANIFEST}: malformed line {line[:80]!r}")
+        if _member_place(name) is None:
+            raise BundleError(f"error: {archive}: {name[:100]!r} is not a file a bundle may hold "
+                              f"(results/<scale>/{{{','.join(MEMBER_KINDS)}}}/ and benchmarks/)")
         entries[name] = digest
-    return entries
+    scales = {_member_place(n)[0] for n in entries}
+    if len(scales) > 1:
+        raise BundleError(f"error: {archive}: members of more than one scale ({', '.join(sorted(scales))})")
+    return entries, first
 
 
 def import_bundle(archive, root) -> dict:
-    """Verify every member of `archive` against its manifest, then install them below `root` (keeping their
-    modification times).  Nothing is written unless every member verifies."""
+    """Verify every member of `archive` against its manifest, then install them below `root`.
+
+    The manifest comes first and is checked before anything is written: only results/<scale>/ files of the
+    MEMBER_KINDS (and benchmark records) of one scale.  Members are streamed (hashed while copied, never read
+    whole), each capped at MAX_MEMBER_BYTES and all at MAX_BUNDLE_BYTES, into a staging folder beside the
+    targets; a netCDF member must also pass its data checksum.  Only when every member verifies are they
+    renamed into place (keeping their modification times).  On any failure the staging folder goes and
+    results/ is exactly as it was; results/ may be a link to other storage."""
+    import shutil
+
     root = Path(root).resolve()
     try:
-        tar = tarfile.open(archive, "r:gz")
+        tar = tarfile.open(archive, "r|gz")  # a stream: members in order, nothing read twice
     except FileNotFoundError:
         raise
-    except (tarfile.TarError, OSError) as err:
+    except (tarfile.TarError, OSError, EOFError) as err:
         raise BundleError(f"error: {archive}: not a readable bundle ({err})") from None
-    with tar:
-        entries = _read_manifest(tar)
-        seen = set()
-        for member in tar.getmembers():
-            if member.name == MANIFEST:
-                continue
-            if not member.isfile() or member.name not in entries:
-                raise BundleError(f"error: {archive}: {member.name} is not in the manifest")
-            parts = Path(member.name).parts
-            if parts[0] != "results" or ".." in parts:
-                raise BundleError(f"error: {archive}: {member.name} is outside results/")
-            if _sha256_bytes(tar.extractfile(member).read()) != entries[member.name]:
-                raise BundleError(f"error: {archive}: {member.name} does not match its checksum")
-            seen.add(member.name)
-        if seen != set(entries):
-            raise BundleError(f"error: {archive}: {len(set(entries) - seen)} manifest file(s) missing from the bundle")
-        for member in tar.getmembers():
-            if member.name != MANIFEST:
-                tar.extract(member, root, filter="data")
-    return {"files": len(seen)}
+    results = root / "results"
+    made_results = not results.exists()
+    results.mkdir(exist_ok=True)
+    staging = Path(results.resolve(), f".import.{io.tmp_tag()}.stage{io.TMP_SUFFIX}")
+    staged, total = [], 0
+    try:
+        with tar:
+            entries, first = _read_manifest(tar, archive)
+            for member in tar:
+                if member is first:
+                    continue
+                if member.name not in entries or member.name in {n for n, _ in staged}:
+                    raise BundleError(f"error: {archive}: {member.name[:100]!r} is not in the manifest (or twice)")
+                if not member.isreg() or member.issparse():
+                    raise BundleError(f"error: {archive}: {member.name}: not a regular file")
+                if member.size > MAX_MEMBER_BYTES or total + member.size > MAX_BUNDLE_BYTES:
+                    raise BundleError(f"error: {archive}: {member.name}: {member.size / 1e9:.1f} GB, over the "
+                                      f"bundle's limits ({MAX_MEMBER_BYTES >> 30} GiB a file, "
+                                      f"{MAX_BUNDLE_BYTES >> 30} GiB in all)")
+                total += member.size
+                dest = staging / member.name
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                h, n, src = hashlib.sha256(), 0, tar.extractfile(member)
+                with open(dest, "wb") as out:
+                    for chunk in iter(lambda: src.read(1 << 20), b""):
+                        n += len(chunk)
+                        h.update(chunk)
+                        out.write(chunk)
+                if n != member.size or h.hexdigest() != entries[member.name]:
+                    raise BundleError(f"error: {archive}: {member.name} does not match its checksum")
+                if dest.suffix == ".nc":
+                    try:
+                        io.read_dataset(dest)
+                    except io.CorruptFileError:
+                        raise BundleError(f"error: {archive}: {member.name}: its data do not match their "
+                                          "recorded checksum") from None
+                os.utime(dest, (member.mtime, member.mtime))
+                staged.append((member.name, dest))
+        missing = set(entries) - {n for n, _ in staged}
+        if missing:
+            raise BundleError(f"error: {archive}: {len(missing)} manifest file(s) missing from the bundle")
+        for name, dest in staged:
+            target = root / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(dest, target)
+    except (tarfile.TarError, EOFError, zlib_error()) as err:
+        raise BundleError(f"error: {archive}: a truncated or damaged bundle ({type(err).__name__}: "
+                          f"{str(err)[:80]})") from None
+    except OSError as err:
+        if err.errno == 28:
+            raise BundleError(f"error: no space left on {results.resolve()} while importing {archive}; "
+                              "nothing was installed") from None
+        raise
+    except BaseException:
+        if made_results:
+            shutil.rmtree(results, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return {"files": len(staged)}
+
+
+def zlib_error():
+    import zlib
+
+    return zlib.error

@@ -44,6 +44,11 @@ def _host() -> str:
     return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname().split(".")[0]) or "host"
 
 
+def tmp_tag() -> str:
+    """`<host>-<pid>`: the writer's part of a temporary name (tmp_owner reads it back)."""
+    return f"{_host()}-{os.getpid()}"
+
+
 def tmp_owner(path) -> tuple[str, int] | None:
     """(host, pid) of the process writing a temporary file of atomic_path, from its name; None for a name
     without an owner."""
@@ -235,7 +240,7 @@ class atomic_path:
     def __enter__(self) -> Path:
         self.target.parent.mkdir(parents=True, exist_ok=True)
         # the name carries its writer (host and pid), so a start-up scan leaves a live write alone
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name}.{_host()}-{os.getpid()}.", suffix=TMP_SUFFIX,
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name}.{tmp_tag()}.", suffix=TMP_SUFFIX,
                                    dir=self.target.parent)
         os.close(fd)
         self.tmp = Path(tmp)
