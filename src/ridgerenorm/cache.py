@@ -254,7 +254,7 @@ def _member_place(name: str) -> tuple[str, str] | None:
     m = re.fullmatch(rf"results/([A-Za-z0-9_-]{{1,64}})/([a-z_]+)/({_NAME})", name)
     if m and m.group(2) in MEMBER_KINDS and m.group(3).endswith(MEMBER_KINDS[m.group(2)]):
         return m.group(1), m.group(2)
-    m = re.fullmatch(rf"results/([A-Za-z0-9_-]{{1,64}})/benchmarks/([a-z_]+)/({_NAME}/)?{_NAME}\.tsv", name)
+    m = re.fullmatch(rf"results/([A-Za-z0-9_-]{{1,64}})/benchmarks/([a-z_]+/)?({_NAME}/)?{_NAME}\.tsv", name)
     return (m.group(1), "benchmarks") if m else None
 
 
