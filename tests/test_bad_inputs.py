@@ -486,3 +486,18 @@ def test_an_unwritable_output_fails_before_any_compute(tmp_path, capsys):
     assert err.count("\n") == 1 and f"{blocker}/sub" in err and "cannot write there" in err, err
     assert time.perf_counter() - t0 < 5
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
+
+
+@pytest.mark.parametrize("text,key,fragment", [
+    ('scale: "quick\\n"\n', "scale = 'quick\\n'", "does not match"),
+    ('experiments:\n  "b2_isotropic\\n": {draws: 3}\n', "experiments.'b2_isotropic\\n'", "not a valid name here"),
+    (f"figures:\n  A1: {{name: {'a' * 300}}}\n", "figures.A1.name = 'aaaa", "does not match"),
+    (f"experiments:\n  {'b' * 65}: {{model: linear_ridge}}\n", f"experiments.{'b' * 65}", "not a valid name here"),
+])
+def test_names_follow_one_rule_no_newline_and_a_length_cap(tmp_path, text, key, fragment):
+    """A name becomes a file name and a shell word: a trailing newline or 300 characters is refused at once,
+    in one line, not later inside Snakemake."""
+    overlay = tmp_path / "names.yaml"
+    overlay.write_text(text)
+    message = expect_error(lambda: cfg.load_config(ROOT / "config" / "config.yaml", overlay), key, fragment)
+    assert "\n" not in message

@@ -216,3 +216,34 @@ def test_status_says_what_is_stale_and_why_from_the_files_alone(clone_b):
         hidden.rename(theory)
     assert res.returncode == 1 and "missing     results/quick/theory/b3_source.nc" in res.stdout, res.stdout
     assert "stale       results/quick/figures/B3_" in res.stdout  # the figure made from it
+
+
+def test_a_file_without_its_data_checksum_is_not_trusted(tmp_path, quick):
+    import netCDF4
+
+    path = tmp_path / "results" / "quick" / "theory" / "x.nc"
+    path.parent.mkdir(parents=True)
+    shutil.copy(ROOT / "results" / "quick" / "theory" / "b2_isotropic.nc", path)
+    with netCDF4.Dataset(path, "a") as nc:
+        nc.delncattr("data_sha256")
+    with pytest.raises(io.CorruptFileError, match="records no data checksum"):
+        io.read_dataset(path)
+    assert any("records no data checksum" in m for m in cache.scan(tmp_path / "results")) and not path.exists()
+
+
+def test_a_full_disk_is_named_and_leaves_nothing(tmp_path, monkeypatch):
+    """HDF5 reports a full disk as "NetCDF: HDF error"; the write says which folder is full, and no temporary
+    or partial file stays behind."""
+    import collections
+
+    import xarray as xr
+
+    def full(*args, **kwargs):
+        raise RuntimeError("NetCDF: HDF error")
+
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", full)
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: collections.namedtuple("u", "total used free")(1, 1, 4096))
+    ds = xr.Dataset({"eg": ("P", [1.0, 2.0], {"long_name": "test error", "units": "1"})})
+    with pytest.raises(OSError, match=f"no space left on {tmp_path}"):
+        io.write_dataset(ds, tmp_path / "x.nc")
+    assert list(tmp_path.iterdir()) == []

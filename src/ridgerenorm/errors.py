@@ -37,7 +37,8 @@ def short_repr(value, limit: int = MAX_VALUE_CHARS) -> str:
 
 def dotted(path) -> str:
     """The dotted key of a path of keys and indices: ("experiments", "b2", "samples", 0) -> experiments.b2.samples.0."""
-    return ".".join(str(p) for p in path) or "<top level>"
+    # a key with unprintable characters (a newline) is shown escaped, so the message stays one line
+    return ".".join(str(p) if str(p).isprintable() else repr(p) for p in path) or "<top level>"
 
 
 def config_error(path, value, why: str) -> ConfigError:

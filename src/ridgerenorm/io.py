@@ -332,13 +332,29 @@ def write_dataset(ds: xr.Dataset, path: str | os.PathLike, attrs: dict | None = 
     ds = cf_encode(ds)
     ds.attrs["data_sha256"] = data_checksum(ds)
     with atomic_path(path) as tmp:
-        ds.to_netcdf(tmp, engine="netcdf4")
+        try:
+            ds.to_netcdf(tmp, engine="netcdf4")
+        except (OSError, RuntimeError) as err:  # a full disk reaches HDF5 as "NetCDF: HDF error"
+            _raise_if_disk_full(err, tmp.parent, ds.nbytes)
+            raise
         read_dataset(tmp)
 
 
+def _raise_if_disk_full(err, folder, need: int) -> None:
+    """Turn a write error on a (nearly) full file system into OSError(ENOSPC) "no space left on <folder>"."""
+    import errno
+    import shutil
+
+    free = shutil.disk_usage(folder).free
+    if getattr(err, "errno", None) == errno.ENOSPC or free < need + (16 << 20):
+        raise OSError(errno.ENOSPC, f"no space left on {folder} ({free / 1e6:.0f} MB free, "
+                                    f"about {need / 1e6:.0f} MB needed)") from None
+
+
 def read_dataset(path: str | os.PathLike, verify: bool = True) -> xr.Dataset:
-    """Load a netCDF file fully into memory (and close it).  With verify, a file that cannot be read or whose
-    data do not match its `data_sha256` raises CorruptFileError naming it."""
+    """Load a netCDF file fully into memory (and close it).  With verify, a file that cannot be read, that
+    records no `data_sha256`, or whose data do not match it raises CorruptFileError naming it (every file
+    the package writes records one: a file without is not trusted)."""
     try:
         with xr.open_dataset(path, engine="netcdf4") as ds:
             ds = ds.load()
@@ -348,6 +364,9 @@ def read_dataset(path: str | os.PathLike, verify: bool = True) -> xr.Dataset:
         reason = " ".join(str(getattr(err, "strerror", None) or err).split())[:80]
         raise CorruptFileError(f"{path}: not a readable netCDF file ({reason})") from None
     recorded = ds.attrs.get("data_sha256")
-    if verify and recorded is not None and data_checksum(ds) != recorded:
+    if verify and recorded is None:
+        raise CorruptFileError(f"{path}: records no data checksum (data_sha256); not a file this package wrote "
+                               "whole, so it is not trusted")
+    if verify and data_checksum(ds) != recorded:
         raise CorruptFileError(f"{path}: data do not match the recorded checksum (data_sha256); the file is corrupt")
     return ds
