@@ -242,10 +242,13 @@ def hidden_fraction(lower, upper, ax) -> float:
 
 
 def legend_keys(fig, line):
-    """The legend keys drawn for `line`: same text and colour."""
+    """The line keys of the figure's legends drawn for `line`: its colour and label, or its colour alone when
+    the line has no label (legends of proxy keys, one per colour, as in A2 and A3)."""
     legends = list(fig.legends) + [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+    mine = line.get_label()
     return [key for leg in legends for key, text in zip(leg.legend_handles, leg.get_texts())
-            if isinstance(key, Line2D) and text.get_text() == line.get_label() and key.get_color() == line.get_color()]
+            if isinstance(key, Line2D) and key.get_linestyle() != "None" and key.get_color() == line.get_color()
+            and (mine.startswith("_") or text.get_text() == mine)]
 
 
 @pytest.mark.parametrize("fid", SEVERAL_CURVES)

@@ -13,8 +13,10 @@ markers are not curves here.
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.lines import Line2D
 
-__all__ = ["COINCIDE", "SHARE", "HIDDEN_DASHES", "curves", "dash_pattern", "covers", "dash_hidden_lines"]
+__all__ = ["COINCIDE", "SHARE", "HIDDEN_DASHES", "curves", "dash_pattern", "covers", "legend_keys_of",
+           "dash_hidden_lines"]
 
 COINCIDE = 0.05
 SHARE = 0.25
@@ -72,6 +74,14 @@ def _legend_keys(fig):
     return [(key, text.get_text()) for leg in legends for key, text in zip(leg.legend_handles, leg.get_texts())]
 
 
+def legend_keys_of(line, keys) -> list:
+    """The legend keys (of `keys`, from _legend_keys) drawn for `line`: line keys of its colour and its label,
+    or of its colour alone when the line has no label of its own (a legend of proxy keys, as in A2 and A3)."""
+    unlabelled = line.get_label().startswith("_")
+    return [key for key, text in keys if isinstance(key, Line2D) and key.get_linestyle() != "None"
+            and key.get_color() == line.get_color() and (unlabelled or text == line.get_label())]
+
+
 def dash_hidden_lines(fig) -> int:
     """Give every line that covers a line below it a dash pattern none of the covered lines has, in the
     panel and in the legend keys drawn for it; returns how many lines it changed."""
@@ -89,7 +99,6 @@ def dash_hidden_lines(fig) -> int:
             below.append(line)
     keys = _legend_keys(fig) if changed else []
     for line in changed:
-        for key, text in keys:
-            if text == line.get_label() and hasattr(key, "get_linestyle") and key.get_color() == line.get_color():
-                key.set_linestyle(dash_pattern(line))
+        for key in legend_keys_of(line, keys):
+            key.set_linestyle(dash_pattern(line))
     return len(changed)
