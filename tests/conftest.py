@@ -11,6 +11,13 @@ import yaml
 from clones import QUICK, ROOT, checkout_copy, env_for, job_counts, snakemake, snakemake_at
 
 
+def pytest_terminal_summary(terminalreporter):
+    """The table of items each figure check looked at (test_figures.tally_table), when those tests ran."""
+    figures = sys.modules.get("test_figures")
+    for line in figures.tally_table() if figures else []:
+        terminalreporter.write_line(line)
+
+
 @pytest.fixture(scope="session")
 def quick():
     """Build the quick scale (a no-op when CI has already run it)."""

@@ -240,3 +240,42 @@ def test_phase(tmp_path):
         assert legend.get_title().get_text() == title
         assert len(legend.get_texts()) == len(shown)
     fig.savefig(tmp_path / "c6.png")
+
+
+def test_a_curve_on_top_of_another_is_dashed_unlike_the_ones_it_covers():
+    """hidden.dash_hidden_lines: a line within 5 % of a line below it at a quarter of the points or more gets a
+    dash pattern that no covered line has; a line 10 % away, or close at fewer than a quarter, stays solid."""
+    from ridgerenorm.plotting.hidden import dash_hidden_lines, dash_pattern
+    from ridgerenorm.plotting.style import new_figure
+
+    fig, (ax,) = new_figure(1)
+    x = np.geomspace(1, 1000, 50)
+    y = x**-1.0
+    below = ax.plot(x, y)[0]
+    same = ax.plot(x, 1.03 * y)[0]  # 3 % above: hides `below`
+    third = ax.plot(x[::3], 1.01 * y[::3])[0]  # another grid, hides both
+    apart = ax.plot(x, 1.1 * y)[0]  # 10 % above: both show
+    part = ax.plot(x, np.where(x < 300, 1.2, 1.0) * y)[0]  # close at a sixth of the points only
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    assert dash_hidden_lines(fig) == 2
+    assert dash_pattern(below)[1] is None and dash_pattern(apart)[1] is None
+    assert dash_pattern(same)[1] is not None and dash_pattern(third)[1] is not None
+    assert dash_pattern(third) != dash_pattern(same)
+    assert dash_pattern(part)[1] is None
+    # drawn under everything (lower zorder), `below` is the covered one even when added last
+    fig, (ax,) = new_figure(1)
+    top = ax.plot(x, y)[0]
+    bottom = ax.plot(x, 1.01 * y, zorder=1)[0]
+    dash_hidden_lines(fig)
+    assert dash_pattern(bottom)[1] is None and dash_pattern(top)[1] is not None
+
+
+def test_guides_of_one_panel_differ_in_dash_pattern():
+    from ridgerenorm.plotting.hidden import dash_pattern
+
+    exp = experiment(D=2000, widths=[1000])
+    data = {"main": datasets(exp, np.unique(np.geomspace(1, 2000, 12).astype(int)))}
+    fig = rf.plot_scaling(spec_of("rf_scaling", BLOCKS["C3"], {"main": "c3"}), data)
+    patterns = [dash_pattern(line) for line in fig.axes[0].lines if line.get_gid().startswith("guide:")]
+    assert len(patterns) == 2 and len(set(patterns)) == 2, patterns

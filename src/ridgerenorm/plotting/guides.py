@@ -78,13 +78,15 @@ GUIDES = {
                                    prefactor=lambda p: 1.0 / (p["N"] * p["D"] * p["sigma_xi"] ** 2), needs=("N",)),
 }
 
-# vertical markers: name -> (position from the parameters, TeX label)
+# vertical markers: name -> (position from the parameters, symbol, definition or None).  The panel labels a
+# marker with its symbol and value; a definition goes into the legend (a long formula beside the line would
+# run across the next marker and read as the wrong symbol)
 VLINES = {
-    "N": (lambda p: p["N"], r"N"),
+    "N": (lambda p: p["N"], r"N", None),
     # where the width starts to limit the signal (docs/figures.md C3, C8): N^(1/(1+alpha)) for r >= 1,
     # N^(1/(1+alpha(2r-1))) for r < 1
     "width_crossover": (lambda p: p["N"] ** (1.0 / (1.0 + p["alpha"] * (2 * min(p["r"], 1.0) - 1.0))),
-                        r"N^{1/(1+\alpha(2\min(r,1)-1))}"),
+                        r"P_\times", r"N^{1/(1+\alpha(2\min(r,1)-1))}"),
 }
 
 
@@ -132,13 +134,14 @@ def guide_line(name: str, spec: dict, P, anchor_values=None, offset: float = 3.0
     return x, offset * y_mid * (x / mid) ** e, label, e
 
 
-def vline_position(name, spec: dict) -> tuple[float, str]:
-    """(P position, label) of a vertical marker: a VLINES name or a number."""
+def vline_position(name, spec: dict) -> tuple[float, str, str | None]:
+    """(P position, label, legend definition or None) of a vertical marker: a VLINES name or a number."""
     if isinstance(name, (int, float)) and not isinstance(name, bool):
-        return float(name), f"{name:g}"
+        return float(name), f"{name:g}", None
     if name not in VLINES:
         raise ValueError(f"unknown vertical marker {name!r}; known: {', '.join(sorted(VLINES))} or a number")
-    at, tex = VLINES[name]
-    p = parameters(spec)
-    value = at(p)
-    return float(value), (f"${tex}$" if name == "N" else f"${tex}={value:.3g}$")
+    at, symbol, definition = VLINES[name]
+    value = float(at(parameters(spec)))
+    if definition is None:
+        return value, f"${symbol}$", None
+    return value, f"${symbol}={value:.3g}$", f"${symbol} = {definition}$"

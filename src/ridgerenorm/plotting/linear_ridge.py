@@ -13,13 +13,13 @@ import numpy as np
 from matplotlib.patches import Circle, Rectangle
 
 from .guides import guide_line
-from .style import COLORS, new_figure, panel_label, parameter_line, sim_points, theory_line
+from .style import (COLORS, ERROR_AXIS, PARAMETER_AXIS, guide_curve, new_figure, panel_label, parameter_line,
+                    sim_points, theory_line)
 
 ERRORS = ("eg", "etr", "bias", "var_x", "var_xeps")
 PARAMS = ("kappa", "df1", "df2", "gamma")
 # df1, df2 and gamma coincide over parts of the isotropic range: draw them so each stays visible
 PARAM_STYLE = {"df1": dict(lw=3.2, alpha=0.45, zorder=1), "df2": dict(ls="--"), "gamma": dict(ls=":", lw=1.8)}
-GUIDE_STYLE = dict(color="0.35", lw=1.0)
 BAND_ALPHA = 0.15
 
 
@@ -69,14 +69,15 @@ def _median_band(ax, sim, name: str, axis: str) -> None:
 def _guide(ax, name, spec, th, anchor, offset=3.0) -> None:
     P = th.P.values.astype(float)
     x, y, label, _ = guide_line(name, spec, P, None if anchor is None else th[anchor].values, offset=offset)
-    ax.plot(x, y, ls="--", label=label, gid=f"guide:{name}@{spec.get('name', '?')}", **GUIDE_STYLE)
+    guide_curve(ax, x, y, label, f"guide:{name}@{spec.get('name', '?')}")
 
 
-def _finish(ax, xlabel: str, log: bool = True, legend: bool = True, ncol: int = 2) -> None:
+def _finish(ax, xlabel: str, ylabel: str, log: bool = True, legend: bool = True, ncol: int = 2) -> None:
     if log:
         ax.set_xscale("log")
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     if legend:
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=ncol, handlelength=1.6, columnspacing=0.9,
                   labelspacing=0.3)
@@ -112,16 +113,16 @@ def plot_isotropic(spec: dict, data: dict):
     sim_dd, th_dd = data["double_descent"]
     fig, axes = new_figure(4, width=3.3, height=3.3)
     _params_panel(axes[0], sim, th, "q")
-    _finish(axes[0], "D/P", ncol=3)
+    _finish(axes[0], "D/P", PARAMETER_AXIS, ncol=3)
     panel_label(axes[0], "a")
     _params_panel(axes[1], sim, th, "inv_q")
-    _finish(axes[1], "P/D", legend=False)
+    _finish(axes[1], "P/D", PARAMETER_AXIS, legend=False)
     panel_label(axes[1], "b")
     _errors_panel(axes[2], sim, th, "q")
-    _finish(axes[2], "D/P", ncol=3)
+    _finish(axes[2], "D/P", ERROR_AXIS, ncol=3)
     panel_label(axes[2], "c")
     _errors_panel(axes[3], sim_dd, th_dd, "inv_q", log=False)
-    _finish(axes[3], "P/D", log=False, ncol=3)
+    _finish(axes[3], "P/D", ERROR_AXIS, log=False, ncol=3)
     axes[3].set_xlim(0.0, 2.05)
     axes[3].set_ylim(-0.5, 4.5)
     panel_label(axes[3], "d")
@@ -138,14 +139,14 @@ def plot_powerlaw(spec: dict, data: dict):
     _params_panel(axes[0], sim, th, "P")
     _guide(axes[0], "kappa_capacity", s, th, "kappa")
     _guide(axes[0], "df_linear", s, th, None)
-    _finish(axes[0], "P", ncol=2)
+    _finish(axes[0], "P", PARAMETER_AXIS, ncol=2)
     panel_label(axes[0], "a")
     for ax, role, letter, guide in ((axes[1], "capacity", "b", "signal"), (axes[2], "source", "c", "signal_source")):
         sim_r, th_r = data[role]
         _median_band(ax, sim_r, "eg", "P")
         _errors_panel(ax, sim_r, th_r, "P", names=("eg", "bias", "var_x"))
         _guide(ax, guide, _spec(th_r), th_r, "eg")
-        _finish(ax, "P", ncol=2)
+        _finish(ax, "P", ERROR_AXIS, ncol=2)
         ax.set_title(f"r = {_spec(th_r)['teacher']['r']:g}", loc="right")
         panel_label(ax, letter)
     fig.suptitle(parameter_line(_spec(sim)).replace(f", r={s['teacher']['r']:g}", ""), fontsize=8)
@@ -163,7 +164,7 @@ def plot_multiple_descent(spec: dict, data: dict):
         ax.axvline(n, ls="--", color="gray", lw=0.8, gid="vline")
         ax.annotate(f"$N_{k + 1}={n:g}$", (n, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -2),
                     textcoords="offset points", ha="left", va="top", fontsize=7, color="dimgray")
-    _finish(ax, "P", ncol=3)
+    _finish(ax, "P", ERROR_AXIS, ncol=3)
     ylim = (spec.get("params") or {}).get("ylim")
     if ylim:
         ax.set_ylim(*ylim)

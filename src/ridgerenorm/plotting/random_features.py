@@ -60,7 +60,8 @@ from ..quantities import value_of
 from .guides import guide_line, vline_position
 from .params import ERROR_CURVES, PARAM_CURVES, REFERENCE_KEYS, check_scaling
 from .params import check_names as _check_names
-from .style import COLORS, LABELS, new_figure, panel_label, parameter_line, sim_points, theory_line, wrapped
+from .style import (COLORS, ERROR_AXIS, LABELS, PARAMETER_AXIS, guide_curve, new_figure, panel_label, parameter_line,
+                    sim_points, theory_line, wrapped)
 
 OPTIONAL_THEORY = ("k2sq_tf1p", "k2_tf1")  # drawn only if the theory provides them
 DEFAULT_CURVES = ("eg", "bias", "var_x", "var_f_xf", "gcv")
@@ -68,7 +69,6 @@ DEFAULT_PARAM_CURVES = ("kappa2", "kappa1", "gamma2", "gamma1", "df1", "df2", "d
 ISOTROPIC_CURVES = ("eg", "etr", "bias", "var_x", "var_f", "var_xf", "var_xeps", "var_xfeps", "gcv")
 # empirical parameter estimates: simulation variable -> (colour of the theory it estimates, marker)
 EMPIRICAL = {"df1_hat": ("df1", "o"), "kappa_hat": ("kappa_hat", "s")}
-REFERENCE_DASHES = ("--", "-.", (0, (6, 1.5, 1, 1.5, 1, 1.5)))
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -92,20 +92,6 @@ def _is_empty(values) -> bool:
     return bool(np.all((v == 0) | np.isnan(v)))
 
 
-COINCIDE = 0.05  # two curves within 5 % of each other look like one line on a log axis
-
-
-def _coincide(a, b) -> bool:
-    """Whether curve `a` would hide under `b` (or b under a) over at least half of the range: within COINCIDE
-    of each other at half the points where both are positive.  The later one is then drawn dashed, so both
-    colours show (gamma_1 over gamma_2 in C4 and C5)."""
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    ok = (a > 0) & (b > 0) & np.isfinite(a) & np.isfinite(b)
-    if ok.sum() < 2:
-        return False
-    return bool(np.mean(np.abs(np.log(a[ok] / b[ok])) < np.log1p(COINCIDE)) >= 0.5)
-
-
 def _errors_panel(ax, sim, th, x_sim, x_th, names) -> None:
     order = np.argsort(x_th)
     for name in names:
@@ -123,7 +109,6 @@ def _errors_panel(ax, sim, th, x_sim, x_th, names) -> None:
 def _params_panel(ax, sim, th, x_sim, x_th, names) -> None:
     order = np.argsort(x_th)
     noisy = bool(_spec(th).get("sigma_xi"))
-    drawn = []
     for name in names:
         if name in EMPIRICAL:
             continue  # markers go on top of the lines
@@ -134,10 +119,7 @@ def _params_panel(ax, sim, th, x_sim, x_th, names) -> None:
             raise ValueError(f"theory Dataset has no variable for parameter curve {name!r}")
         # with additive feature noise the theory's df1 is df1-bar = df1 + sigma_xi^2/kappa (docs/theory.md §5)
         label = r"$\bar{\mathrm{df}}_1$" if name == "df1" and noisy else LABELS.get(name, name)
-        style = {"ls": "--"} if any(_coincide(y, other) for other in drawn) else {}
-        theory_line(ax, x_th[order], y[order], name, gid=f"theory:{name}", **({"label": label} if label else {}),
-                    **style)
-        drawn.append(y)
+        theory_line(ax, x_th[order], y[order], name, gid=f"theory:{name}", **({"label": label} if label else {}))
     for name in names:
         if name in EMPIRICAL:
             color_of, _ = EMPIRICAL[name]
@@ -155,7 +137,7 @@ def _range(ref, spec, P):
 def _references(ax, th, refs, spec, default_anchor: str, allowed) -> None:
     """Guides (guides.py) named by formula, computed from the experiment's parameters."""
     P = th.P.values.astype(float)
-    for i, ref in enumerate(refs):
+    for ref in refs:
         if not isinstance(ref, dict) or "formula" not in ref:
             raise ValueError(f"a reference needs a 'formula' (one of guides.GUIDES): {ref!r}")
         extra = set(ref) - REFERENCE_KEYS
@@ -168,18 +150,20 @@ def _references(ax, th, refs, spec, default_anchor: str, allowed) -> None:
             raise ValueError(f"reference anchor {anchor!r} is not in the theory Dataset")
         sel = _range(ref, spec, P)
         x, yy, label, _ = guide_line(ref["formula"], spec, P[sel], y[sel], offset=float(ref.get("offset", 3.0)))
-        ax.plot(x, yy, ls=REFERENCE_DASHES[i % len(REFERENCE_DASHES)], color="0.35", lw=1.0, label=label,
-                gid=f"guide:{ref['formula']}@{spec.get('name', '?')}")
+        guide_curve(ax, x, yy, label, f"guide:{ref['formula']}@{spec.get('name', '?')}")
 
 
 def _vlines(ax, vlines, spec, with_labels: bool) -> None:
-    """Dotted vertical markers; their labels are stacked down from the top, so two never overlap."""
+    """Dotted vertical markers, each labelled at the top right of its line with a short symbol and its value
+    (stacked down, so two never overlap); a marker with a longer definition also gets a legend entry."""
     for k, v in enumerate(vlines):
-        x, label = vline_position(v, spec)
+        x, label, definition = vline_position(v, spec)
         ax.axvline(x, ls=":", color="dimgray", lw=0.9, gid="vline")
         if with_labels:
             ax.annotate(label, (x, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -2 - 10 * k),
                         textcoords="offset points", ha="left", va="top", fontsize=7, color="dimgray")
+            if definition:
+                ax.plot([], [], ls=":", color="dimgray", lw=0.9, label=definition, gid="vline-key")
 
 
 def _median_band(ax, sim, x_sim, name: str) -> None:
@@ -194,10 +178,11 @@ def _median_band(ax, sim, x_sim, name: str) -> None:
             label="median of draws", gid=f"median:{name}")
 
 
-def _finish(ax, xlabel: str, ncol: int = 3) -> None:
+def _finish(ax, xlabel: str, ylabel: str, ncol: int = 3) -> None:
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     # below the axes: with up to ten curves plus references no corner of the panel stays free
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=ncol, handlelength=1.6,
               columnspacing=0.9, labelspacing=0.3)
@@ -270,11 +255,11 @@ def plot_isotropic(spec: dict, data: dict):
     x_sim, x_th = sim.P.values.astype(float) / D, th.P.values.astype(float) / D
     fig, axes = new_figure(2, width=3.6, height=3.7)
     _errors_panel(axes[0], sim, th, x_sim, x_th, ISOTROPIC_CURVES)
-    _finish(axes[0], "P/D")
+    _finish(axes[0], "P/D", ERROR_AXIS)
     panel_label(axes[0], "a")
     fig.suptitle(parameter_line(_spec(sim)), fontsize=8)
     _params_panel(axes[1], sim, th, x_sim, x_th, DEFAULT_PARAM_CURVES)
-    _finish(axes[1], "P/D", ncol=4)
+    _finish(axes[1], "P/D", PARAMETER_AXIS, ncol=4)
     panel_label(axes[1], "b")
     return fig
 
@@ -294,7 +279,7 @@ def plot_nonlinear(spec: dict, data: dict):
         scale = D if axis == "P/D" else 1.0
         _errors_panel(ax, sim, th, sim.P.values.astype(float) / scale, th.P.values.astype(float) / scale,
                       NONLINEAR_CURVES)
-        _finish(ax, axis, ncol=3)
+        _finish(ax, axis, ERROR_AXIS, ncol=3)
         panel_label(ax, letter)
         ax.set_title(f"{role}: simulation vs Gaussian equivalent", loc="right", fontsize=8)
     fig.suptitle(wrapped(parameter_line(_spec(data[roles[0]][0])), 60 * len(roles)), fontsize=8)
@@ -321,7 +306,7 @@ def plot_scaling(spec: dict, data: dict):
         _errors_panel(ax, sim, th, x_sim, x_th, curves)
         _references(ax, th, params.get("references", []), spec_th, "eg", ERROR_CURVES)
         _vlines(ax, params.get("vlines", []), spec_th, with_labels=True)
-        _finish(ax, "P", ncol=2)  # reference labels are long
+        _finish(ax, "P", ERROR_AXIS, ncol=2)  # reference labels are long
         if params.get("xlim"):
             ax.set_xlim(*params["xlim"])
         if params.get("ylim"):
@@ -334,7 +319,7 @@ def plot_scaling(spec: dict, data: dict):
         _params_panel(ax, sim, th, x_sim, x_th, pcurves)
         _references(ax, th, params.get("param_references", []), spec_th, "kappa2", PARAM_CURVES)
         _vlines(ax, params.get("vlines", []), spec_th, with_labels="a" not in axes)
-        _finish(ax, "P", ncol=4)
+        _finish(ax, "P", PARAMETER_AXIS, ncol=4)
         if len(axes) > 1:  # a figure with one panel needs no letter
             panel_label(ax, "b")
     fig.suptitle(wrapped(parameter_line(_spec(sim)), 60 * len(axes)), fontsize=8)
@@ -426,7 +411,7 @@ def plot_phase(spec: dict, data: dict):
         rate, idx = maps[noisy]
         ax.imshow(idx, origin="lower", extent=extent, aspect="auto", cmap=cmap, norm=norm, interpolation="nearest")
         cs = ax.contour(l, q, rate, levels=levels, colors="0.25", linewidths=0.45)
-        ax.clabel(cs, fontsize=5.5, fmt="%.1f", inline_spacing=1, manual=_contour_label_points(cs, l, q, idx))
+        ax.clabel(cs, fontsize=6.5, fmt="%.1f", inline_spacing=1, manual=_contour_label_points(cs, l, q, idx))
         ax.set_xlabel(r"ridge exponent $l$  ($\lambda \sim P^{-l}$)")
         ax.set_ylabel(r"width exponent $q$  ($N \sim P^{q}$)")
         ax.set_title(title, loc="right")

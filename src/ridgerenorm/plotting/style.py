@@ -48,6 +48,20 @@ def theory_line(ax, x, y, name: str, **kw) -> None:
     ax.plot(x, y, color=COLORS.get(name, "gray"), **kw)
 
 
+# the y axis of a panel of errors and of a panel of renormalized parameters (every panel names both axes)
+ERROR_AXIS = "error"
+PARAMETER_AXIS = "parameter value"
+
+# guides of one panel, in the order drawn: each its own dash pattern, so two grey guides never look alike
+GUIDE_DASHES = ("--", "-.", (0, (6, 1.5, 1, 1.5, 1, 1.5)), ":")
+
+
+def guide_curve(ax, x, y, label: str, gid: str) -> None:
+    """A reference power law (guides.py) in grey, in the next dash pattern not yet used on the panel."""
+    k = sum((line.get_gid() or "").startswith("guide:") for line in ax.lines)
+    ax.plot(x, y, ls=GUIDE_DASHES[k % len(GUIDE_DASHES)], color="0.35", lw=1.0, label=label, gid=gid)
+
+
 def log_error_bars(y, err):
     """Lower and upper error-bar lengths that stay positive on a log axis: the interval y/(1 + err/y) to
     y + err (symmetric in log y to first order, and never down to the axis floor)."""
