@@ -182,9 +182,10 @@ def test_a_smaller_machine_refuses_the_paper_scale(paper, monkeypatch):
     expect_error(lambda: cfg.validate_config(paper), "mem_budget_gb = 16",
                  "a simulation job of c3_variance_limited needs", "more than this machine's 4.0 GB")
     # within the machine, a job larger than the budget allows names the budget and the experiment
+    monkeypatch.setenv("RIDGERENORM_MAX_MEMORY_GB", "12")
     small = with_value(paper, ("mem_budget_gb",), 2)
     expect_error(lambda: cfg.validate_config(small), "mem_budget_gb = 2",
-                 "a simulation job of c7_anisotropic_weights needs", "more than the budget allows (3.0 GB")
+                 "a simulation job of d2_transition needs", "more than the budget allows (3.0 GB")
     monkeypatch.setenv("RIDGERENORM_MAX_MEMORY_GB", "lots")
     expect_error(lambda: cfg.validate_config(paper), "RIDGERENORM_MAX_MEMORY_GB = 'lots'", "number of GB")
 
