@@ -442,13 +442,17 @@ def plot_phase(spec: dict, data: dict):
 # --------------------------------------------------------------------------------------------- C7
 
 
+GUIDE_BELOW = 0.8  # C7: each guide ends this far below its curve's widest point, beside it rather than on it
+
+
 def plot_width_sweep(spec: dict, data: dict):
     """C7: Var_F + Var_XF against width N at a fixed, small sample size P (minimum-norm interpolation,
     P << N), one colour per weight exponent alpha_F: simulation (markers) and our structured-weight theory
     (lines, beyond the paper), as the authors draw it in one panel.  Each curve has its dashed N^-c guide,
-    c from alpha_F (c = 1 for alpha_F < 1/2, (1 - alpha_F)/alpha_F up to 1, 0 beyond), drawn through the
-    curve's widest point: the exponent is asymptotic (P << N << D), so the curves are at their own slope
-    c at large N, and at smaller N (still near P) they are steeper and lie above their guides."""
+    c from alpha_F (c = 1 for alpha_F < 1/2, (1 - alpha_F)/alpha_F up to 1, 0 beyond), ending just below
+    (GUIDE_BELOW times) the curve's widest point, so that guide and curve both show: the exponent is
+    asymptotic (P << N << D), so the curves are at their own slope c at large N, and at smaller N (still
+    near P) they are steeper and rise further above their guides."""
     import matplotlib
 
     sim, th = data["main"]
@@ -465,9 +469,9 @@ def plot_width_sweep(spec: dict, data: dict):
         ax.plot(N_th, y_th, color=color, lw=1.3, label=rf"$\alpha_F = {alpha_f:g}$:  {law}",
                 gid=f"theory:{alpha_f:g}")
         sim_points(ax, N_sim, sim.var_f_xf.values[ia], sim.var_f_xf_se.values[ia], "var_f_xf", color=color)
-        ax.plot(N_th, y_th[-1] * (N_th / N_th[-1]) ** (-c), ls="--", color=color, lw=0.9,
+        ax.plot(N_th, GUIDE_BELOW * y_th[-1] * (N_th / N_th[-1]) ** (-c), ls="--", color=color, lw=0.9,
                 gid=f"width-guide:{alpha_f:g}")
-    ax.plot([], [], ls="--", color="0.4", lw=0.9, label=r"$N^{-c}$ through the widest point")
+    ax.plot([], [], ls="--", color="0.4", lw=0.9, label=rf"$N^{{-c}}$, {GUIDE_BELOW:g}$\times$ the widest point")
     ax.plot([], [], ls="none", marker="o", mfc="none", color="0.4", label="simulation (mean ± SE)")
     ax.set_xscale("log")
     ax.set_yscale("log")
