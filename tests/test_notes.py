@@ -128,6 +128,8 @@ def test_note_is_drawn_saved_and_read_back_by_the_caption(tmp_path, test_kind):
     with Image.open(png) as image:
         assert image.text["Description"] == expected and image.text["Source"] == paper
         height = image.size[1]
+        ink = np.flatnonzero((np.asarray(image.convert("L")) < 128).any(axis=1))
+    assert ink[-1] < height - 8  # the band is inside the saved image, not cut at its bottom edge
     assert _pdf_info(pdf, "Subject") == expected and _pdf_info(pdf, "Keywords") == paper
     # the caption shows the stored text (read from the PNG), not a recomputation
     cfg = {"figures": {"X1": {k: v for k, v in spec.items() if k != "id"}}}

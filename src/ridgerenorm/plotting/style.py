@@ -131,7 +131,7 @@ def _fill(fig, text, renderer, width_px: float, **kw):
     """A text artist of `text` wrapped (at spaces) to at most width_px pixels, placed later by the caller."""
     import textwrap
 
-    chars = max(20, int(width_px / (0.45 * kw["fontsize"] * fig.dpi / 72)))
+    chars = max(20, int(width_px / (0.35 * kw["fontsize"] * fig.dpi / 72)))  # too many; shrunk below
     artist = fig.text(0, 0, text, parse_math=False, **kw)
     while True:
         artist.set_text(textwrap.fill(text, chars, break_on_hyphens=False))
@@ -155,9 +155,11 @@ def footnote(fig, note: str, paper: str = "") -> None:
     fig.set_layout_engine("none")
     renderer = canvas.get_renderer()
     box = fig.get_tightbbox(renderer)  # inches
+    w, h = fig.get_size_inches()
     y = box.y0 - FOOTNOTE_GAP
     for text, size, color in lines:
+        # in figure coordinates (not inches): savefig's tight bounding box moves those with the figure
         artist = _fill(fig, text, renderer, box.width * fig.dpi, fontsize=size, color=color, ha="left", va="top",
-                       transform=fig.dpi_scale_trans, gid="footnote")
-        artist.set_position((box.x0, y))
+                       gid="footnote")
+        artist.set_position((box.x0 / w, y / h))
         y -= artist.get_window_extent(renderer).height / fig.dpi + FOOTNOTE_GAP
