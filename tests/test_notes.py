@@ -33,18 +33,17 @@ def _pair(eg, se_frac=0.01, **extra):
 def test_departure_above_at_small_p_then_within_one_percent():
     sim, th = _pair(np.where(P <= 10, 1.5, 1.005) * THEORY)
     text = notes.departure({"quantity": "eg"}, sim, th)
-    assert text == ("At P = 1–10 the simulated E_g lies above the theory by more than 2 standard errors: 1.5 times "
-                    "the theory, z = +50.0. From P = 20 on it agrees within 2 standard errors (deviations up to "
-                    "0.5 %).")
+    assert text == ("At P = 1–10 the simulated E_g lies above the theory by more than 2 standard errors (SE): 1.5 "
+                    "times the theory, z = +50.0. It agrees within 2 SE from P = 20 on (deviations up to 0.5 %).")
 
 
 def test_departure_below_the_theory_says_below():
     ratio = np.array([0.48, 0.5, 0.9, 1.0, 1.0, 1.01, 0.99, 1.0])
     sim, th = _pair(ratio * THEORY, se_frac=0.1)
     text = notes.departure({"quantity": "eg"}, sim, th)
-    assert text.startswith("At P = 1–2 the simulated E_g lies below the theory by more than 2 standard errors: "
-                           "0.48–0.5 times the theory, z = −5.2 to −5.0.")
-    assert "From P = 5 on it agrees within 2 standard errors (deviations up to 10 %)" in text
+    assert text == ("At P = 1–2 the simulated E_g lies below the theory by more than 2 standard errors (SE): "
+                    "0.48–0.5 times the theory, z = −5.2 to −5.0. It agrees within 2 SE from P = 5 on (deviations "
+                    "up to 10 %).")
     assert "above" not in text
 
 
@@ -52,9 +51,9 @@ def test_departure_counts_agreeing_points_inside_the_range_and_states_both_sides
     ratio = np.array([1.0, 1.3, 1.01, 0.7, 1.0, 1.0, 1.0, 1.0])  # departs at P = 2 (above) and 10 (below)
     sim, th = _pair(ratio * THEORY, se_frac=0.1)
     text = notes.departure({"quantity": "eg", "z": 3}, sim, th)
-    assert text.startswith("At P = 2–10 (2 of the 3 simulated P there) the simulated E_g lies on both sides of "
-                           "the theory by more than 3 standard errors: 0.7–1.3 times the theory, z = −3.0 to +3.0.")
-    assert "From P = 20 on" in text and "Below P = 2 it agrees within 3 standard errors (deviations up to 0 %)" in text
+    assert text == ("At P = 2–10 (2 of the 3 simulated P there) the simulated E_g lies on both sides of the theory "
+                    "by more than 3 standard errors (SE): 0.7–1.3 times the theory, z = −3.0 to +3.0. It agrees "
+                    "within 3 SE below P = 2 (deviations up to 0 %) and from P = 20 on (deviations up to 0 %).")
 
 
 def test_departure_everywhere_and_nowhere():
@@ -65,7 +64,7 @@ def test_departure_everywhere_and_nowhere():
     sim, th = _pair(0.8 * THEORY)
     text = notes.departure({"quantity": "eg"}, sim, th)
     assert "At P = 1–200 the simulated E_g lies below the theory" in text and "0.8 times" in text
-    assert text.endswith("It does so up to the largest simulated P.")
+    assert text.endswith("z = −20.0. The departure reaches the largest simulated P.")
 
 
 def test_departure_of_a_sum_uses_its_parts_and_their_errors_in_quadrature():
@@ -74,8 +73,8 @@ def test_departure_of_a_sum_uses_its_parts_and_their_errors_in_quadrature():
     th["var_f_xf"] = th["var_f"] + th["var_xf"]
     text = notes.departure({"quantity": "var_f_xf"}, sim, th)
     # sim 0.5/P against theory 0.6/P, SE 0.01·sqrt(2)/P: z = -0.1/0.01414 = -7.07 at every P
-    assert text.startswith("At P = 1–200 the simulated Var_F + Var_XF lies below the theory by more than 2 standard "
-                           "errors: 0.833 times the theory, z = −7.1.")
+    assert text == ("At P = 1–200 the simulated Var_F + Var_XF lies below the theory by more than 2 standard "
+                    "errors (SE): 0.833 times the theory, z = −7.1. The departure reaches the largest simulated P.")
 
 
 def test_share_from_which_p_the_terms_are_negligible():
@@ -135,7 +134,7 @@ def test_note_is_drawn_saved_and_read_back_by_the_caption(tmp_path, test_kind):
     cfg = {"figures": {"X1": {k: v for k, v in spec.items() if k != "id"}}}
     rst = captions.FigureFacts(cfg, "X1", str(tmp_path)).note_rst()
     assert "**Reading this figure.** At P = 1–10 the simulated E\\_g lies above the theory" in rst
-    assert "z = +50.0. From P = 20 on" in rst and "figures/x\\_params.pdf (cell 5, savefig commented out)" in rst
+    assert "z = +50.0. It agrees within 2 SE from P = 20 on" in rst and "figures/x\\_params.pdf (cell 5, savefig commented out)" in rst
     html = publish(rst)
     assert "At P = 1–10 the simulated E_g lies above" in html and "x_params.pdf" in html
     # a figure without the band would be shorter: the band adds the note's lines to the PNG

@@ -112,27 +112,29 @@ def departure(fact: dict, sim, theory) -> str:
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (s - t) / se
     off = np.isfinite(z) & (np.abs(z) > zmax)
-    bars = f"{_g(zmax)} standard errors"
+    bars = f"{_g(zmax)} SE"
     if not off.any():
-        return (f"The simulated {label} agrees with the theory within {bars} at every simulated P "
-                f"(P = {_span(P)}; deviations up to {_pct(np.max(np.abs(ratio - 1)))}).")
+        return (f"The simulated {label} agrees with the theory within {_g(zmax)} standard errors at every "
+                f"simulated P (P = {_span(P)}; deviations up to {_pct(np.max(np.abs(ratio - 1)))}).")
     lo, hi = P[off].min(), P[off].max()
     inside = (P >= lo) & (P <= hi)
     r, zz = ratio[off], z[off]
     side = "above" if np.all(r > 1) else "below" if np.all(r < 1) else "on both sides of"
     count = "" if off.sum() == inside.sum() else f" ({off.sum()} of the {inside.sum()} simulated P there)"
     where = f"P = {_g(lo)}" if lo == hi else f"P = {_g(lo)}–{_g(hi)}"
-    text = (f"At {where}{count} the simulated {label} lies {side} the theory by more than {bars}: "
-            f"{_span(r)} times the theory, z = {_span(zz, _z, ' to ')}.")
-    after, before = P > hi, P < lo
-    if after.any():
-        text += (f" From P = {_g(P[after].min())} on it agrees within {bars} "
-                 f"(deviations up to {_pct(np.max(np.abs(ratio[after] - 1)))}).")
-    else:
-        text += " It does so up to the largest simulated P."
+    text = (f"At {where}{count} the simulated {label} lies {side} the theory by more than {_g(zmax)} standard "
+            f"errors (SE): {_span(r)} times the theory, z = {_span(zz, _z, ' to ')}.")
+    agree = []
+    before, after = P < lo, P > hi
     if before.any():
-        text += (f" Below P = {_g(lo)} it agrees within {bars} "
-                 f"(deviations up to {_pct(np.max(np.abs(ratio[before] - 1)))}).")
+        agree.append(f"below P = {_g(lo)} (deviations up to {_pct(np.max(np.abs(ratio[before] - 1)))})")
+    if after.any():
+        agree.append(f"from P = {_g(P[after].min())} on (deviations up to "
+                     f"{_pct(np.max(np.abs(ratio[after] - 1)))})")
+    if agree:
+        text += f" It agrees within {bars} " + " and ".join(agree) + "."
+    if not after.any():
+        text += " The departure reaches the largest simulated P."
     return text
 
 
