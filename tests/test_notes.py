@@ -61,6 +61,8 @@ def test_departure_everywhere_and_nowhere():
     assert notes.departure({"quantity": "eg"}, sim, th) == (
         "The simulated E_g agrees with the theory within 2 standard errors at every simulated P "
         "(P = 1–200; deviations up to 2 %).")
+    sim, th = _pair(8.0 * THEORY, se_frac=10.0)  # heavy-tailed draws: far off, yet within the error bars
+    assert notes.departure({"quantity": "eg"}, sim, th).endswith("(P = 1–200; deviations up to 700 %).")
     sim, th = _pair(0.8 * THEORY)
     text = notes.departure({"quantity": "eg"}, sim, th)
     assert "At P = 1–200 the simulated E_g lies below the theory" in text and "0.8 times" in text
@@ -135,6 +137,8 @@ def test_note_is_drawn_saved_and_read_back_by_the_caption(tmp_path, test_kind):
     rst = captions.FigureFacts(cfg, "X1", str(tmp_path)).note_rst()
     assert "**Reading this figure.** At P = 1–10 the simulated E\\_g lies above the theory" in rst
     assert "z = +50.0. It agrees within 2 SE from P = 20 on" in rst and "figures/x\\_params.pdf (cell 5, savefig commented out)" in rst
+    assert "**The authors' figure files** (the notebooks of github.com/Pehlevan-Group/S_transform at commit 803180d): " \
+           "nb.ipynb: figures/x.pdf (cell 4)" in rst
     html = publish(rst)
     assert "At P = 1–10 the simulated E_g lies above" in html and "x_params.pdf" in html
     # a figure without the band would be shorter: the band adds the note's lines to the PNG

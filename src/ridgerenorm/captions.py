@@ -284,7 +284,7 @@ class FigureFacts:
         PNG's metadata (notes.NOTE_KEY), never recomputed, so caption and figure cannot differ."""
         from PIL import Image
 
-        from .notes import NOTE_KEY, PAPER_KEY
+        from .notes import NOTE_KEY, PAPER_KEY, PAPER_PREFIX, PAPER_SOURCE
 
         fig = self.cfg["figures"][self.fid]
         if not fig.get("note") and not fig.get("paper_files"):
@@ -295,9 +295,11 @@ class FigureFacts:
         with Image.open(png) as image:
             meta = dict(image.text)
         parts = []
-        for title, key in (("Reading this figure.", NOTE_KEY["png"]), ("Authors' figure.", PAPER_KEY["png"])):
-            if meta.get(key):
-                parts.append(f"**{title}** {_rst_text(meta[key])}")
+        if meta.get(NOTE_KEY["png"]):
+            parts.append(f"**Reading this figure.** {_rst_text(meta[NOTE_KEY['png']])}")
+        if meta.get(PAPER_KEY["png"]):
+            files = meta[PAPER_KEY["png"]].removeprefix(PAPER_PREFIX)
+            parts.append(f"**The authors' figure files** ({PAPER_SOURCE}): {_rst_text(files)}")
         return "\n\n".join(parts) + "\n"
 
     def rst(self) -> str:

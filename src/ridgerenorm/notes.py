@@ -30,7 +30,12 @@ import numpy as np
 from .errors import config_error, suggestion
 from .quantities import QUANTITIES, add_derived, theory_name, value_of
 
-__all__ = ["FACTS", "Fact", "check_note", "note_text", "paper_line", "plain_label", "NOTE_KEY", "PAPER_KEY"]
+__all__ = ["FACTS", "Fact", "check_note", "note_text", "paper_line", "plain_label", "NOTE_KEY", "PAPER_KEY",
+           "PAPER_SOURCE", "PAPER_PREFIX"]
+
+# where the notebooks named in paper_files are (the commit their cell indices refer to)
+PAPER_SOURCE = "the notebooks of github.com/Pehlevan-Group/S_transform at commit 803180d"
+PAPER_PREFIX = "paper: "
 
 # metadata keys of the saved figure that carry the note and the paper line (PNG tEXt/iTXt and PDF Info)
 NOTE_KEY = {"png": "Description", "pdf": "Subject"}
@@ -72,7 +77,9 @@ def _span(values, fmt=_g, sep="–") -> str:
 
 
 def _pct(x: float) -> str:
-    return f"{100 * float(x):.2g} %"
+    """A fraction in per cent: two significant digits, whole from 100 % up (700 %, not 7e+02 %)."""
+    x = 100 * float(x)
+    return f"{x:.0f} %" if x >= 99.5 else f"{x:.2g} %"
 
 
 def _z(x: float) -> str:
@@ -231,4 +238,4 @@ def paper_line(spec: dict) -> str:
         by_notebook.setdefault(f["notebook"], []).append(f"{f['file']} ({cell})")
     if not by_notebook:
         return ""
-    return "paper: " + "; ".join(f"{nb}: {', '.join(files)}" for nb, files in by_notebook.items())
+    return PAPER_PREFIX + "; ".join(f"{nb}: {', '.join(files)}" for nb, files in by_notebook.items())
