@@ -35,6 +35,10 @@ def test_departure_above_at_small_p_then_within_one_percent():
     text = notes.departure({"quantity": "eg"}, sim, th)
     assert text == ("At P = 1–10 the simulated E_g lies above the theory by more than 2 standard errors (SE): 1.5 "
                     "times the theory, z = +50.0. It agrees within 2 SE from P = 20 on (deviations up to 0.5 %).")
+    assert notes.departure({"quantity": "eg", "within": 0.01}, sim, th) == text + (
+        " It is within 1 % of the theory from P = 20 on.")
+    assert notes.departure({"quantity": "eg", "within": 0.004}, sim, th) == text + (
+        " At the largest simulated P it is not within 0.4 % of the theory.")
 
 
 def test_departure_below_the_theory_says_below():

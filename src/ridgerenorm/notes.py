@@ -109,7 +109,8 @@ def _series(sim, theory, name: str):
 
 def departure(fact: dict, sim, theory) -> str:
     """Where the simulated quantity departs from the theory by more than z standard errors: the P range, the
-    range of sim/theory and of z there, the side (above/below), and where it agrees outside that range."""
+    range of sim/theory and of z there, the side (above/below), and where it agrees outside that range; with
+    `within` (a fraction), also from which P on it stays within that relative distance of the theory."""
     name, zmax = fact["quantity"], float(fact.get("z", 2.0))
     P, s, se, t = _series(sim, theory, name)
     label = plain_label(name)
@@ -122,7 +123,8 @@ def departure(fact: dict, sim, theory) -> str:
     bars = f"{_g(zmax)} SE"
     if not off.any():
         return (f"The simulated {label} agrees with the theory within {_g(zmax)} standard errors at every "
-                f"simulated P (P = {_span(P)}; deviations up to {_pct(np.max(np.abs(ratio - 1)))}).")
+                f"simulated P (P = {_span(P)}; deviations up to {_pct(np.max(np.abs(ratio - 1)))})."
+                + _within(fact, P, ratio))
     lo, hi = P[off].min(), P[off].max()
     inside = (P >= lo) & (P <= hi)
     r, zz = ratio[off], z[off]
@@ -142,7 +144,22 @@ def departure(fact: dict, sim, theory) -> str:
         text += f" It agrees within {bars} " + " and ".join(agree) + "."
     if not after.any():
         text += " The departure reaches the largest simulated P."
-    return text
+    return text + _within(fact, P, ratio)
+
+
+def _within(fact: dict, P, ratio) -> str:
+    """' It is within X % of the theory from P = p on.' for the fact's optional `within` (a fraction)."""
+    if "within" not in fact:
+        return ""
+    close = np.abs(ratio - 1) <= float(fact["within"])
+    limit = _pct(fact["within"])
+    if not close[-1]:
+        return f" At the largest simulated P it is not within {limit} of the theory."
+    start = close.size
+    while start > 0 and close[start - 1]:
+        start -= 1
+    return f" It is within {limit} of the theory " + ("at every simulated P." if start == 0 else
+                                                      f"from P = {_g(P[start])} on.")
 
 
 def share(fact: dict, sim, theory) -> str:
@@ -179,11 +196,12 @@ def share(fact: dict, sim, theory) -> str:
 _ROLE = {"type": "string"}
 _Z = {"type": "number", "exclusiveMinimum": 0, "description": "standard errors that count as agreement"}
 _QUANTITY = {"type": "string", "enum": list(SIMULATED)}
+_FRACTION = {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}
 
 FACTS: dict[str, Fact] = {
-    "departure": Fact(departure, {"quantity": _QUANTITY, "z": _Z}, required=("quantity",)),
+    "departure": Fact(departure, {"quantity": _QUANTITY, "z": _Z, "within": _FRACTION}, required=("quantity",)),
     "share": Fact(share, {"quantities": {"type": "array", "minItems": 1, "items": _QUANTITY}, "of": _QUANTITY,
-                          "below": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}, "z": _Z},
+                          "below": _FRACTION, "z": _Z},
                   required=("quantities", "of")),
 }
 
