@@ -228,6 +228,13 @@ def spectra_parameters(data) -> str:
     return "; ".join(words)
 
 
+def _rst_text(text: str) -> str:
+    """Plain text as rst inline text: markup characters escaped."""
+    for ch in "\\*`|_":
+        text = text.replace(ch, "\\" + ch)
+    return text
+
+
 class FigureFacts:
     """What a figure's report caption states beyond the config: equations and measured agreement."""
 
@@ -271,6 +278,29 @@ class FigureFacts:
         lines = [f"**Parameters** (read from {source}):", ""]
         lines += ["- " + item.replace("|", "\\|") for item in items]
         return "\n".join(lines + [""])
+
+    def note_rst(self) -> str:
+        """The figure's note and the paper's files, as the figure job computed and drew them: read from the
+        PNG's metadata (notes.NOTE_KEY), never recomputed, so caption and figure cannot differ."""
+        from PIL import Image
+
+        from .notes import NOTE_KEY, PAPER_KEY, PAPER_PREFIX, PAPER_SOURCE
+
+        fig = self.cfg["figures"][self.fid]
+        if not fig.get("note") and not fig.get("paper_files"):
+            return ""
+        png = self.results / "figures" / f"{self.fid}_{fig['name']}.png"
+        if not png.exists():
+            return f"*{png.name} has not been built yet.*\n"
+        with Image.open(png) as image:
+            meta = dict(image.text)
+        parts = []
+        if meta.get(NOTE_KEY["png"]):
+            parts.append(f"**Reading this figure.** {_rst_text(meta[NOTE_KEY['png']])}")
+        if meta.get(PAPER_KEY["png"]):
+            files = meta[PAPER_KEY["png"]].removeprefix(PAPER_PREFIX)
+            parts.append(f"**The authors' figure files** ({PAPER_SOURCE}): {_rst_text(files)}")
+        return "\n\n".join(parts) + "\n"
 
     def rst(self) -> str:
         fig = self.cfg["figures"][self.fid]

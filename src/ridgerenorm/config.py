@@ -261,6 +261,7 @@ def _check_grid(path, grid, D: int) -> None:
 def check_figure(fid: str, fig: dict, experiments: dict | None = None) -> None:
     """Checks of one figure: its kind, its params (plotting/params.py), its experiment roles and, given the
     config's experiments, that each exists and has a model the kind can plot."""
+    from . import notes
     from .plotting import FIGURE_KINDS
     from .plotting.params import ParamError
 
@@ -283,6 +284,8 @@ def check_figure(fid: str, fig: dict, experiments: dict | None = None) -> None:
             kind.check(params)
         except ParamError as err:
             _fail(base + ("params",) + err.path, err.value, err.why)
+    if fig.get("note"):
+        notes.check_note(base + ("note",), fig["note"], kind.roles, _schema_check)
     given = fig.get("experiments", {})
     for role, exp_name in given.items():
         if role not in kind.roles:

@@ -116,10 +116,18 @@ def draw(spec: dict, data: dict):
 
 
 def render(spec: dict, data: dict, pdf_path, png_path) -> None:
-    """Draw the figure of `spec` and save it as PDF and PNG (each written atomically)."""
+    """Draw the figure of `spec` with its footnote (the note computed from `data`, the paper's file names)
+    and save it as PDF and PNG (each written atomically), the footnote's texts also in their metadata."""
     from ..io import atomic_path
+    from ..notes import NOTE_KEY, PAPER_KEY, note_text, paper_line
+    from .style import footnote
 
     fig = draw(spec, data)
+    # the note is computed once, here, from the data drawn; the caption reads it back from the PNG
+    note, paper = note_text(spec, data, FIGURE_KINDS[spec["kind"]].roles), paper_line(spec)
+    footnote(fig, note, paper)
     for path, fmt in ((pdf_path, "pdf"), (png_path, "png")):
+        meta = {} if fmt == "png" else {"CreationDate": None}
+        meta |= {key[fmt]: text for key, text in ((NOTE_KEY, note), (PAPER_KEY, paper)) if text}
         with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=fmt, dpi=PNG_DPI, metadata=None if fmt == "png" else {"CreationDate": None})
+            fig.savefig(tmp, format=fmt, dpi=PNG_DPI, metadata=meta)

@@ -135,3 +135,45 @@ def parameter_line(spec: dict) -> str:
     if "draws" in spec:
         parts.append(f"{spec['draws']}" + (f"x{spec['feature_draws']}" if spec.get("feature_draws") else "") + " draws")
     return ", ".join(parts)
+
+
+FOOTNOTE_SIZE, PAPER_SIZE = 6.5, 5.5  # points: the note, and the smaller line naming the paper's files
+FOOTNOTE_GAP = 0.06  # inches between the lowest drawn artist and the band, and between its lines
+
+
+def _fill(fig, text, renderer, width_px: float, **kw):
+    """A text artist of `text` wrapped (at spaces) to at most width_px pixels, placed later by the caller."""
+    import textwrap
+
+    chars = max(20, int(width_px / (0.35 * kw["fontsize"] * fig.dpi / 72)))  # too many; shrunk below
+    artist = fig.text(0, 0, text, parse_math=False, **kw)
+    while True:
+        artist.set_text(textwrap.fill(text, chars, break_on_hyphens=False))
+        if artist.get_window_extent(renderer).width <= width_px or chars <= 20:
+            return artist
+        chars = int(chars * 0.95)
+
+
+def footnote(fig, note: str, paper: str = "") -> None:
+    """Draw a footnote band under everything the figure draws (axes, legends below them, titles): the note,
+    then the paper's file names smaller, each wrapped within the drawn width.  The layout is frozen first so
+    the band cannot move the axes; the saved file's tight bounding box grows to include it."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    lines = [(t, size, color) for t, size, color in ((note, FOOTNOTE_SIZE, "0.1"), (paper, PAPER_SIZE, "0.35"))
+             if t]
+    if not lines:
+        return
+    canvas = FigureCanvasAgg(fig)
+    fig.draw_without_rendering()  # runs the layout engine once
+    fig.set_layout_engine("none")
+    renderer = canvas.get_renderer()
+    box = fig.get_tightbbox(renderer)  # inches
+    w, h = fig.get_size_inches()
+    y = box.y0 - FOOTNOTE_GAP
+    for text, size, color in lines:
+        # in figure coordinates (not inches): savefig's tight bounding box moves those with the figure
+        artist = _fill(fig, text, renderer, box.width * fig.dpi, fontsize=size, color=color, ha="left", va="top",
+                       gid="footnote")
+        artist.set_position((box.x0 / w, y / h))
+        y -= artist.get_window_extent(renderer).height / fig.dpi + FOOTNOTE_GAP
