@@ -23,6 +23,15 @@ from ridgerenorm.spectra import population
 QUICK_SEED = 20240501
 
 
+def ratios_and_z(components, th, name):
+    """Estimate/theory and (estimate - theory)/SE of `name` for each dict of components, stacked (runs, P)."""
+    ratios, zs = [], []
+    for c in components:
+        ratios.append(c[name] / th[name].values)
+        zs.append((c[name] - th[name].values) / c[name + "_se"])
+    return np.array(ratios), np.array(zs)
+
+
 def d1():
     """Var_Xeps of D1 (additive-noise features, D = 100, N = 50) at the quick seed, with more draws of each kind
     (draw i and feature draw j keep their streams, so the 6 x 6 grid is a corner of the larger ones), then
@@ -42,14 +51,13 @@ def d1():
         print(f"  {n:2d} x {m:2d} draws: Var_Xeps/theory {ratio[pick].round(3)}, z {z[pick].round(1)}")
     P = np.array([545, 885, 1438])
     th = theory.random_features(eta, w, P, [N], 1e-3, sigma_eps=0.25, sigma_xi=0.5)
-    ratios, zs = [], []
-    for r in range(200):
+
+    def replicate(r):
         out = simulate_random_features(eta, w, P, np.full(3, 1e-3), [N], 0.25, 0.5, range(6), 6,
                                        experiment=f"d1-replicate-{r}", seed=3)
-        c = label_noise_components(out["noise_row_sq"], out["noise_within"], 6)
-        ratios.append(c["var_xeps"] / th["var_xeps"].values)
-        zs.append((c["var_xeps"] - th["var_xeps"].values) / c["var_xeps_se"])
-    ratios, zs = np.array(ratios), np.array(zs)
+        return label_noise_components(out["noise_row_sq"], out["noise_within"], 6)
+
+    ratios, zs = ratios_and_z((replicate(r) for r in range(200)), th, "var_xeps")
     print(f"200 replicates 6 x 6, P = {P}: mean ratio {ratios.mean(0).round(3)}, sd of ratio {ratios.std(0).round(3)}, "
           f"P(|z| < 2) {np.mean(np.abs(zs) < 2, 0).round(3)}, rms z {np.sqrt(np.mean(zs**2, 0)).round(2)}, "
           f"max |z| {np.abs(zs).max(0).round(1)}")
@@ -97,12 +105,9 @@ def c4():
         print(f"  {q}/theory ({n} x {m} draws): {(comp[q] / th[q].values).round(3)} "
               f"+- {(comp[q + '_se'] / th[q].values).round(3)}")
     print(f"  E_g/theory: {(out['eg'].mean(axis=(0, 1)) / th['eg'].values).round(3)}")
-    ratios, zs = [], []
-    for s in range(0, n, 6):
-        c = two_way_components(**rf_error_statistics(out["v_clean"][s:s + 6], eta, w, fm, 0.0))
-        ratios.append(c["var_x"] / th["var_x"].values)
-        zs.append((c["var_x"] - th["var_x"].values) / c["var_x_se"])
-    ratios, zs = np.array(ratios), np.array(zs)
+    subgrids = (two_way_components(**rf_error_statistics(out["v_clean"][s:s + 6], eta, w, fm, 0.0))
+                for s in range(0, n, 6))
+    ratios, zs = ratios_and_z(subgrids, th, "var_x")
     print(f"  {len(ratios)} sub-grids of 6 x 6: Var_X/theory median {np.median(ratios, 0).round(3)}, "
           f"10th percentile {np.percentile(ratios, 10, 0).round(3)}, below 0.14: {np.mean(ratios < 0.14, 0).round(3)}, "
           f"min z {zs.min(0).round(1)}")
