@@ -32,6 +32,15 @@ def ratios_and_z(components, th, name):
     return np.array(ratios), np.array(zs)
 
 
+def pair_mean(G):
+    """Mean of the off-diagonal entries of a symmetric m x m Gram (Bias^2 = mean over pairs j != j' of
+    <f_j, f_j'>) and its delete-one-feature-draw jackknife standard error."""
+    m = G.shape[0]
+    off = G.sum() - np.trace(G)
+    loo = np.array([(off - 2 * (G[j].sum() - G[j, j])) / ((m - 1) * (m - 2)) for j in range(m)])
+    return off / (m * (m - 1)), float(np.sqrt((m - 1) / m * np.sum((loo - loo.mean()) ** 2)))
+
+
 def d1():
     """Var_Xeps of D1 (additive-noise features, D = 100, N = 50) at the quick seed, with more draws of each kind
     (draw i and feature draw j keep their streams, so the 6 x 6 grid is a corner of the larger ones), then
@@ -131,6 +140,7 @@ def e2():
         Fs = [fm.weights(j) for j in range(m)]
         wSw = eta @ (w * w)
         line = [f"s = {s:.3g}"]
+        grams = {}
         for kind in ("exact", "equivalent"):
             def kern(j, j2):
                 if kind == "exact":
@@ -144,11 +154,11 @@ def e2():
             for j in range(m):
                 for j2 in range(j, m):
                     G[j, j2] = G[j2, j] = vs[j] @ kern(j, j2) @ vs[j2] - vs[j] @ bs[j] - vs[j2] @ bs[j2] + wSw
-            off = G[~np.eye(m, dtype=bool)]
-            loo = [(G.sum() - 2 * G[j].sum() + G[j, j] - (np.trace(G) - G[j, j])) / ((m - 1) * (m - 2))
-                   for j in range(m)]
-            se = np.sqrt((m - 1) / m * np.sum((np.array(loo) - np.mean(loo)) ** 2))
-            line.append(f"{kind}: Bias^2 {off.mean():.3g} +- {se:.2g}, Var_F {np.trace(G) / m - off.mean():.3g}")
+            grams[kind] = G
+            bias, se = pair_mean(G)
+            line.append(f"{kind}: Bias^2 {bias:.3g} +- {se:.2g}, Var_F {np.trace(G) / m - bias:.3g}")
+        bias, se = pair_mean(grams["exact"] - grams["equivalent"])
+        line.append(f"exact - equivalent (same F): {bias:.3g} +- {se:.2g}")
         th = equivalent_theory(eta, w, np.array([1e9]), N, np.array([lam]), "erf")
         line.append(f"theory: Bias^2 {float(th['bias'].values[0]):.3g}, Var_F {float(th['var_f'].values[0]):.3g}")
         print(" | ".join(line), flush=True)
