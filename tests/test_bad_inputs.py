@@ -242,6 +242,7 @@ PARAMS = [
     ((F, "A4", "params", "lam_max"), 0, "figures.A4.params.lam_max = 0", "minimum of 0"),
     ((F, "B2", "params"), {"foo": 1}, "figures.B2.params.foo = 1", "figure kind 'lr_isotropic' takes no params"),
     ((F, "B4", "params", "ylim"), [0, 1], "figures.B4.params.ylim.0 = 0", "minimum of 0"),
+    ((F, "B4", "params", "curves"), ["eg", "var_f"], "figures.B4.params.curves.1 = 'var_f'", "is not one of"),
     ((F, "C3", "params", "curves"), ["eg", "var_q"], "figures.C3.params.curves", "unknown error curve(s) ['var_q']"),
     ((F, "C3", "params", "param_curves"), ["kappa"], "figures.C3.params.param_curves", "unknown parameter curve"),
     ((F, "C3", "params", "references"), [{"formula": "signal", "slope": 2}], "figures.C3.params.references.0.slope = 2",

@@ -62,7 +62,8 @@ def two_way_stats(e):
     R, C = e.sum(axis=1), e.sum(axis=0)
     G = e.sum(axis=(0, 1))
     return dict(a=np.einsum("ijd,ijd->ij", e, e), r=np.einsum("id,id->i", R, R), c=np.einsum("jd,jd->j", C, C),
-                g=G @ G, rg=R @ G, cg=C @ G, b=np.einsum("ijd,jd->ij", e, C), h=np.einsum("ijd,id->ij", e, R))
+                g=G @ G, rg=R @ G, cg=C @ G, b=np.einsum("ijd,jd->ij", e, C), h=np.einsum("ijd,id->ij", e, R),
+                ge=e @ G, rc=R @ C.T)
 
 
 def test_two_way_components_are_unbiased_and_se_is_calibrated():

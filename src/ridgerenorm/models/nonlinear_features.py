@@ -266,23 +266,27 @@ def two_way_statistics_from_blocks(block, n: int, m: int, nP: int) -> dict:
     """The sufficient statistics of estimators.two_way_components from the Gram of the n m errors, given
     block by block: block(j, j2) for j <= j2 returns M (nP, n, n) with M[p, i, i2] = <e_{i j}, e_{i2 j2}> at
     the p-th sample size.  Blocks are visited in a fixed order, so the result depends only on them."""
-    a, b, h, T = (np.zeros((n, m, nP)) for _ in range(4))
+    a, b, h, T, rc = (np.zeros((n, m, nP)) for _ in range(5))
     c = np.zeros((m, nP))
     for j in range(m):
         for j2 in range(j, m):
             M = block(j, j2)
             diag = np.diagonal(M, axis1=1, axis2=2).T  # (n, nP): <e_ij, e_ij2>
+            to_j2 = M.sum(axis=2).T  # (n, nP): <e_ij, C_j2>
             h[:, j] += diag
-            T[:, j] += M.sum(axis=2).T
+            T[:, j] += to_j2
+            rc[:, j2] += to_j2  # R_i.C_j2 collects <e_ij, C_j2> over j
             if j == j2:
                 a[:, j] = diag
-                b[:, j] = M.sum(axis=2).T
+                b[:, j] = to_j2
                 c[j] = M.sum(axis=(1, 2))
             else:
+                to_j = M.sum(axis=1).T  # (n, nP): <C_j, e_ij2>
                 h[:, j2] += diag
-                T[:, j2] += M.sum(axis=1).T
+                T[:, j2] += to_j
+                rc[:, j] += to_j
     return {"a": a, "b": b, "h": h, "r": h.sum(axis=1), "c": c, "g": T.sum(axis=(0, 1)), "rg": T.sum(axis=1),
-            "cg": T.sum(axis=0)}
+            "cg": T.sum(axis=0), "ge": T, "rc": rc}
 
 
 def nl_error_statistics(v_clean, v_noise, eta, w, fmap: NonlinearFeatures):

@@ -221,9 +221,7 @@ def rf_error_statistics(v_clean, eta, w, fmap: LinearFeatures, sigma_xi: float) 
         return e  # (n, nP, D')
 
     with threadpool_limits(limits=1, user_api="blas"):
-        a = np.empty((n, m, nP))
-        b = np.empty((n, m, nP))
-        h = np.empty((n, m, nP))
+        a, b, h, ge, rc = (np.empty((n, m, nP)) for _ in range(5))
         R = None
         C = []
         for j in range(m):
@@ -236,9 +234,12 @@ def rf_error_statistics(v_clean, eta, w, fmap: LinearFeatures, sigma_xi: float) 
         C = np.stack(C)  # (m, nP, D')
         G = C.sum(axis=0)
         for j in range(m):
-            h[:, j] = np.einsum("ipd,ipd->ip", errors(j), R)
+            e = errors(j)
+            h[:, j] = np.einsum("ipd,ipd->ip", e, R)
+            ge[:, j] = np.einsum("ipd,pd->ip", e, G)
+            rc[:, j] = np.einsum("ipd,pd->ip", R, C[j])
     return {
-        "a": a, "b": b, "h": h,
+        "a": a, "b": b, "h": h, "ge": ge, "rc": rc,
         "r": np.einsum("ipd,ipd->ip", R, R),
         "c": np.einsum("jpd,jpd->jp", C, C),
         "g": np.einsum("pd,pd->p", G, G),

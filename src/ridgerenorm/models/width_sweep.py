@@ -29,7 +29,7 @@ __all__ = ["WIDTH_SWEEP", "simulate_width_sweep", "theory_widths"]
 
 SWEEP_DIMS = ("alpha_F", "N")
 THEORY_POINTS = 80  # widths of the dense theory grid (log-spaced over the width_grid range)
-STATISTICS = ("a", "r", "c", "g", "rg", "cg", "b", "h")
+STATISTICS = ("a", "r", "c", "g", "rg", "cg", "b", "h", "ge", "rc")
 
 
 def simulate_width_sweep(eta, w, P: int, N_grid, weight_exponents, draws, n_feature_draws: int, *,
@@ -171,7 +171,8 @@ class WidthSweep(Model):
         pair, row, col = ("draw", "fdraw") + SWEEP_DIMS, ("draw",) + SWEEP_DIMS, ("fdraw",) + SWEEP_DIMS
         doc = {"long_name": "two-way sufficient statistic of the whitened errors (estimators.two_way_components)",
                "units": "1"}
-        dims = {"a": pair, "b": pair, "h": pair, "r": row, "rg": row, "c": col, "cg": col, "g": SWEEP_DIMS}
+        dims = {"a": pair, "b": pair, "h": pair, "ge": pair, "rc": pair, "r": row, "rg": row, "c": col, "cg": col,
+                "g": SWEEP_DIMS}
         data = {"eg": (pair, res["eg"], attrs("eg")), **{k: (dims[k], v, doc) for k, v in stats.items()}}
         coords = {"draw": ("draw", np.asarray(draws)), "fdraw": ("fdraw", np.arange(m)), "alpha_F": _alpha_coord(spec),
                   "N": ("N", width_values(spec["width_grid"]), {"long_name": "number of features N", "units": "1"})}

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ParamError", "SCHEMAS", "CHECKS", "ERROR_CURVES", "PARAM_CURVES", "REFERENCE_KEYS", "SCALING_KEYS",
+__all__ = ["ParamError", "SCHEMAS", "CHECKS", "ERROR_CURVES", "PARAM_CURVES", "MULTIPLE_DESCENT_CURVES",
+           "MULTIPLE_DESCENT_DEFAULT", "REFERENCE_KEYS", "SCALING_KEYS",
            "check_names", "spectra_job_bytes", "MAX_PANELS"]
 
 
@@ -31,6 +32,9 @@ class ParamError(ValueError):
 ERROR_CURVES = ("eg", "etr", "bias", "var_x", "var_f", "var_xf", "var_f_xf", "var_xeps", "var_xfeps", "gcv")
 PARAM_CURVES = ("kappa2", "kappa1", "gamma2", "gamma1", "df1", "df2", "df1_hat", "kappa_hat", "k2sq_tf1p", "k2_tf1")
 NOT_ANCHORS = ("df1_hat", "kappa_hat", "gcv")  # simulation-only curves: a reference cannot follow them
+# B4: the linear-ridge error curves; the default leaves out gcv, as the authors' final figure does
+MULTIPLE_DESCENT_CURVES = ("eg", "etr", "bias", "var_x", "var_xeps", "gcv")
+MULTIPLE_DESCENT_DEFAULT = ("eg", "bias", "var_x", "var_xeps")
 REFERENCE_KEYS = {"formula", "anchor", "offset", "range"}
 SCALING_KEYS = {"curves", "param_curves", "references", "param_references", "vlines", "xlim", "ylim", "panels",
                 "median_band"}
@@ -166,6 +170,10 @@ SCHEMAS = {
     }),
     "lr_multiple_descent": _kind_schema({
         "ylim": {**_PAIR, "items": {"type": "number", "exclusiveMinimum": 0}},
+        "curves": {"type": "array", "minItems": 1, "uniqueItems": True,
+                   "items": {"enum": list(MULTIPLE_DESCENT_CURVES)},
+                   "description": "curves to draw; gcv adds the GCV estimate (the authors' final notebook "
+                                  "comments it out)"},
     }),
     "nonlinear_equivalence": _kind_schema({
         "x": {"enum": ["P", "P/D"], "description": "horizontal axis: the sample size or P/D"},
