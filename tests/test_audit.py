@@ -190,3 +190,26 @@ def test_verify_writes_only_into_its_own_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert audit.recompute_and_compare(forged) == {}
     assert not outside.parent.exists()
+
+
+@pytest.mark.parametrize("ext", ["png", "pdf"])
+def test_a_figure_carries_its_record_and_can_be_audited(quick, monkeypatch, ext):
+    """A figure's PNG and PDF carry its provenance: command, commit, the data checksum of every input, its
+    spec, and its agreement rows, computed by the function that writes agreement.csv."""
+    import csv
+
+    monkeypatch.chdir(ROOT)
+    path = f"results/quick/figures/B2_lr-isotropic.{ext}"
+    record = io.read_record(path)
+    assert json.loads(record["spec"])["id"] == "B2" and record["git_commit"] and "ridgerenorm figure" in record["command"]
+    assert set(json.loads(record["inputs"])) == {f"results/quick/{k}/{e}.nc" for k in ("simulation", "theory")
+                                                 for e in ("b2_isotropic", "b2_double_descent")}
+    table = {(r["experiment"], r["quantity"]): float(r["median_rel_dev"])
+             for r in csv.DictReader(open("results/quick/agreement.csv"))}
+    rows = {(r["experiment"], r["quantity"]): r["median_rel_dev"] for r in record["agreement"]}
+    assert rows and all(k in table and abs(v - table[k]) <= 1e-5 * max(1.0, abs(v)) for k, v in rows.items()), rows
+    text, problems = audit.describe(path)
+    assert problems == [] and "input:       results/quick/theory/b2_isotropic.nc" in text and "unchanged" in text
+    assert "agreement:   b2_isotropic eg: median rel dev" in text
+    assert text.splitlines()[-1].startswith("rebuild:     cd ") and f"--forcerun {path}" in text
+    assert audit.main(path, verify=True) == 0  # a figure is verified through its inputs

@@ -133,9 +133,9 @@ def _out_path(command: str) -> str:
 
 
 def describe(path) -> tuple[str, list[str]]:
-    """The printable record and the list of problems with the inputs (changed or missing)."""
-    ds = io.read_dataset(path)
-    a = ds.attrs
+    """The printable record and the list of problems with the inputs (changed or missing).  `path` is a
+    netCDF output or a figure (PNG or PDF), whose record sits in its metadata."""
+    a = io.read_record(path)
     lines = [f"file:        {path}", f"made by:     {a.get('command', '?')}", f"created:     {a.get('created', '?')}",
              f"git commit:  {a.get('git_commit', '?')}", f"versions:    {a.get('versions', '?')}"]
     if "wall_time_s" in a:
@@ -158,6 +158,9 @@ def describe(path) -> tuple[str, list[str]]:
         if state in ("MISSING", "CHANGED since this file was made"):
             problems.append(f"{inp}: {state}")
         lines.append(f"input:       {inp}  {digest.removeprefix('data:')[:16]}...  {state}")
+    for row in a.get("agreement", []) if isinstance(a.get("agreement"), list) else []:
+        lines.append(f"agreement:   {row.get('experiment')} {row.get('quantity')}: median rel dev "
+                     f"{row.get('median_rel_dev')}, max {row.get('max_rel_dev')}, chi2/point {row.get('chi2_per_point')}")
     lines.append(f"rebuild:     {rebuild_command(path)}")
     return "\n".join(lines), problems
 
@@ -285,6 +288,10 @@ def main(path, verify: bool = False) -> int:
     if problems:
         print("inputs differ from those this file was made from:\n  " + "\n  ".join(problems))
         return 1
+    if verify and Path(path).suffix in (".png", ".pdf"):
+        print("verify: a figure is checked through its inputs (above); --verify recomputes netCDF files: "
+              "audit them, or rebuild the figure with the command above")
+        return 0
     if verify:
         original, rebuilt = recompute(path)
         differ = compare_datasets(original, rebuilt)

@@ -119,10 +119,15 @@ def spec_file(specs_dir, name: str, text: str, write: bool = True) -> Path:
 
 
 def recorded_spec(path) -> dict | None:
-    """The parameters a result file records (its `spec` attribute), or None when it records none or is not
-    a readable netCDF file.  Reads the attribute only, not the data."""
+    """The parameters a result file records (its `spec` attribute; a figure's, in its PNG or PDF record),
+    or None when it records none or cannot be read.  Reads the attribute only, not the data."""
     import netCDF4
 
+    if Path(path).suffix in (".png", ".pdf"):
+        try:
+            return json.loads(io.read_record(path)["spec"])
+        except (OSError, KeyError, ValueError):
+            return None
     try:
         with netCDF4.Dataset(path) as nc:
             return json.loads(nc.getncattr("spec")) if "spec" in nc.ncattrs() else None
@@ -143,7 +148,12 @@ def spec_changes(old: dict, new: dict) -> list[str]:
     """The keys whose values differ between two parameter sets, as 'key old -> new' (nested keys dotted;
     a key present on one side only shows '(none)' on the other)."""
     a, b = _flat(old), _flat(new)
-    return [f"{k} {json.dumps(a.get(k, '(none)'))} -> {json.dumps(b.get(k, '(none)'))}"
+
+    def short(v):
+        text = json.dumps(v)
+        return text if len(text) <= 60 else text[:57] + "..."
+
+    return [f"{k} {short(a.get(k, '(none)'))} -> {short(b.get(k, '(none)'))}"
             for k in sorted(set(a) | set(b)) if a.get(k, "(none)") != b.get(k, "(none)")]
 
 

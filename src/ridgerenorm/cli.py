@@ -153,6 +153,22 @@ def _pairs(items, option: str) -> dict:
     return out
 
 
+def _figure_record(spec: dict, pairs: dict, data: dict) -> dict:
+    """A figure's provenance: the record every netCDF output carries (command, versions, commit, the data
+    checksum of every input, the figure spec) plus the agreement rows of each experiment it draws, computed
+    by the function that writes agreement.csv."""
+    from .estimators import agreement_rows
+
+    record = io.provenance(spec=spec, inputs=[p for paths in pairs.values() for p in paths])
+    rows = []
+    for role, exp in sorted((spec.get("experiments") or {}).items()):
+        if role in data and len(data[role]) == 2:
+            rows += [{k: (round(v, 6) if isinstance(v, float) else v) for k, v in r.items()}
+                     for r in agreement_rows(exp, *data[role])]
+    record["agreement"] = rows
+    return record
+
+
 def cmd_figure(args) -> None:
     from .plotting import FIGURE_KINDS, render
 
@@ -164,7 +180,7 @@ def cmd_figure(args) -> None:
         if role not in pairs:
             raise SystemExit(f"error: --data: figure kind {spec['kind']!r} needs {role}=FILE[,FILE...]")
     data = {role: [io.read_dataset(p) for p in paths] for role, paths in pairs.items()}
-    render(spec, data, args.out, args.png)
+    render(spec, data, args.out, args.png, record=_figure_record(spec, pairs, data))
     print(f"figure {spec.get('id', '?')} rendered in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
 
 

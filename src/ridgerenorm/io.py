@@ -35,7 +35,7 @@ import numpy as np
 import xarray as xr
 
 __all__ = ["write_dataset", "read_dataset", "provenance", "sha256", "data_checksum", "atomic_path", "CorruptFileError",
-           "TMP_SUFFIX", "tmp_owner", "tmp_in_use", "environment_differences"]
+           "TMP_SUFFIX", "tmp_owner", "tmp_in_use", "FIGURE_RECORD_KEY", "read_record", "environment_differences"]
 
 TMP_SUFFIX = ".tmp"  # temporary files of atomic writes: .<name>.<host>-<pid>.<random>.tmp beside the target
 
@@ -229,6 +229,57 @@ def provenance(*, spec: dict | None = None, inputs=(), seeds: dict | None = None
     for k, v in (extra or {}).items():
         attrs[k] = v if isinstance(v, (str, int, float)) else json.dumps(v, sort_keys=True)
     return attrs
+
+
+FIGURE_RECORD_KEY = "ridgerenorm"  # the PNG text chunk and the PDF Info entry holding a figure's record (JSON)
+
+
+def _pdf_string(raw: bytes, key: bytes) -> str | None:
+    """The literal string of /key in a PDF's (uncompressed) Info dictionary, with PDF escapes undone."""
+    start = raw.rfind(b"/" + key + b" (")
+    if start < 0:
+        return None
+    out, i, escapes = bytearray(), start + len(key) + 3, {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
+    depth = 0
+    while i < len(raw):
+        c = raw[i:i + 1]
+        if c == b"\\":
+            nxt = raw[i + 1:i + 2]
+            out += escapes.get(nxt, nxt)
+            i += 2
+            continue
+        if c == b"(":
+            depth += 1
+        elif c == b")":
+            if depth == 0:
+                return out.decode("latin-1")
+            depth -= 1
+        out += c
+        i += 1
+    return None
+
+
+def read_record(path) -> dict:
+    """The provenance record of a result: a netCDF file's global attributes, or the JSON record a figure
+    (PNG or PDF) carries in its metadata.  CorruptFileError when there is none."""
+    path = Path(path)
+    if path.suffix in (".png", ".pdf"):
+        try:
+            if path.suffix == ".png":
+                from PIL import Image
+
+                with Image.open(path) as im:
+                    text = im.text.get(FIGURE_RECORD_KEY)
+            else:
+                text = _pdf_string(path.read_bytes(), FIGURE_RECORD_KEY.capitalize().encode())
+            if text is None:
+                raise ValueError("no record")
+            return json.loads(text)
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError) as err:
+            raise CorruptFileError(f"{path}: carries no ridgerenorm record ({str(err)[:60]})") from None
+    return dict(read_dataset(path).attrs)
 
 
 class atomic_path:

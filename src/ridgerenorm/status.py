@@ -3,8 +3,9 @@
 Nothing is run, written or planned: no Snakemake, no `.snakemake/` records.  A netCDF result is stale when
 the parameters it records differ from those the config gives its step today, when the code its step runs
 differs from the code stamp it was made under (results/<scale>/code/), or when an input's data checksum
-differs from the one it records.  A figure is stale when one of its data files or code stamps is newer
-than it, or is stale itself.  The same rules decide what Snakemake reruns (cache.align_spec_trigger).
+differs from the one it records.  A figure (its record sits in the PNG and PDF metadata) is stale when its
+recorded figure spec differs, when one of its data files or code stamps is newer than it, or when one of
+its data files is stale itself.  The same rules decide what Snakemake reruns (cache.align_spec_trigger).
 
     ridgerenorm status --scale quick
     ridgerenorm status config/config.yaml config/quick.yaml
@@ -29,7 +30,7 @@ __all__ = ["Result", "results_of", "check", "main"]
 class Result:
     path: Path
     steps: tuple  # the CLI steps whose code made it (their code stamps)
-    spec: dict | None = None  # the parameters its step gets today (None: the file records none, e.g. figures)
+    spec: dict | None = None  # the parameters its step gets today (a figure's: its config entry with its id)
     inputs: list = field(default_factory=list)
 
 
@@ -54,7 +55,8 @@ def results_of(config: dict, root=".") -> list[Result]:
         else:
             data = [R / k / f"{e}.nc" for _, e in sorted(fig.get("experiments", {}).items()) for k in ("simulation", "theory")]
         for ext in ("pdf", "png"):
-            out.append(Result(R / "figures" / f"{fid}_{fig['name']}.{ext}", ("figure", f"plot_{kind.module}"), None, data))
+            out.append(Result(R / "figures" / f"{fid}_{fig['name']}.{ext}", ("figure", f"plot_{kind.module}"),
+                              dict(fig, id=fid), data))
     return out
 
 

@@ -276,7 +276,9 @@ if workflow.is_main_process:
             ):
                 print(_line, file=sys.stderr)
     for _fid in FIGURES:
-        _results = [f"{R}/spectra_data/{_fid}.nc"] if figure_kind(_fid).builder else []
+        _results = [figure_file(_fid, "png"), figure_file(_fid, "pdf")]
+        if figure_kind(_fid).builder:
+            _results.append(f"{R}/spectra_data/{_fid}.nc")
         for _line in align_spec_trigger(
             figure_spec_arg(_fid).path, _results, json.loads(figure_json(_fid))
         ):

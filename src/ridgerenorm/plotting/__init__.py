@@ -8,6 +8,7 @@ role to the list of Datasets the rule passes for it ([simulation, theory] for ex
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -115,10 +116,14 @@ def draw(spec: dict, data: dict):
     return fig
 
 
-def render(spec: dict, data: dict, pdf_path, png_path) -> None:
+def render(spec: dict, data: dict, pdf_path, png_path, record: dict | None = None) -> None:
     """Draw the figure of `spec` with its footnote (the note computed from `data`, the paper's file names)
-    and save it as PDF and PNG (each written atomically), the footnote's texts also in their metadata."""
-    from ..io import atomic_path
+    and save it as PDF and PNG (each written atomically), the footnote's texts also in their metadata, and
+    `record` (the figure's provenance, JSON) under io.FIGURE_RECORD_KEY: the PNG's text chunk, the PDF's
+    Info entry."""
+    import warnings
+
+    from ..io import FIGURE_RECORD_KEY, atomic_path
     from ..notes import NOTE_KEY, PAPER_KEY, note_text, paper_line
     from .style import footnote
 
@@ -129,5 +134,10 @@ def render(spec: dict, data: dict, pdf_path, png_path) -> None:
     for path, fmt in ((pdf_path, "pdf"), (png_path, "png")):
         meta = {} if fmt == "png" else {"CreationDate": None}
         meta |= {key[fmt]: text for key, text in ((NOTE_KEY, note), (PAPER_KEY, paper)) if text}
-        with atomic_path(path) as tmp:
+        if record is not None:
+            key = FIGURE_RECORD_KEY if fmt == "png" else FIGURE_RECORD_KEY.capitalize()
+            meta[key] = json.dumps(dict(record, note=note), sort_keys=True)  # ASCII: a PNG tEXt chunk
+        with atomic_path(path) as tmp, warnings.catch_warnings():
+            # a PDF Info entry of our own is valid PDF; matplotlib warns about keys it does not know
+            warnings.filterwarnings("ignore", message="Unknown infodict keyword")
             fig.savefig(tmp, format=fmt, dpi=PNG_DPI, metadata=meta)
