@@ -15,7 +15,7 @@ from ridgerenorm import audit, cache, io
 from ridgerenorm.deps import closure
 from ridgerenorm.plotting import FIGURE_KINDS
 
-from clones import QUICK, edited, env_for, job_counts, snakemake
+from clones import QUICK, checkout_copy, edited, env_for, job_counts, snakemake
 from test_pipeline import ROOT
 
 pytestmark = pytest.mark.pipeline
@@ -68,6 +68,21 @@ def test_changed_parameter_reruns_its_steps_from_the_files_alone(clone_b):
         assert "spectrum" not in jobs and jobs["figure"] == 1, (records, jobs)  # B2 alone shows b2_isotropic
         assert {p: p.stat().st_mtime_ns for p in results.rglob("*.nc")} == before
         assert "Nothing to be done" in snakemake(clone, "-n", *QUICK), records
+
+
+def test_changed_parameter_is_seen_after_a_ci_cache_restore(clone_b, tmp_path):
+    """A CI cache restore: results/ (times kept, as a cache archive keeps them) in a fresh checkout with no
+    .snakemake/; the edited parameter is seen from the files alone, and the unedited config has nothing to do."""
+    clone, _, _ = clone_b
+    fresh = checkout_copy(tmp_path / "restored")
+    shutil.copytree(clone / "results", fresh / "results")  # copy2: modification times kept
+    assert not (fresh / ".snakemake").exists()
+    assert "Nothing to be done" in snakemake(fresh, "-n", *QUICK)
+    (fresh / "edit.yaml").write_text("experiments:\n  b3_source: {teacher: {r: 0.6}}\n")
+    out = snakemake(fresh, "-n", "--configfile", "config/quick.yaml", "edit.yaml")
+    assert "results/quick/spectra/b3_source.nc is stale (teacher.r 0.5 -> 0.6): planned again" in out, out[-3000:]
+    jobs = job_counts(out)
+    assert jobs["spectrum"] == 1 and jobs["theory"] == 1 and jobs["merge_simulation"] == 1, jobs
 
 
 def test_corrupt_file_is_detected_and_rebuilt(clone_b):
