@@ -22,8 +22,16 @@ from threadpoolctl import threadpool_limits
 
 from .io import atomic_path
 
-__all__ = ["factor_flops", "covariance_copies", "declared_mb", "matmul_rate", "measured_rates", "machine_rates",
+__all__ = ["gram_flops", "factor_flops", "covariance_copies", "declared_mb", "matmul_rate", "measured_rates", "machine_rates",
            "rates_cache_file"]
+
+
+def gram_flops(M: int, K: int) -> float:
+    """Flops of the symmetric product A A^T of an M x K matrix as parallel.blocked_gram_many forms it: the
+    M(M+1)/2 entries of the lower triangle, 2K flops each (a multiply and an add, as GEMM's 2MNK counts),
+    i.e. M(M+1)K, about half of the 2M^2K of a full GEMM.  Rates in GFLOP/s count these flops, so they
+    compare directly with the GEMM rate."""
+    return float(M) * (M + 1) * K
 
 
 def factor_flops(n: int, lam: float) -> float:
