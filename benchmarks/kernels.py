@@ -23,11 +23,13 @@ Items, as the simulation runs them (the project's pool of --threads workers, BLA
 - fits: Cholesky + triangular inverse (nominal 2n^3/3 flops) at n = 1000, 2000 and eigh (nominal 4n^3)
   at n = 1000, one thread, against the one-thread GEMM rate;
 - rng: 10^7 standard normals from PCG64 (the project's generator) and SFC64, in numbers per second;
-- rf simulation: simulate_random_features at C5's quick shapes (D = 1500, N = 300, P up to 1479, 2 data x 6
-  feature draws), with the Gram and covariance by GEMM and by syrk: the end-to-end effect;
+- rf simulation: simulate_random_features at the quick C5 and D5 shapes (D = 1500, N = 300 and 750, P up
+  to 1479), with the Gram and covariance by GEMM and by syrk: the end-to-end effect (both rates count
+  the syrk flops, so their ratio is the speedup);
 - figure: one `ridgerenorm figure` job (C5) from --results (default results/quick) if that run exists.
 Every timing is the fastest of repeated runs once three agree within 10 % (ridgerenorm.costs.stable_time,
-at most --tries runs); rows marked `~` never agreed (a busy machine).
+at most --tries runs); the GEMM/syrk pairs alternate their runs, so load hits both alike; rows marked `~`
+never agreed (a busy machine).
 """
 
 from __future__ import annotations
@@ -65,6 +67,23 @@ def timed(run, tries: int):
     run()  # warm-up: first touch of the arrays, the pool's threads
     seconds, stable, _ = stable_time(run, tries=tries, pause=0.2)
     return seconds, stable
+
+
+def paired(run_a, run_b, tries: int):
+    """Times of two runs to compare, interleaved a, b, a, b, ... (`tries` rounds, at least 3), each the
+    fastest of its rounds: load that comes and goes hits both alike.  Stable if each one's three fastest
+    agree within 10 %."""
+    from ridgerenorm.costs import AGREE, AGREEING
+
+    run_a(), run_b()  # warm-up
+    times = ([], [])
+    for _ in range(max(tries, AGREEING)):
+        for run, t in zip((run_a, run_b), times):
+            t0 = time.perf_counter()
+            run()
+            t.append(time.perf_counter() - t0)
+    fastest = [sorted(t)[:AGREEING] for t in times]
+    return [(f[0], f[-1] <= f[0] * (1 + AGREE)) for f in fastest]
 
 
 def child(args) -> dict:
@@ -113,10 +132,10 @@ def child(args) -> dict:
             Z = rng.standard_normal((2000, 2000) if name.startswith("gram") else (8192, 2000))
             A = make(Z)  # M x K: X itself, or the transposed view of the covariance's rows
             out = np.empty((M, M))
-            gemm_s, ok = timed(lambda: blocked_matmul_many([(A, A.T, out)], threads), tries)
-            row(f"{name} by GEMM", f"M={M} K={K}", gemm_s, ok, 2.0 * M * M * K, "GFLOP/s", peak)
-            syrk_s, ok = timed(lambda: blocked_gram_many([(A, out)], threads), tries)
-            row(f"{name} by syrk", f"M={M} K={K}", syrk_s, ok, gram_flops(M, K), "GFLOP/s", peak,
+            (gemm_s, ok_gemm), (syrk_s, ok_syrk) = paired(lambda: blocked_matmul_many([(A, A.T, out)], threads),
+                                                          lambda: blocked_gram_many([(A, out)], threads), tries)
+            row(f"{name} by GEMM", f"M={M} K={K}", gemm_s, ok_gemm, 2.0 * M * M * K, "GFLOP/s", peak)
+            row(f"{name} by syrk", f"M={M} K={K}", syrk_s, ok_syrk, gram_flops(M, K), "GFLOP/s", peak,
                 speedup=gemm_s / syrk_s)
             del Z, A, out
 
@@ -141,38 +160,48 @@ def child(args) -> dict:
     return {"kernels": blas_kernels(), "env": {k: os.environ.get(k) for k in CORETYPE_VARS}, "rows": rows}
 
 
+RF_SHAPES = {  # the quick scale's C5 and D5: D, N, sample grid, data draws x feature draws timed
+    "C5 quick": (1500, 300, np.unique(np.round(np.logspace(0, 3.17, 8))).astype(int)[1:], 2, 6),
+    "D5 quick": (1500, 750, np.unique(np.round(np.logspace(0.5, 3.17, 8))).astype(int), 1, 5),
+}
+
+
 def rf_simulation(threads: int, tries: int, row) -> None:
-    """simulate_random_features at C5's quick shapes, with the Gram and covariance by GEMM (the former
-    blocked_matmul_many, swapped in here only) and by syrk."""
+    """simulate_random_features at the quick scale's C5 and D5 shapes (RF_SHAPES), with the Gram and
+    covariance by GEMM (the former blocked_matmul_many, swapped in here only) and by syrk."""
+    for label, shape in RF_SHAPES.items():
+        rf_pair(label, *shape, threads, tries, row)
+
+
+def rf_pair(label, D, N, P, n, m, threads, tries, row) -> None:
     from ridgerenorm import fits
     from ridgerenorm.models.random_features import simulate_random_features
     from ridgerenorm.parallel import blocked_matmul_many
 
-    D = 1500
     k = np.arange(1, D + 1, dtype=float)
     eta, w = k**-3.0, k**-0.65
-    P = np.unique(np.round(np.logspace(0, 3.17, 8))).astype(int)[1:]
     flops = {}
 
     def run():
-        res = simulate_random_features(eta, w, P, P.astype(float) ** -2.0, [300], 0.4, 0.0, range(2), 6,
+        res = simulate_random_features(eta, w, P, P.astype(float) ** -2.0, [N], 0.4, 0.0, range(n), m,
                                        experiment="bench", seed=0, threads=threads)
         flops["total"] = res["flops"] + res["flops_factor"]
 
     def gemm_gram_many(products, threads, accumulate=False):
         blocked_matmul_many([(A, A.T, out) for A, out in products], threads, accumulate)
 
-    syrk_gram_many = fits.blocked_gram_many
-    try:
-        fits.blocked_gram_many = gemm_gram_many
-        gemm_s, ok = timed(run, tries)
-    finally:
-        fits.blocked_gram_many = syrk_gram_many
-    gemm_flops = flops["total"]
-    row("rf simulation, Gram by GEMM", "C5 quick, 2 x 6 draws", gemm_s, ok, gemm_flops, "GFLOP/s")
-    syrk_s, ok = timed(run, tries)
-    row("rf simulation, Gram by syrk", "C5 quick, 2 x 6 draws", syrk_s, ok, flops["total"], "GFLOP/s",
-        speedup=gemm_s / syrk_s)
+    def run_gemm():
+        syrk_gram_many = fits.blocked_gram_many
+        try:
+            fits.blocked_gram_many = gemm_gram_many
+            run()
+        finally:
+            fits.blocked_gram_many = syrk_gram_many
+
+    (gemm_s, ok_gemm), (syrk_s, ok_syrk) = paired(run_gemm, run, tries)
+    shape = f"{label}, N={N}, {n} x {m} draws"
+    row("rf simulation, Gram by GEMM", shape, gemm_s, ok_gemm, flops["total"], "GFLOP/s")
+    row("rf simulation, Gram by syrk", shape, syrk_s, ok_syrk, flops["total"], "GFLOP/s", speedup=gemm_s / syrk_s)
 
 
 def figure_job(results: Path, tries: int, row) -> None:

@@ -80,7 +80,8 @@ def main() -> int:
             return (max(z for z, _ in hits), max(r for _, r in hits)) if hits else (float("nan"),) * 2
 
         cells = [diff["eg"], group(COMPONENTS), group(ESTIMATORS)]
-        print(f"| {name[:-3]} | " + " | ".join(f"{z:.1e} | {rel:.1e}" for z, rel in cells) + " |")
+        print(f"| {name[:-3]} | " + " | ".join("- | -" if np.isnan(z) else f"{z:.1e} | {rel:.1e}" for z, rel in cells)
+              + " |")
     print(f"\n{len(names)} experiments: max |z| = {worst_z:.2e}, max relative difference = {worst_rel:.2e}")
     return 1 if worst_z > args.max_z else 0
 

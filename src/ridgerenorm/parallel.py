@@ -16,7 +16,6 @@ import functools
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from scipy.linalg.blas import dsyrk
 
 __all__ = ["MATMUL_BLOCK", "FIT_RUN_COST", "worker_pool", "blocked_matmul", "blocked_matmul_many", "matmul_each",
            "gram", "blocked_gram_many", "map_fits"]
@@ -61,13 +60,11 @@ def blocked_matmul_many(products, threads: int, accumulate: bool = False) -> Non
 
 
 def gram(A) -> np.ndarray:
-    """A A^T (M x M, exactly symmetric) of a 2-D float64 A (M x K) by one BLAS syrk call (the lower
-    triangle, M(M+1)K flops), mirrored.  A C-contiguous A is passed as its Fortran-ordered transpose, so
-    nothing is copied; any other layout is copied once by the wrapper."""
-    lower = dsyrk(1.0, A.T, trans=1, lower=1)  # (A^T)^T (A^T) = A A^T
-    out = np.tril(lower)
-    out += np.tril(lower, -1).T
-    return out
+    """A A^T (M x M, exactly symmetric) of a 2-D float64 A (M x K) as one BLAS syrk call: numpy's matmul
+    calls syrk (the upper triangle, M(M+1)K flops) and mirrors it whenever its two operands are one buffer
+    and its transpose, as here.  Any strided view with a unit stride goes to BLAS uncopied (a covariance's
+    column block X[:, I]^T too).  benchmarks/kernels.py times it against GEMM."""
+    return np.matmul(A, A.T)
 
 
 def blocked_gram_many(products, threads: int, accumulate: bool = False) -> None:
