@@ -263,15 +263,14 @@ def cmd_plan(args) -> None:
         return
     threads = int(config.get("threads", 2))
     rates = machine_rates(threads, remeasure=args.remeasure)  # at the threads a simulate job gets
-    when = f"measured {rates['measured']}"
+    when = f"measured {rates['measured']}; kept in {rates_cache_file()}, --remeasure to refresh"
     if rates["fresh"] and not rates["kept"]:
         why = f"load average {rates['load']:.1f}" if rates["stable"] else "its timings did not agree within 10 %"
-        when = f"measured now under load ({why}), not kept"
+        when = f"measured now under load: {why}; not kept, the next plan measures again"
     elif rates["fresh"]:
-        when = "measured now"
+        when = f"measured now; kept in {rates_cache_file()}"
     print(f"scale {config['scale']!r}: float64 GEMM {rates['gemm']:.0f} GFLOP/s ({threads} threads), "
-          f"Cholesky {rates['factor']:.1f} GFLOP/s per thread ({when}; kept in {rates_cache_file()}, "
-          f"--remeasure to refresh)")
+          f"Cholesky {rates['factor']:.1f} GFLOP/s per thread ({when})")
     print(f"{'experiment':<24}{'model':<27}{'GEMM TFLOP':>11}{'factor TFLOP':>13}{'fits':>9}{'est. time':>11}")
     total = 0.0
     for name in names:
