@@ -58,6 +58,49 @@ def test_a_corrupt_or_unwritable_cache_only_costs_a_measurement(counted, tmp_pat
     assert costs.machine_rates(2)["fresh"] and costs.machine_rates(2)["fresh"]
 
 
+def test_stable_time_waits_for_three_agreeing_timings():
+    """Timings 1.0, 0.5, 0.9, 0.52, 0.51 s (a fake clock): the three fastest agree within 10 % only after
+    the fifth, so five runs, four pauses, and the fastest, 0.5 s, is the time."""
+    clock = iter([0.0, 1.0, 2.0, 2.5, 3.0, 3.9, 4.0, 4.52, 5.0, 5.51, 9.0, 9.1])
+    runs, pauses = [], []
+    best, ok, spread = costs.stable_time(lambda: runs.append(1), timer=lambda: next(clock), sleep=pauses.append)
+    assert (best, ok, len(runs), len(pauses)) == (0.5, True, 5, 4)
+    assert spread == pytest.approx(0.04)
+    # timings that never agree: all `tries` runs, the fastest returned, marked unstable
+    clock = iter([0.0, 1.0, 0.0, 2.0, 0.0, 3.0, 0.0, 1.5])
+    best, ok, spread = costs.stable_time(lambda: None, tries=4, timer=lambda: next(clock), sleep=lambda s: None)
+    assert (best, ok) == (1.0, False) and spread == pytest.approx(1.0)
+
+
+def test_a_measurement_under_load_is_used_but_not_kept(counted, tmp_path, monkeypatch):
+    assert costs.quiet(0.4, threads=2, cores=2) and not costs.quiet(0.6, threads=2, cores=2)
+    assert costs.quiet(1.5, threads=1, cores=2) and not costs.quiet(3.1, threads=2, cores=4)
+    busy = {"gemm": 40.0, "factor": 1.0, "stable": True, "load": 5.2, "quiet": False}
+    monkeypatch.setattr(costs, "measured_rates", lambda threads: dict(busy))
+    first = costs.machine_rates(2)
+    assert first["fresh"] and not first["kept"] and first["gemm"] == 40.0
+    assert not (tmp_path / "cache" / "machine_rates.json").exists()
+    monkeypatch.setattr(costs, "measured_rates", lambda threads: {**busy, "gemm": 180.0, "load": 0.1, "quiet": True})
+    second = costs.machine_rates(2)  # nothing was kept, so measured again: quiet this time, kept
+    assert second["fresh"] and second["kept"] and second["gemm"] == 180.0
+    again = costs.machine_rates(2)
+    assert not again["fresh"] and again["gemm"] == 180.0 and again["measured"] == second["measured"]
+
+
+def test_a_run_twice_as_fast_as_the_kept_rates_drops_them(counted, tmp_path):
+    kept = costs.machine_rates(2)  # the fake: GEMM 201 GFLOP/s, Cholesky 3 GFLOP/s per thread
+    # 4020 GFLOP of GEMM and 60 GFLOP of factorizations: 20 s + 10 s predicted
+    assert costs.predicted_seconds(kept, 4020e9, 60e9, 2) == pytest.approx(30.0)
+    assert costs.check_observed(2, 4020e9, 60e9, wall=16.0) is None  # 1.9x faster: kept
+    assert costs.check_observed(2, 4020e9, 60e9, wall=90.0) is None  # slower (load, other jobs): kept
+    assert costs.check_observed(2, 402e9, 6e9, wall=1.0) is None  # predicts 3 s < 10 s: start-up bound, kept
+    assert not costs.machine_rates(2)["fresh"] and counted == [2]
+    note = costs.check_observed(2, 4020e9, 60e9, wall=14.0)  # 2.14x faster: measured under load
+    assert "predicted 30 s, the run took 14 s" in note
+    assert costs.machine_rates(2)["fresh"] and counted == [2, 2]  # dropped, so measured again
+    assert costs.check_observed(1, 4020e9, 60e9, wall=1.0) is None  # nothing kept for 1 thread
+
+
 def run_plan(*args, env_cache):
     env = {"RIDGERENORM_CACHE_DIR": str(env_cache), "PATH": "/usr/bin:/bin"}
     import os

@@ -124,3 +124,46 @@ def test_batched_block_products_equal_separate_calls():
         assert np.array_equal(s, f)
         assert np.array_equal(o, 0.5 + s)
         np.testing.assert_allclose(s, A @ B, rtol=1e-12, atol=1e-12)
+
+
+def test_blocked_gram_is_symmetric_and_thread_stable():
+    """The syrk-based Gram (lower triangle by blocks, mirrored): exactly symmetric, the product A A^T to
+    round-off, the same bits on 1, 2 or 3 threads and batched or alone, for a Gram (C-ordered rows) and for
+    a covariance accumulated over row segments (A passed as a transposed view)."""
+    from threadpoolctl import threadpool_limits
+
+    from ridgerenorm.parallel import blocked_gram_many
+
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((700, 300))
+    Y = rng.standard_normal((257, 40))
+    with threadpool_limits(limits=1, user_api="blas"):
+        runs = []
+        for threads in (1, 2, 3):
+            K, G = np.empty((700, 700)), np.empty((257, 257))
+            blocked_gram_many([(X, K), (Y, G)], threads)
+            C = np.zeros((300, 300))
+            for rows in (X[:400], X[400:]):
+                blocked_gram_many([(rows.T, C)], threads, accumulate=True)
+            runs.append((K, G, C))
+        alone = np.empty((257, 257))
+        blocked_gram_many([(Y, alone)], 1)
+    for K, G, C in runs[1:]:
+        assert np.array_equal(K, runs[0][0]) and np.array_equal(G, runs[0][1]) and np.array_equal(C, runs[0][2])
+    K, G, C = runs[0]
+    assert np.array_equal(G, alone)
+    for M, ref in ((K, X @ X.T), (G, Y @ Y.T), (C, X.T @ X)):
+        assert np.array_equal(M, M.T)
+        assert np.abs(M - ref).max() <= 1e-14 * np.abs(ref).max()
+
+
+def test_systems_flops_counts_what_build_systems_does():
+    """The models' flop estimates (systems_flops) equal the count build_systems reports, for a grid with
+    Gram and covariance sample sizes: Gram P(P+1)n for the largest dual P = 40, covariance 60 * n(n+5)."""
+    from ridgerenorm.fits import build_systems, systems_flops
+
+    rng = np.random.default_rng(2)
+    n, P = 50, np.array([10, 40, 55, 60])
+    X = rng.standard_normal((3, 60, n))
+    _, flops = build_systems(X, rng.standard_normal((3, 60)), rng.standard_normal((3, 60)), P, threads=2)
+    assert flops == 3 * systems_flops(P, n) == 3 * (40 * 41 * n + 60 * n * (n + 5))

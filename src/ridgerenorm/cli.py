@@ -89,6 +89,11 @@ def cmd_simulate(args) -> None:
     io.write_dataset(res.dataset, args.out, io.provenance(spec=spec, inputs=[args.spectrum], seeds=res.seeds,
                                                           wall_time=wall, extra=extra))
     print(f"[{spec['name']}] done in {wall:.1f} s, {gflops:.1f} GFLOP ({gflops / wall:.1f} GFLOP/s)", file=sys.stderr)
+    from .costs import check_observed
+
+    note = check_observed(args.threads, res.flops_gemm, res.flops_factor, wall)
+    if note:
+        print(f"[{spec['name']}] {note}", file=sys.stderr)
 
 
 def cmd_merge(args) -> None:
@@ -268,7 +273,7 @@ def cmd_status(args) -> None:
 
 
 def cmd_plan(args) -> None:
-    from .costs import machine_rates, rates_cache_file
+    from .costs import machine_rates, predicted_seconds, rates_cache_file
     from .models import model_of
 
     config = cfg.load_config(*args.configfiles)
@@ -284,10 +289,14 @@ def cmd_plan(args) -> None:
         return
     threads = int(config.get("threads", 2))
     rates = machine_rates(threads, remeasure=args.remeasure)  # at the threads a simulate job gets
-    when = "measured now" if rates["fresh"] else f"measured {rates['measured']}"
+    when = f"measured {rates['measured']}; kept in {rates_cache_file()}, --remeasure to refresh"
+    if rates["fresh"] and not rates["kept"]:
+        why = f"load average {rates['load']:.1f}" if rates["stable"] else "its timings did not agree within 10 %"
+        when = f"measured now under load: {why}; not kept, the next plan measures again"
+    elif rates["fresh"]:
+        when = f"measured now; kept in {rates_cache_file()}"
     print(f"scale {config['scale']!r}: float64 GEMM {rates['gemm']:.0f} GFLOP/s ({threads} threads), "
-          f"Cholesky {rates['factor']:.1f} GFLOP/s per thread ({when}; kept in {rates_cache_file()}, "
-          f"--remeasure to refresh)")
+          f"Cholesky {rates['factor']:.1f} GFLOP/s per thread ({when})")
     print(f"{'experiment':<24}{'model':<27}{'GEMM TFLOP':>11}{'factor TFLOP':>13}{'fits':>9}{'est. time':>11}")
     total = 0.0
     for name in names:
@@ -295,7 +304,7 @@ def cmd_plan(args) -> None:
         f = model_of(spec).flops(spec)
         jobs = len(cfg.draw_blocks(spec))
         # GEMM on all threads; factorizations one per thread; ~3 s interpreter start-up per job.
-        seconds = (f["gemm"] + f["merge"]) / (rates["gemm"] * 1e9) + f["factor"] / (rates["factor"] * 1e9 * threads) + 3.0 * (jobs + 3)
+        seconds = predicted_seconds(rates, f["gemm"] + f["merge"], f["factor"], threads) + 3.0 * (jobs + 3)
         total += seconds
         print(f"{name:<24}{spec['model']:<27}{f['gemm'] / 1e12:>11.2f}{f['factor'] / 1e12:>13.2f}{f['fits']:>9d}{seconds / 60:>9.1f} min")
     print(f"total simulation estimate: {total / 60:.1f} min on this machine (figures, theory: about 10 s per job more)")

@@ -6,6 +6,12 @@ and one measurement of the float64 matmul rate used by `ridgerenorm plan` and th
 That measurement costs about 15 s, so it is made once per machine and kept (`machine_rates`): in
 $RIDGERENORM_CACHE_DIR, else $XDG_CACHE_HOME/ridgerenorm, else ~/.cache/ridgerenorm, keyed by what sets the
 rate (CPU model, logical cores, threads, numpy and the BLAS library with its kernel set).
+
+The machine may be shared, so a rate is the best of timings repeated until the fastest three agree within
+10 % (`stable_time`, with pauses between tries), and a measurement is kept only if it was stable and the
+load average before it left the measured threads their cores (`quiet`).  A simulation that runs more than
+twice as fast as the kept rates predict shows they were measured under load: it drops them
+(`check_observed`), and the next `ridgerenorm plan` measures again.
 """
 
 from __future__ import annotations
@@ -22,8 +28,23 @@ from threadpoolctl import threadpool_limits
 
 from .io import atomic_path
 
-__all__ = ["factor_flops", "covariance_copies", "declared_mb", "matmul_rate", "measured_rates", "machine_rates",
-           "rates_cache_file"]
+__all__ = ["gram_flops", "factor_flops", "covariance_copies", "declared_mb", "matmul_rate", "measured_rates", "machine_rates",
+           "rates_cache_file", "stable_time", "quiet", "predicted_seconds", "check_observed"]
+
+AGREE = 0.10  # the fastest timings of a stable measurement agree within 10 %
+AGREEING = 3  # how many of them
+TRIES = 8  # timings at most
+PAUSE_S = 0.5  # between timings, so a burst of other work can pass
+OFF_FACTOR = 2.0  # a run this many times faster than the kept rates predict drops them
+MIN_PREDICTED_S = 10.0  # ... if they predict at least this long (shorter jobs are start-up bound)
+
+
+def gram_flops(M: int, K: int) -> float:
+    """Flops of the symmetric product A A^T of an M x K matrix as parallel.blocked_gram_many forms it: the
+    M(M+1)/2 entries of the lower triangle, 2K flops each (a multiply and an add, as GEMM's 2MNK counts),
+    i.e. M(M+1)K, about half of the 2M^2K of a full GEMM.  Rates in GFLOP/s count these flops, so they
+    compare directly with the GEMM rate."""
+    return float(M) * (M + 1) * K
 
 
 def factor_flops(n: int, lam: float) -> float:
@@ -46,36 +67,70 @@ def declared_mb(need_bytes: float, side: int, threads: int) -> int:
     return int((need_bytes + workspace) / 1e6 * 1.2) + 300
 
 
-def matmul_rate(threads: int, n: int = 3000, repeats: int = 3) -> float:
-    """Best-of-`repeats` float64 GEMM rate (n x n times n x n) on `threads` BLAS threads, in GFLOP/s:
+def stable_time(run, *, tries: int = TRIES, pause: float = PAUSE_S, timer=time.perf_counter, sleep=time.sleep):
+    """Wall time of run(), timed again (after a pause) until its AGREEING fastest timings agree within
+    AGREE, at most `tries` times.  Returns (fastest time, stable: whether they agreed, spread: slowest of
+    those fastest over the fastest, minus 1).  `timer` and `sleep` are replaceable for tests."""
+    times = []
+    for i in range(tries):
+        if i:
+            sleep(pause)
+        t0 = timer()
+        run()
+        times.append(timer() - t0)
+        fastest = sorted(times)[:AGREEING]
+        spread = fastest[-1] / fastest[0] - 1.0
+        if len(fastest) == AGREEING and spread <= AGREE:
+            return fastest[0], True, spread
+    return min(times), False, spread
+
+
+def quiet(load: float, threads: int, cores: int | None = None) -> bool:
+    """Whether a 1-minute load average `load` leaves `threads` of the `cores` (default os.cpu_count())
+    free for a measurement: load <= cores - threads + 0.5."""
+    cores = (os.cpu_count() or 1) if cores is None else cores
+    return load <= max(cores - int(threads), 0) + 0.5
+
+
+def matmul_rate(threads: int, n: int = 3000, tries: int = TRIES, stable: dict | None = None) -> float:
+    """Float64 GEMM rate (n x n times n x n) on `threads` BLAS threads, in GFLOP/s, from stable_time:
     the reference the simulation rates are compared with.  The threads are set here, not inherited:
-    Snakemake runs jobs and onstart with OPENBLAS_NUM_THREADS=1."""
+    Snakemake runs jobs and onstart with OPENBLAS_NUM_THREADS=1.  `stable`, if given, receives whether the
+    timings agreed and their spread."""
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((n, n)), rng.standard_normal((n, n))
-    best = np.inf
     with threadpool_limits(limits=max(1, int(threads)), user_api="blas"):
         a @ b
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            a @ b
-            best = min(best, time.perf_counter() - t0)
-    return 2.0 * n**3 / best / 1e9
+        seconds, ok, spread = stable_time(lambda: a @ b, tries=tries)
+    if stable is not None:
+        stable.update(stable=ok, spread=spread)
+    return 2.0 * n**3 / seconds / 1e9
 
 
 def measured_rates(threads: int, n_factor: int = 800) -> dict:
     """This machine's float64 GEMM rate on `threads` BLAS threads and its single-thread Cholesky +
-    triangular inverse rate, in GFLOP/s."""
+    triangular inverse rate, in GFLOP/s, each from stable_time; "stable" (both timings agreed), "load" (the
+    1-minute load average before measuring) and "quiet" (stable, and quiet(load)) say whether to keep them."""
     from .fits import chol_inverse_trace
 
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n_factor, n_factor + 100))
     A = x @ x.T / n_factor + np.eye(n_factor)
     with threadpool_limits(limits=1, user_api="blas"):
         chol_inverse_trace(A)
-        t0 = time.perf_counter()
-        chol_inverse_trace(A)
-        factor = factor_flops(n_factor, 1.0) / (time.perf_counter() - t0) / 1e9
-    return {"gemm": matmul_rate(threads), "factor": factor}
+        seconds, factor_ok, _ = stable_time(lambda: chol_inverse_trace(A))
+    factor = factor_flops(n_factor, 1.0) / seconds / 1e9
+    gemm_info = {}
+    gemm = matmul_rate(threads, stable=gemm_info)
+    ok = bool(factor_ok and gemm_info["stable"])
+    return {"gemm": gemm, "factor": factor, "stable": ok, "load": load, "quiet": ok and quiet(load, threads)}
+
+
+def predicted_seconds(rates: dict, flops_gemm: float, flops_factor: float, threads: int) -> float:
+    """Time the kept rates allow for a job's flops: GEMM on all threads, factorizations one per thread
+    (what `ridgerenorm plan` estimates, without the start-up)."""
+    return flops_gemm / (rates["gemm"] * 1e9) + flops_factor / (rates["factor"] * 1e9 * max(1, int(threads)))
 
 
 def rates_cache_file() -> Path:
@@ -109,26 +164,57 @@ def machine_key(threads: int) -> str:
 
 
 def machine_rates(threads: int, remeasure: bool = False) -> dict:
-    """measured_rates(threads), measured once per machine and kept in rates_cache_file(); the dict also
-    says when it was measured ("measured") and whether this call measured it ("fresh").  A cache that
-    cannot be read or written only costs a new measurement."""
+    """measured_rates(threads), measured once per machine and kept in rates_cache_file() if it was quiet;
+    the dict also says when it was measured ("measured"), whether this call measured it ("fresh") and, if
+    so, whether it was kept ("kept").  A cache that cannot be read or written only costs a new measurement."""
     path, key = rates_cache_file(), machine_key(threads)
-    try:
-        table = json.loads(path.read_text())
-        if not isinstance(table, dict):
-            table = {}
-    except (OSError, ValueError):
-        table = {}
+    table = _read_table(path)
     hit = table.get(key)
-    if not remeasure and isinstance(hit, dict) and all(isinstance(hit.get(k), float) and hit[k] > 0
-                                                       for k in ("gemm", "factor")):
+    if not remeasure and _usable(hit):
         return {**hit, "fresh": False}
     rates = measured_rates(threads)
     rates["measured"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    table[key] = rates
+    kept = bool(rates.get("quiet", True))
+    if kept:
+        table[key] = rates
+        _write_table(path, table)
+    return {**rates, "fresh": True, "kept": kept}
+
+
+def _usable(entry) -> bool:
+    return isinstance(entry, dict) and all(isinstance(entry.get(k), float) and entry[k] > 0 for k in ("gemm", "factor"))
+
+
+def _read_table(path: Path) -> dict:
+    try:
+        table = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return table if isinstance(table, dict) else {}
+
+
+def _write_table(path: Path, table: dict) -> None:
     try:
         with atomic_path(path) as tmp:
             tmp.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
     except OSError:
         pass
-    return {**rates, "fresh": True}
+
+
+def check_observed(threads: int, flops_gemm: float, flops_factor: float, wall: float) -> str | None:
+    """After a simulation job of `wall` seconds: if the kept rates of this machine and thread count predict
+    at least MIN_PREDICTED_S for its flops and it ran more than OFF_FACTOR times faster, they were measured
+    under load, so they are dropped (the next `plan` measures again).  Returns a line saying so, or None.
+    A slower run is not evidence against them (other jobs, memory-bound steps), so it drops nothing."""
+    path, key = rates_cache_file(), machine_key(threads)
+    table = _read_table(path)
+    kept = table.get(key)
+    if not _usable(kept):
+        return None
+    predicted = predicted_seconds(kept, flops_gemm, flops_factor, threads)
+    if predicted < MIN_PREDICTED_S or predicted <= OFF_FACTOR * wall:
+        return None
+    del table[key]
+    _write_table(path, table)
+    return (f"kept rates (GEMM {kept['gemm']:.1f} GFLOP/s, measured {kept.get('measured', '?')}) predicted "
+            f"{predicted:.0f} s, the run took {wall:.0f} s: dropped from {path}; the next plan measures again")

@@ -24,9 +24,11 @@ from typing import NamedTuple
 import numpy as np
 import scipy.linalg
 
-from .parallel import blocked_matmul_many, matmul_each
+from .costs import gram_flops
+from .parallel import blocked_gram_many, matmul_each
 
-__all__ = ["Fit", "split_grid", "solve_gram", "solve_covariance", "solve_min_norm", "Systems", "build_systems"]
+__all__ = ["Fit", "split_grid", "solve_gram", "solve_covariance", "solve_min_norm", "Systems", "build_systems",
+           "systems_flops"]
 
 
 class Fit(NamedTuple):
@@ -154,9 +156,17 @@ class Systems:
         return fit.coef, {"etr": fit.etr, "df1_hat": fit.df1_hat, "kappa_hat": fit.kappa_hat, "gcv": gcv}
 
 
+def systems_flops(P_grid, n_columns: int) -> float:
+    """Flops build_systems does for one row set: the Gram of the leading rows (symmetric rank-k), the
+    covariance accumulated over all P_max rows when some P is solved in primal form, and X^T [clean, noise]."""
+    P_grid, P_max, dual, Pd = split_grid(P_grid, n_columns)
+    primal_rows = 0 if dual.all() else P_max
+    return gram_flops(Pd, n_columns) + primal_rows * (gram_flops(n_columns, 1) + 4.0 * n_columns)
+
+
 def build_systems(X, clean, noise, P_grid, threads, work=None):
     """Systems of the row sets X (b, P_max, n) with labels clean, noise (b, P_max), through
-    blocked_matmul_many (bit-stable in the thread count), and their GEMM flop count.  `work` (a dict, kept
+    blocked_gram_many (bit-stable in the thread count), and their flop count (systems_flops).  `work` (a dict, kept
     by the caller across draws of equal shape) holds the arrays for reuse: fresh multi-GB arrays per draw
     cost more in page faults than the arithmetic done in them."""
     b, _, n = X.shape
@@ -172,8 +182,8 @@ def build_systems(X, clean, noise, P_grid, threads, work=None):
     flops = 0.0
     if Pd:
         systems.gram = buffer("K", (b, Pd, Pd))
-        blocked_matmul_many([(X[t, :Pd], X[t, :Pd].T, systems.gram[t]) for t in range(b)], threads)
-        flops += 2.0 * b * Pd * Pd * n
+        blocked_gram_many([(X[t, :Pd], systems.gram[t]) for t in range(b)], threads)
+        flops += b * gram_flops(Pd, n)
     if (~dual).any():
         C = buffer("C", (b, n, n))
         C[...] = 0.0
@@ -185,11 +195,11 @@ def build_systems(X, clean, noise, P_grid, threads, work=None):
         for jp in np.flatnonzero(~dual):
             P = int(P_grid[jp])
             rows = X[:, start:P]
-            blocked_matmul_many([(rows[t].T, rows[t], C[t]) for t in range(b)], threads, accumulate=True)
+            blocked_gram_many([(rows[t].T, C[t]) for t in range(b)], threads, accumulate=True)
             matmul_each([(rows[t].T, Y[t, start:P], B_seg[t]) for t in range(b)], threads)  # read rows once more
             B += B_seg
             yy += np.sum((clean[:, start:P] + noise[:, start:P]) ** 2, axis=1)
-            flops += 2.0 * b * (P - start) * n * (n + 2)
+            flops += b * (P - start) * (gram_flops(n, 1) + 4.0 * n)
             start = P
             systems.covariance[jp] = (np.divide(C, P, out=buffer(("C/P", jp), C.shape)), B / P, yy / P)
     return systems, flops

@@ -5,6 +5,9 @@ pool, whose tasks release the GIL.  OpenBLAS's own threading changes the last bi
 other kernels depending on the thread partition), of matrix-vector products and of factorizations, so large
 products are cut into fixed 256-row blocks and fits are spread over the pool: the partition depends on the
 shapes only, never on the thread count, and results are bit-identical for any --cores.
+
+Gram and covariance matrices (A A^T) are symmetric, so `blocked_gram_many` computes their lower triangle only
+(BLAS syrk on the diagonal blocks, GEMM left of them) and mirrors it: M(M+1)K flops instead of GEMM's 2M^2K.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 __all__ = ["MATMUL_BLOCK", "FIT_RUN_COST", "worker_pool", "blocked_matmul", "blocked_matmul_many", "matmul_each",
-           "map_fits"]
+           "gram", "blocked_gram_many", "map_fits"]
 
 FIT_RUN_COST = 300.0**3  # side^3 of the fits one pool task takes together (~1 ms of factorization; map_fits)
 MATMUL_BLOCK = 256  # rows per GEMM block: fixed, so results do not depend on the thread count
@@ -53,6 +56,44 @@ def blocked_matmul_many(products, threads: int, accumulate: bool = False) -> Non
             out[start:start + MATMUL_BLOCK] = block
 
     tasks = [(A, B, out, start) for A, B, out in products for start in range(0, A.shape[0], MATMUL_BLOCK)]
+    list(worker_pool(threads).map(run, tasks))
+
+
+def gram(A) -> np.ndarray:
+    """A A^T (M x M, exactly symmetric) of a 2-D float64 A (M x K) as one BLAS syrk call: numpy's matmul
+    calls syrk (the upper triangle, M(M+1)K flops) and mirrors it whenever its two operands are one buffer
+    and its transpose, as here.  Any strided view with a unit stride goes to BLAS uncopied (a covariance's
+    column block X[:, I]^T too).  benchmarks/kernels.py times it against GEMM."""
+    return np.matmul(A, A.T)
+
+
+def blocked_gram_many(products, threads: int, accumulate: bool = False) -> None:
+    """out = A A^T (or out += A A^T) for every (A, out) of `products` (A: M x K, out: M x M, C-ordered),
+    in the fixed 256-row blocks of blocked_matmul_many: the task of rows I forms the diagonal block
+    A_I A_I^T by syrk (`gram`) and the block left of it, A_I A_{<I}^T, by one GEMM, and writes both into
+    the lower triangle and, transposed, into the upper one, so `out` is exactly symmetric (with accumulate,
+    both triangles add the same numbers in the same order).  The blocks depend on the shapes only, so the
+    bits do not depend on the thread count; tasks go to the pool largest first (order changes no bits)."""
+
+    def run(task):
+        A, out, start = task
+        stop = min(start + MATMUL_BLOCK, A.shape[0])
+        rows = A[start:stop]
+        diag = gram(rows)
+        left = rows @ A[:start].T if start else None
+        if accumulate:
+            out[start:stop, start:stop] += diag
+            if start:
+                out[start:stop, :start] += left
+                out[:start, start:stop] += left.T
+        else:
+            out[start:stop, start:stop] = diag
+            if start:
+                out[start:stop, :start] = left
+                out[:start, start:stop] = left.T
+
+    tasks = [(A, out, start) for A, out in products for start in range(0, A.shape[0], MATMUL_BLOCK)]
+    tasks.sort(key=lambda task: -task[2])
     list(worker_pool(threads).map(run, tasks))
 
 

@@ -13,7 +13,7 @@ import xarray as xr
 from threadpoolctl import threadpool_limits
 
 from ..costs import covariance_copies, declared_mb, factor_flops
-from ..fits import build_systems, split_grid
+from ..fits import build_systems, split_grid, systems_flops
 from ..parallel import map_fits
 from ..progress import Progress
 from ..quantities import attrs
@@ -151,9 +151,7 @@ class LinearRidge(Model):
         D = int(spec["D"])
         P, lam = sample_grid(spec)
         P_max, n = int(P.max()), int(spec["draws"])
-        _, _, dual, Pd = split_grid(P, D)
-        primal_rows = 0 if dual.all() else P_max
-        per_draw = 2.0 * P_max * D + 2.0 * Pd * Pd * D + 2.0 * primal_rows * D * (D + 2)
+        per_draw = 2.0 * P_max * D + systems_flops(P, D)
         factor = n * sum(factor_flops(min(int(p), D), lam_p) for p, lam_p in zip(P, lam))
         return {"gemm": n * per_draw, "factor": factor, "merge": 0.0, "fits": n * P.size}
 

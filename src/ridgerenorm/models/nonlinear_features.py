@@ -30,10 +30,10 @@ import scipy.special
 import xarray as xr
 from threadpoolctl import threadpool_limits
 
-from ..costs import declared_mb, factor_flops
+from ..costs import declared_mb, factor_flops, gram_flops
 from ..features import feature_runs, feature_weights
-from ..fits import build_systems, split_grid
-from ..parallel import MATMUL_BLOCK, map_fits, worker_pool
+from ..fits import build_systems, split_grid, systems_flops
+from ..parallel import MATMUL_BLOCK, gram, map_fits, worker_pool
 from ..progress import Progress
 from ..quantities import attrs
 from ..spectra import ridge_values
@@ -152,12 +152,16 @@ class NonlinearFeatures:
         list(worker_pool(threads).map(run, runs))
 
     def moments(self, F, G=None, w=None):
-        """Population moments of the features: K = E[phi_F phi_G^T] (G = F when None) and, with a teacher
-        w, b = E[phi_F w^T x] = mu1(s) * (F^T Sigma w) (Stein's lemma).  Returns K or (K, b)."""
+        """Population moments of the features: K = E[phi_F phi_G^T] (G = F when None: then F^T Sigma F is
+        the symmetric product of Sigma^1/2 F, formed by syrk) and, with a teacher w, b = E[phi_F w^T x] =
+        mu1(s) * (F^T Sigma w) (Stein's lemma).  Returns K or (K, b)."""
         eta = np.asarray(self.eta, dtype=float)
         SF = F * eta[:, None]
-        G = F if G is None else G
-        K = kernel(self.activation, self.variances(F), self.variances(G), SF.T @ G)
+        if G is None:
+            s = self.variances(F)
+            K = kernel(self.activation, s, s, gram((F * np.sqrt(eta)[:, None]).T))
+        else:
+            K = kernel(self.activation, self.variances(F), self.variances(G), SF.T @ G)
         if w is None:
             return K
         b = gaussian_equivalent(self.activation, self.variances(F))["mu1"] * (SF.T @ np.asarray(w, dtype=float))
@@ -216,7 +220,7 @@ def simulate_nonlinear_features(eta, w, P_grid, lam_grid, N: int, activation: st
         for group in groups:
             weights = list(pool.map(fmap.weights, group))
             moments = list(pool.map(lambda F: fmap.moments(F, w=w), weights))  # (K_j, b_j), once per draw
-            flops += len(group) * 2.0 * D * N * (N + 1)
+            flops += len(group) * (gram_flops(N, D) + 2.0 * D * N)
             work = {"Phi": np.empty((len(group), P_max, N)), "X": np.empty((P_max, D)), "eps": np.empty(P_max)}
             rows = pool.submit(fill_rows, work["X"], work["eps"], draws[0], sqrt_eta, sigma_eps, experiment, seed)
             for i, draw in enumerate(draws):
@@ -306,7 +310,7 @@ def nl_error_statistics(v_clean, v_noise, eta, w, fmap: NonlinearFeatures):
         noise_sq = np.zeros((n, nP))
 
         def block(j, j2):
-            K = fmap.moments(Fs[j], Fs[j2])
+            K = fmap.moments(Fs[j], Fs[j2] if j2 != j else None)
             AK = Vc[j] @ K  # (nP, n, N)
             M = AK @ Vc[j2].transpose(0, 2, 1)
             M -= (Vc[j] @ bs[j])[:, :, None]
@@ -430,13 +434,12 @@ class NonlinearRandomFeatures(Model):
         D = int(spec["D"])
         P, lam = sample_grid(spec)
         P_max, n, m, N = int(P.max()), int(spec["draws"]), int(spec["feature_draws"]), int(spec["widths"][-1])
-        _, _, dual, Pd = split_grid(P, N)
-        primal_rows = 0 if dual.all() else P_max
-        per_pair = 2.0 * P_max * D * N + 2.0 * Pd * Pd * N + 2.0 * primal_rows * N * (N + 2) + 2.0 * P.size * N * N
+        per_pair = 2.0 * P_max * D * N + systems_flops(P, N) + 2.0 * P.size * N * N
         pairs = m * (m + 1) / 2
-        merge = pairs * (2.0 * D * N * N + P.size * (4.0 * n * N * N + 2.0 * n * n * N))
+        kernels = (pairs - m) * 2.0 * D * N * N + m * gram_flops(N, D)  # the m blocks j = j2 by syrk
+        merge = kernels + pairs * P.size * (4.0 * n * N * N + 2.0 * n * n * N)
         factor = n * m * sum(factor_flops(min(int(p), N), lam_p) for p, lam_p in zip(P, lam))
-        return {"gemm": n * m * per_pair + m * 2.0 * D * N * N, "factor": factor, "merge": merge, "fits": n * m * P.size}
+        return {"gemm": n * m * per_pair + m * (gram_flops(N, D) + 2.0 * D * N), "factor": factor, "merge": merge, "fits": n * m * P.size}
 
     def equations(self, spec):
         lines = [FUNCTIONALS + " All functionals of the data spectrum at κ₂."] + EQUATIONS

@@ -16,7 +16,7 @@ from threadpoolctl import threadpool_limits
 
 from ..costs import covariance_copies, declared_mb, factor_flops
 from ..features import LinearFeatures
-from ..fits import build_systems, split_grid
+from ..fits import build_systems, split_grid, systems_flops
 from ..limits import MAX_SIZE
 from ..parallel import MATMUL_BLOCK, blocked_matmul_many, map_fits, worker_pool
 from ..progress import Progress
@@ -349,9 +349,7 @@ class RandomFeatures(Model):
         P_max, n = int(P.max()), int(spec["draws"])
         widths, m = [int(x) for x in spec["widths"]], int(spec["feature_draws"])
         N = widths[-1]
-        _, _, dual, Pd = split_grid(P, N)
-        primal_rows = 0 if dual.all() else P_max
-        per_pair = (2.0 * P_max * D * N + 2.0 * Pd * Pd * N + 2.0 * primal_rows * N * (N + 2) + 4.0 * P.size * D * N)
+        per_pair = 2.0 * P_max * D * N + systems_flops(P, N) + 4.0 * P.size * D * N
         weights = m * sum(2.0 * D * a * b for a, b in zip(widths[:-1], widths[1:]))
         merge = 2 * m * 2.0 * n * P.size * N * D
         factor = n * m * sum(factor_flops(min(int(p), N), lam_p) for p, lam_p in zip(P, lam))
