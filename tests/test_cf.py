@@ -85,7 +85,7 @@ def tiny_config():
                 "teacher": {"kind": "power_law", "r": 0.8, "norm": 1.0},
                 "ridge": 0.0,
                 "sample_size": 8,
-                "width_grid": {"logspace": [0.5, 1.3, 3]},
+                "width_grid": {"logspace": [1.0, 1.4, 3]},  # N = 10, 15, 25: every width above P
                 "weight_exponents": [0.0, 1.0],
                 "draws": 3,
                 "feature_draws": 3,

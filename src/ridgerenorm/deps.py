@@ -23,7 +23,7 @@ __all__ = ["PACKAGE_DIR", "STEPS", "closure", "step_modules", "module_files", "s
 PACKAGE = "ridgerenorm"
 PACKAGE_DIR = Path(__file__).resolve().parent
 # extra function names (beyond cmd_<step> and <step>) whose imports belong to a step
-STEP_FUNCTIONS = {"figure": ("render", "draw", "check_figure"), "spectra-data": ("spectra_data", "check_figure"),
+STEP_FUNCTIONS = {"figure": ("render", "draw", "check_figure", "_figure_record"), "spectra-data": ("spectra_data", "check_figure"),
                   "contact-sheet": ("contact_sheet",)}
 STEPS = ("spectrum", "simulate", "merge", "theory", "figure", "agreement", "spectra-data", "audit", "cache",
          "contact-sheet")
