@@ -262,3 +262,11 @@ def test_a_full_disk_is_named_and_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(OSError, match=f"no space left on {tmp_path}"):
         io.write_dataset(ds, tmp_path / "x.nc")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_stale_lines_name_each_key_and_show_where_long_values_differ():
+    assert cache.spec_changes({"ridge": 0.001, "a": {"b": 1}}, {"ridge": 0.01, "a": {"b": 1}}) == ["ridge 0.001 -> 0.01"]
+    assert cache.spec_changes({"x": 1}, {"y": 1}) == ['x 1 -> "(none)"', 'y "(none)" -> 1']
+    text = "a long note " * 10
+    (line,) = cache.spec_changes({"note": {"text": text}}, {"note": {"text": text + "and one more sentence."}})
+    assert line.startswith("note.text ...") and "and one more sentence." in line and len(line) < 140, line

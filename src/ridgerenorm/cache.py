@@ -149,11 +149,19 @@ def spec_changes(old: dict, new: dict) -> list[str]:
     a key present on one side only shows '(none)' on the other)."""
     a, b = _flat(old), _flat(new)
 
-    def short(v):
-        text = json.dumps(v)
-        return text if len(text) <= 60 else text[:57] + "..."
+    def pair(x, y):  # long texts are cut around where they first differ
+        x, y = json.dumps(x), json.dumps(y)
+        if len(x) <= 60 and len(y) <= 60:
+            return f"{x} -> {y}"
+        i = next((k for k, (c, d) in enumerate(zip(x, y)) if c != d), min(len(x), len(y)))
+        start = max(0, i - 20)
 
-    return [f"{k} {short(a.get(k, '(none)'))} -> {short(b.get(k, '(none)'))}"
+        def cut(t):
+            return ("..." if start else "") + t[start:start + 50] + ("..." if len(t) > start + 50 else "")
+
+        return f"{cut(x)} -> {cut(y)}"
+
+    return [f"{k} {pair(a.get(k, '(none)'), b.get(k, '(none)'))}"
             for k in sorted(set(a) | set(b)) if a.get(k, "(none)") != b.get(k, "(none)")]
 
 
