@@ -31,13 +31,15 @@ import hashlib
 import io as _bytes_io
 import json
 import os
+import shutil
+import sys
 import tarfile
 import time
 from pathlib import Path
 
 from . import io
 
-__all__ = ["STAMP_DIR", "code_stamp", "foreign_package_notice", "spec_file", "recorded_spec", "spec_changes", "align_spec_trigger", "scan",
+__all__ = ["STAMP_DIR", "code_stamp", "foreign_package_notice", "spec_file", "spec_of", "recorded_spec", "spec_changes", "align_spec_trigger", "scan",
            "export_bundle", "import_bundle", "BundleError", "CACHED_DIRS"]
 
 STAMP_DIR = "code"
@@ -83,9 +85,6 @@ def code_stamp(results_dir, name: str, files, root) -> str:
 def foreign_package_notice(checkout) -> str | None:
     """One line when the code a run uses is not `checkout`'s own: the package this process imports, or the
     Python behind the `ridgerenorm` command on PATH (which the jobs run), else None."""
-    import shutil
-    import sys
-
     from . import __version__
 
     package = Path(__file__).resolve().parent
@@ -118,21 +117,18 @@ def spec_file(specs_dir, name: str, text: str, write: bool = True) -> Path:
     return path
 
 
-def recorded_spec(path) -> dict | None:
-    """The parameters a result file records (its `spec` attribute; a figure's, in its PNG or PDF record),
-    or None when it records none or cannot be read.  Reads the attribute only, not the data."""
-    import netCDF4
-
-    if Path(path).suffix in (".png", ".pdf"):
-        try:
-            return json.loads(io.read_record(path)["spec"])
-        except (OSError, KeyError, ValueError):
-            return None
+def spec_of(attrs: dict) -> dict | None:
+    """The parameters a result's record (io.read_attrs) holds in its `spec`, or None."""
     try:
-        with netCDF4.Dataset(path) as nc:
-            return json.loads(nc.getncattr("spec")) if "spec" in nc.ncattrs() else None
-    except (OSError, ValueError):
+        return json.loads(attrs["spec"])
+    except (KeyError, TypeError, ValueError):
         return None
+
+
+def recorded_spec(path) -> dict | None:
+    """The parameters a result file records (a netCDF attribute, or a figure's PNG or PDF record), or None
+    when it records none or cannot be read.  Reads the record only, not the data."""
+    return spec_of(io.read_attrs(path))
 
 
 def _flat(value, prefix=""):
@@ -198,8 +194,6 @@ def scan(results_dir) -> list[str]:
         if io.tmp_in_use(tmp):
             continue
         if tmp.is_dir():  # a bundle import's staging folder
-            import shutil
-
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             tmp.unlink(missing_ok=True)
@@ -305,7 +299,6 @@ def import_bundle(archive, root) -> dict:
     targets; a netCDF member must also pass its data checksum.  Only when every member verifies are they
     renamed into place (keeping their modification times).  On any failure the staging folder goes and
     results/ is exactly as it was; results/ may be a link to other storage."""
-    import shutil
 
     root = Path(root).resolve()
     try:
@@ -318,14 +311,14 @@ def import_bundle(archive, root) -> dict:
     made_results = not results.exists()
     results.mkdir(exist_ok=True)
     staging = Path(results.resolve(), f".import.{io.tmp_tag()}.stage{io.TMP_SUFFIX}")
-    staged, total = [], 0
+    staged, total = {}, 0  # member name -> its staged file, in bundle order
     try:
         with tar:
             entries, first = _read_manifest(tar, archive)
             for member in tar:
                 if member is first:
                     continue
-                if member.name not in entries or member.name in {n for n, _ in staged}:
+                if member.name not in entries or member.name in staged:
                     raise BundleError(f"error: {archive}: {member.name[:100]!r} is not in the manifest (or twice)")
                 if not member.isreg() or member.issparse():
                     raise BundleError(f"error: {archive}: {member.name}: not a regular file")
@@ -351,11 +344,11 @@ def import_bundle(archive, root) -> dict:
                         raise BundleError(f"error: {archive}: {member.name}: its data do not match their "
                                           "recorded checksum") from None
                 os.utime(dest, (member.mtime, member.mtime))
-                staged.append((member.name, dest))
-        missing = set(entries) - {n for n, _ in staged}
+                staged[member.name] = dest
+        missing = set(entries) - set(staged)
         if missing:
             raise BundleError(f"error: {archive}: {len(missing)} manifest file(s) missing from the bundle")
-        for name, dest in staged:
+        for name, dest in staged.items():
             target = root / name
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(dest, target)

@@ -18,7 +18,7 @@ import functools
 import sys
 from pathlib import Path
 
-__all__ = ["PACKAGE_DIR", "STEPS", "closure", "step_modules", "module_files", "step_files"]
+__all__ = ["PACKAGE_DIR", "STEPS", "closure", "step_modules", "module_files", "step_files", "stamp_files"]
 
 PACKAGE = "ridgerenorm"
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -121,6 +121,14 @@ def module_files(modules, root: str | Path | None = None) -> list[str]:
 def step_files(step: str, root: str | Path | None = None) -> list[str]:
     """Source files of step_modules(step)."""
     return module_files(step_modules(step), root)
+
+
+def stamp_files(name: str, root: str | Path | None = None) -> list[str]:
+    """Source files behind the code stamp `name`: a step's (step_files), or, for `plot_<module>`, the import
+    closure of the plot module a figure kind loads by name (workflow code stamps and `ridgerenorm status`)."""
+    if name.startswith("plot_"):
+        return module_files(closure([f"{PACKAGE}.plotting.{name.removeprefix('plot_')}"]), root)
+    return step_files(name, root)
 
 
 def main(argv=None) -> int:

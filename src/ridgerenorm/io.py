@@ -35,7 +35,7 @@ import numpy as np
 import xarray as xr
 
 __all__ = ["write_dataset", "read_dataset", "provenance", "sha256", "data_checksum", "atomic_path", "CorruptFileError",
-           "TMP_SUFFIX", "tmp_owner", "tmp_in_use", "FIGURE_RECORD_KEY", "read_record", "environment_differences"]
+           "TMP_SUFFIX", "tmp_owner", "tmp_in_use", "FIGURE_RECORD_KEY", "read_record", "read_attrs", "environment_differences"]
 
 TMP_SUFFIX = ".tmp"  # temporary files of atomic writes: .<name>.<host>-<pid>.<random>.tmp beside the target
 
@@ -231,7 +231,8 @@ def provenance(*, spec: dict | None = None, inputs=(), seeds: dict | None = None
     return attrs
 
 
-FIGURE_RECORD_KEY = "ridgerenorm"  # the PNG text chunk and the PDF Info entry holding a figure's record (JSON)
+# the PNG text chunk and the PDF Info entry holding a figure's record (JSON)
+FIGURE_RECORD_KEY = {"png": "ridgerenorm", "pdf": "Ridgerenorm"}
 
 
 def _pdf_string(raw: bytes, key: bytes) -> str | None:
@@ -269,9 +270,9 @@ def read_record(path) -> dict:
                 from PIL import Image
 
                 with Image.open(path) as im:
-                    text = im.text.get(FIGURE_RECORD_KEY)
+                    text = im.text.get(FIGURE_RECORD_KEY["png"])
             else:
-                text = _pdf_string(path.read_bytes(), FIGURE_RECORD_KEY.capitalize().encode())
+                text = _pdf_string(path.read_bytes(), FIGURE_RECORD_KEY["pdf"].encode())
             if text is None:
                 raise ValueError("no record")
             return json.loads(text)
@@ -280,6 +281,24 @@ def read_record(path) -> dict:
         except (OSError, ValueError) as err:
             raise CorruptFileError(f"{path}: carries no ridgerenorm record ({str(err)[:60]})") from None
     return dict(read_dataset(path).attrs)
+
+
+def read_attrs(path) -> dict:
+    """A result's record without reading its data: a netCDF file's global attributes, or a figure's record
+    (read_record); {} when it has none or cannot be read."""
+    path = Path(path)
+    if path.suffix in (".png", ".pdf"):
+        try:
+            return read_record(path)
+        except OSError:
+            return {}
+    import netCDF4
+
+    try:
+        with netCDF4.Dataset(path) as nc:
+            return {k: nc.getncattr(k) for k in nc.ncattrs()}
+    except OSError:
+        return {}
 
 
 class atomic_path:

@@ -19,9 +19,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import cache
+from . import cache, io
 from . import config as cfg
-from .deps import step_files
+from .deps import stamp_files
 
 __all__ = ["Result", "results_of", "check", "main"]
 
@@ -60,24 +60,6 @@ def results_of(config: dict, root=".") -> list[Result]:
     return out
 
 
-def _stamp_files(step: str, root):
-    from .deps import closure, module_files
-
-    if step.startswith("plot_"):
-        return module_files(closure([f"ridgerenorm.plotting.{step.removeprefix('plot_')}"]), root)
-    return step_files(step, root)
-
-
-def _data_checksum_attr(path) -> str | None:
-    import netCDF4
-
-    try:
-        with netCDF4.Dataset(path) as nc:
-            return nc.getncattr("data_sha256") if "data_sha256" in nc.ncattrs() else None
-    except OSError:
-        return None
-
-
 def check(results: list[Result], results_dir, root=".") -> list[tuple[str, Path, str]]:
     """(state, path, why) per result: state is 'up to date', 'stale' or 'missing'."""
     stamps, code_reason = {}, {}
@@ -85,7 +67,7 @@ def check(results: list[Result], results_dir, root=".") -> list[tuple[str, Path,
     def code(step):  # why the code of `step` is newer than its last stamp, and the stamp's time
         if step not in stamps:
             stamp = Path(results_dir) / cache.STAMP_DIR / f"{step}.sha256"
-            now = cache.stamp_text(_stamp_files(step, root), root)
+            now = cache.stamp_text(stamp_files(step, root), root)
             if not stamp.is_file():
                 code_reason[step] = f"no code stamp for {step} (never built here)"
                 stamps[step] = None
@@ -102,8 +84,9 @@ def check(results: list[Result], results_dir, root=".") -> list[tuple[str, Path,
             state_of[res.path] = "missing"
             continue
         mtime = res.path.stat().st_mtime
+        attrs = io.read_attrs(res.path)  # the result's record, read once
         if res.spec is not None:
-            recorded = cache.recorded_spec(res.path)
+            recorded = cache.spec_of(attrs)
             if recorded != res.spec:
                 why.append("parameters " + "; ".join(cache.spec_changes(recorded or {}, res.spec)))
         for step in res.steps:
@@ -112,7 +95,7 @@ def check(results: list[Result], results_dir, root=".") -> list[tuple[str, Path,
                 why.append(reason)
             elif stamp_time is not None and stamp_time > mtime:
                 why.append(f"the code of {step} is newer than it")
-        recorded_inputs = json.loads(_attrs(res.path).get("inputs", "{}")) if res.path.suffix == ".nc" else None
+        recorded_inputs = json.loads(attrs.get("inputs", "{}")) if res.path.suffix == ".nc" else None
         for inp in res.inputs:
             key = os.path.relpath(inp, root)
             if state_of.get(Path(inp)) in ("missing", "stale"):
@@ -120,22 +103,12 @@ def check(results: list[Result], results_dir, root=".") -> list[tuple[str, Path,
             elif recorded_inputs is None:  # a figure records no inputs: Snakemake's rule, by modification time
                 if Path(inp).stat().st_mtime > mtime:
                     why.append(f"input {key} is newer")
-            elif key in recorded_inputs and recorded_inputs[key] != f"data:{_data_checksum_attr(inp)}":
+            elif key in recorded_inputs and recorded_inputs[key] != f"data:{io.read_attrs(inp).get('data_sha256')}":
                 why.append(f"input {key} changed")
         state = "stale" if why else "up to date"
         state_of[res.path] = state
         rows.append((state, res.path, "; ".join(why)))
     return rows
-
-
-def _attrs(path) -> dict:
-    import netCDF4
-
-    try:
-        with netCDF4.Dataset(path) as nc:
-            return {k: nc.getncattr(k) for k in nc.ncattrs()}
-    except OSError:
-        return {}
 
 
 def main(configfiles, root=".", show_all: bool = True) -> int:

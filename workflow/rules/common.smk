@@ -16,7 +16,7 @@ from ridgerenorm.cache import (
     spec_file,
 )
 from ridgerenorm.captions import FigureFacts, spec_words
-from ridgerenorm.deps import closure, module_files, step_files
+from ridgerenorm.deps import closure, module_files, stamp_files, step_files
 from ridgerenorm.plotting import FIGURE_KINDS
 from ridgerenorm.models import model_of
 
@@ -80,10 +80,7 @@ CODE["benchmark_summary"] = code_stamp(
 CODE.update(
     {
         f"plot_{m}": code_stamp(
-            R,
-            f"plot_{m}",
-            module_files(closure([f"ridgerenorm.plotting.{m}"]), workflow.basedir),
-            workflow.basedir,
+            R, f"plot_{m}", stamp_files(f"plot_{m}", workflow.basedir), workflow.basedir
         )
         for m in sorted({kind.module for kind in FIGURE_KINDS.values()})
     }

@@ -135,8 +135,7 @@ def render(spec: dict, data: dict, pdf_path, png_path, record: dict | None = Non
         meta = {} if fmt == "png" else {"CreationDate": None}
         meta |= {key[fmt]: text for key, text in ((NOTE_KEY, note), (PAPER_KEY, paper)) if text}
         if record is not None:
-            key = FIGURE_RECORD_KEY if fmt == "png" else FIGURE_RECORD_KEY.capitalize()
-            meta[key] = json.dumps(dict(record, note=note), sort_keys=True)  # ASCII: a PNG tEXt chunk
+            meta[FIGURE_RECORD_KEY[fmt]] = json.dumps(dict(record, note=note), sort_keys=True)  # ASCII: a PNG tEXt chunk
         with atomic_path(path) as tmp, warnings.catch_warnings():
             # a PDF Info entry of our own is valid PDF; matplotlib warns about keys it does not know
             warnings.filterwarnings("ignore", message="Unknown infodict keyword")
