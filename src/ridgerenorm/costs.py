@@ -27,6 +27,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .io import atomic_path
+from .parallel import gram_flops  # counted where the product is formed; models read it here
 
 __all__ = ["gram_flops", "factor_flops", "covariance_copies", "declared_mb", "matmul_rate", "measured_rates", "machine_rates",
            "rates_cache_file", "stable_time", "quiet", "predicted_seconds", "check_observed"]
@@ -37,14 +38,6 @@ TRIES = 8  # timings at most
 PAUSE_S = 0.5  # between timings, so a burst of other work can pass
 OFF_FACTOR = 2.0  # a run this many times faster than the kept rates predict drops them
 MIN_PREDICTED_S = 10.0  # ... if they predict at least this long (shorter jobs are start-up bound)
-
-
-def gram_flops(M: int, K: int) -> float:
-    """Flops of the symmetric product A A^T of an M x K matrix as parallel.blocked_gram_many forms it: the
-    M(M+1)/2 entries of the lower triangle, 2K flops each (a multiply and an add, as GEMM's 2MNK counts),
-    i.e. M(M+1)K, about half of the 2M^2K of a full GEMM.  Rates in GFLOP/s count these flops, so they
-    compare directly with the GEMM rate."""
-    return float(M) * (M + 1) * K
 
 
 def factor_flops(n: int, lam: float) -> float:

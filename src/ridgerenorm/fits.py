@@ -24,8 +24,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.linalg
 
-from .costs import gram_flops
-from .parallel import blocked_gram_many, matmul_each
+from .parallel import blocked_gram_many, gram_flops, matmul_each
 
 __all__ = ["Fit", "split_grid", "solve_gram", "solve_covariance", "solve_min_norm", "Systems", "build_systems",
            "systems_flops"]

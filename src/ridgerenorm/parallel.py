@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 __all__ = ["MATMUL_BLOCK", "FIT_RUN_COST", "worker_pool", "blocked_matmul", "blocked_matmul_many", "matmul_each",
-           "gram", "blocked_gram_many", "map_fits"]
+           "gram", "blocked_gram_many", "gram_flops", "map_fits"]
 
 FIT_RUN_COST = 300.0**3  # side^3 of the fits one pool task takes together (~1 ms of factorization; map_fits)
 MATMUL_BLOCK = 256  # rows per GEMM block: fixed, so results do not depend on the thread count
@@ -65,6 +65,14 @@ def gram(A) -> np.ndarray:
     and its transpose, as here.  Any strided view with a unit stride goes to BLAS uncopied (a covariance's
     column block X[:, I]^T too).  benchmarks/kernels.py times it against GEMM."""
     return np.matmul(A, A.T)
+
+
+def gram_flops(M: int, K: int) -> float:
+    """Flops of the symmetric product A A^T of an M x K matrix as parallel.blocked_gram_many forms it: the
+    M(M+1)/2 entries of the lower triangle, 2K flops each (a multiply and an add, as GEMM's 2MNK counts),
+    i.e. M(M+1)K, about half of the 2M^2K of a full GEMM.  Rates in GFLOP/s count these flops, so they
+    compare directly with the GEMM rate."""
+    return float(M) * (M + 1) * K
 
 
 def blocked_gram_many(products, threads: int, accumulate: bool = False) -> None:
