@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ridgerenorm import cli, densities, io, spectra
+from ridgerenorm import cli, io
 from ridgerenorm import config as cfg
+from ridgerenorm.plotting import build_data
 
 runner = pytest.importorskip(
     "compliance_checker.runner",
@@ -164,16 +165,18 @@ def test_every_variable_is_described(files, kind):
             assert var.attrs.get("units"), name
 
 
-@pytest.mark.parametrize("builder, params", [
-    ("build_white_wishart", {"N": 30, "q": [0.5, 2.0], "bins": 8, "grid_points": 41}),
-    ("build_structured_wishart", {"N": 30, "alpha": 1.2, "q": [0.5, 2.0], "bins": 8, "grid_points": 60}),
-    ("build_deep_wishart", {"widths": [10, 20, 40], "lam_max": 20.0, "bins": 10, "grid_points": 201}),
+@pytest.mark.parametrize("kind, params", [
+    ("white_wishart", {"N": 30, "q": [0.5, 2.0], "bins": 8, "grid_points": 41}),
+    ("structured_wishart", {"N": 30, "alpha": 1.2, "q": [0.5, 2.0], "bins": 8, "grid_points": 60}),
+    ("deep_wishart", {"widths": [10, 20, 40], "lam_max": 20.0, "bins": 10, "grid_points": 201}),
 ])
-def test_other_spectra_data_kinds(tmp_path, builder, params):
+def test_other_spectra_data_kinds(tmp_path, kind, params):
     """The three other random-matrix builders (the wigner one runs through the CLI above)."""
     path = tmp_path / "spectra_data.nc"
-    io.write_dataset(getattr(densities, builder)(params, (0, 1)), path, io.provenance(spec={"id": "A"}))
+    io.write_dataset(build_data({"id": "A9", "kind": kind, "params": params}, (0, 1)), path,
+                     io.provenance(spec={"id": "A9"}))
     assert cf_errors(path) == []
+    assert io.read_dataset(path).attrs["title"].startswith("ridgerenorm random-matrix spectra of figure A9: ")
 
 
 def test_coordinates_carry_no_fill_value(files):

@@ -14,6 +14,7 @@ from scipy import stats  # noqa: E402
 from scipy.integrate import quad  # noqa: E402
 
 from ridgerenorm import densities as rd  # noqa: E402
+from ridgerenorm.plotting import FIGURE_KINDS  # noqa: E402
 from ridgerenorm.plotting import spectra as ps  # noqa: E402
 
 # Eigenvalues of random matrices are rigid, so their KS distance to the limit law is far below the
@@ -274,7 +275,7 @@ N_AXES = {"wigner": 1, "white_wishart": 1, "structured_wishart": 1, "deep_wishar
 
 @pytest.fixture(scope="module")
 def built():
-    return {kind: rd.BUILDERS[kind](spec, (0, 7)) for kind, spec in SMALL_SPECS.items()}
+    return {kind: FIGURE_KINDS[kind].load_builder()(spec, (0, 7)) for kind, spec in SMALL_SPECS.items()}
 
 
 @pytest.mark.parametrize("kind", list(SMALL_SPECS))
@@ -296,7 +297,7 @@ def test_builder_layout(built, kind, tmp_path):
     assert np.all(ds["ks_distance"].values < KS_OK)
     assert np.all(ds["density"].values >= 0)
     # Reproducible and netCDF-serializable.
-    again = rd.BUILDERS[kind](SMALL_SPECS[kind], (0, 7))
+    again = FIGURE_KINDS[kind].load_builder()(SMALL_SPECS[kind], (0, 7))
     xr.testing.assert_identical(ds, again)
     path = tmp_path / f"{kind}.nc"
     ds.to_netcdf(path)

@@ -38,17 +38,13 @@ SMALLEST_PIXELS = 18.0  # ... and its height in the PNG: 6.5 pt at 200 dpi
 SIMULATED = sorted(f for f, c in FIGURES.items() if c.get("experiments"))
 # figures with data axes (experiments, or params of a map or a random-matrix figure; the Venn schematics have neither)
 WITH_AXES = sorted(f for f, c in FIGURES.items() if c.get("experiments") or c.get("params"))
-# guides a figure kind draws on its own (not named in the config): formula names, or the prefix of C7's gids
-BUILT_IN_GUIDES = {"lr_powerlaw": {"kappa_capacity", "df_linear", "signal", "signal_source"},
-                   "width_curves": {"width-guide"}}
-
-
 def configured_guides(fid) -> set:
     """The guide formulas of a figure: those its config params name (references, param_references) and
-    those its kind draws on its own."""
+    those its kind draws on its own (its registry entry's `guides`: formula names, or the prefix of C7's
+    gids)."""
     params = FIGURES[fid].get("params") or {}
     named = {ref["formula"] for key in ("references", "param_references") for ref in params.get(key, [])}
-    return named | BUILT_IN_GUIDES.get(FIGURES[fid]["kind"], set())
+    return named | set(FIGURE_KINDS[FIGURES[fid]["kind"]].guides)
 
 
 GUIDED = sorted(f for f in FIGURES if configured_guides(f))

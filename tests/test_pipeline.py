@@ -156,7 +156,7 @@ def test_every_figure_of_the_inventory_is_rendered(quick):
     inventory = ROOT / "docs" / "figures.md"
     ids = dict(re.findall(r"^### ([A-E][0-9]+) ([a-z-]+)", inventory.read_text(), flags=re.M))
     results, config = quick
-    assert len(ids) == 23 and set(ids) == set(config["figures"])
+    assert ids and set(ids) == set(config["figures"])
     for fid in ids:
         assert fid in config["figures"], f"{fid} is not configured"
         name = config["figures"][fid]["name"]

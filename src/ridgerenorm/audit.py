@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from . import io
+from .commands import build_parser
 
 
 def checkout_root(path) -> Path:
@@ -75,8 +76,6 @@ _DRAWS = re.compile(r"[0-9]{1,12}:[0-9]{1,12}")
 def parse_record(command: str) -> argparse.Namespace:
     """A recorded `ridgerenorm STEP ...` line parsed by the package's own parser (nothing is run); refuses
     a line that is not one of the STEP_INPUTS steps or that the parser rejects."""
-    from .cli import build_parser
-
     shown = command[:80].encode("unicode_escape").decode()
     try:
         argv = shlex.split(command)

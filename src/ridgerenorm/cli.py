@@ -1,9 +1,8 @@
-"""Command-line entry point: one subcommand per pipeline step, so every Snakemake rule is a shell line
-a person can rerun by hand.  Run `ridgerenorm <command> --help` for the arguments."""
+"""The `ridgerenorm` command: one function per subcommand (`cmd_<name>`, a pipeline step or a tool), run by
+main().  The subcommands' arguments are in commands.py."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -12,6 +11,11 @@ from pathlib import Path
 
 from . import config as cfg
 from . import io, spectra
+from .commands import build_parser
+
+# Imports placed inside the cmd_<step> functions are placed there on purpose: a step's code stamp (deps.py),
+# which its results record and the workflow reruns it by, is the import closure of this module's top-level
+# imports plus those inside its own functions.  An import moved to the top joins every step's stamp.
 
 
 class InputError(ValueError):
@@ -209,19 +213,19 @@ def cmd_agreement(args) -> None:
 
 
 def cmd_spectra_data(args) -> None:
-    """Sample the eigenvalues of a random-matrix figure (section A) and evaluate its limiting densities."""
-    from . import densities
-    from .plotting import FIGURE_KINDS
+    """Make the data of a figure that reads no experiment (its kind's builder; section A: sample the
+    eigenvalues of its random matrices and evaluate their limiting densities)."""
+    from .plotting import FIGURE_KINDS, build_data
     from .streams import experiment_key
 
     t0 = time.perf_counter()
     spec = _figure_spec(args.spec, "spectra-data")
-    kind = FIGURE_KINDS[spec["kind"]]
-    if kind.builder is None:
-        raise cfg.config_error(("figures", spec["id"], "kind"), spec["kind"], "has no random-matrix data builder "
-                               "(spectra-data makes the data of wigner, white_wishart, structured_wishart, deep_wishart)")
+    if FIGURE_KINDS[spec["kind"]].builder is None:
+        makers = ", ".join(sorted(name for name, kind in FIGURE_KINDS.items() if kind.builder))
+        raise cfg.config_error(("figures", spec["id"], "kind"), spec["kind"], "has no data builder "
+                               f"(spectra-data makes the data of {makers})")
     entropy = (int(args.seed), experiment_key(spec["id"]))
-    ds = getattr(densities, kind.builder)(spec.get("params", {}), entropy)
+    ds = build_data(spec, entropy)
     seeds = {"root_seed": int(args.seed), "figure": spec["id"], "entropy": list(entropy)}
     io.write_dataset(ds, args.out, io.provenance(spec=spec, seeds=seeds, wall_time=time.perf_counter() - t0))
     print(f"figure {spec['id']} data in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
@@ -310,110 +314,23 @@ def cmd_plan(args) -> None:
     print(f"total simulation estimate: {total / 60:.1f} min on this machine (figures, theory: about 10 s per job more)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
-
-    p = argparse.ArgumentParser(prog="ridgerenorm", description=__doc__)
-    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}",
-                   help="print the package version (derived from git by setuptools-scm) and exit")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND",
-                           help="a pipeline step or tool; `ridgerenorm COMMAND --help` lists its arguments")
-
-    s = sub.add_parser("check-config", help="validate (merged) config files")
-    s.add_argument("configfiles", nargs="+", help="config YAML files, merged in order (later files override earlier)")
-    s.set_defaults(func=cmd_check_config)
-
-    s = sub.add_parser("spectra-data", help="eigenvalues and limiting densities of a random-matrix figure")
-    s.add_argument("--spec", required=True, help="figure spec as JSON, inline or @FILE")
-    s.add_argument("--seed", type=int, default=0,
-                   help="root seed; the figure's samples draw from (seed, figure id) (default: 0)")
-    s.add_argument("--out", required=True, help="netCDF file to write")
-    s.set_defaults(func=cmd_spectra_data)
-
-    s = sub.add_parser("audit", help="print how a netCDF output was made; --verify recomputes it and compares bits")
-    s.add_argument("file", help="a netCDF file written by a ridgerenorm command")
-    s.add_argument("--verify", action="store_true", help="rerun the recorded command in a temporary folder")
-    s.set_defaults(func=cmd_audit)
-
-    s = sub.add_parser("compare", help="compare two result trees' netCDF files variable by variable, bit for bit")
-    s.add_argument("before", help="a results/<scale> folder")
-    s.add_argument("after", help="another results/<scale> folder")
-    s.set_defaults(func=cmd_compare)
-
-    s = sub.add_parser("cache", help="export or import the cached results of a scale as one verified archive")
-    cache_sub = s.add_subparsers(dest="action", required=True, metavar="ACTION",
-                                 help="export (write a bundle) or import (verify and install one)")
-    e = cache_sub.add_parser("export", help="write results/<scale>'s cached results and a checksum manifest")
-    e.add_argument("--scale", required=True, help="the scale to export (results/<scale>/)")
-    e.add_argument("archive", help="the .tar.gz to write")
-    e.add_argument("--root", default=".", help="the checkout whose results/ to read (default: .)")
-    e.set_defaults(func=cmd_cache)
-    i = cache_sub.add_parser("import", help="verify an archive against its manifest and install it")
-    i.add_argument("archive", help="a .tar.gz written by `ridgerenorm cache export`")
-    i.add_argument("--root", default=".", help="the checkout to install into (default: .)")
-    i.set_defaults(func=cmd_cache)
-
-    s = sub.add_parser("status", help="every result of a config: up to date, stale (and why) or missing, from the files alone")
-    s.add_argument("configfiles", nargs="*", help="config YAML files, merged in order (default: config/config.yaml, "
-                   "plus config/<scale>.yaml with --scale)")
-    s.add_argument("--scale", help="a scale whose overlay is config/<scale>.yaml (paper: config/config.yaml alone)")
-    s.add_argument("--stale-only", action="store_true", help="list only results that are stale or missing")
-    s.set_defaults(func=cmd_status)
-
-    s = sub.add_parser("plan", help="estimate each experiment's flops and run time on this machine")
-    s.add_argument("configfiles", nargs="+", help="config YAML files, merged in order (later files override earlier)")
-    s.add_argument("--experiments", nargs="*", metavar="NAME",
-                   help="only these experiments (the workflow passes those it will simulate; none: nothing to plan)")
-    s.add_argument("--remeasure", action="store_true",
-                   help="measure this machine's rates again instead of reusing the kept measurement")
-    s.set_defaults(func=cmd_plan)
-
-    s = sub.add_parser("spectrum", help="write an experiment's population spectrum and teacher")
-    s.add_argument("--spec", required=True, help="experiment parameters as JSON, inline or @FILE")
-    s.add_argument("--out", required=True, help="netCDF file to write")
-    s.set_defaults(func=cmd_spectrum)
-
-    s = sub.add_parser("simulate", help="simulate a block of data draws of an experiment")
-    s.add_argument("--spec", required=True, help="experiment parameters as JSON, inline or @FILE (the simulate step's keys)")
-    s.add_argument("--spectrum", required=True, help="population spectrum file written by `ridgerenorm spectrum`")
-    s.add_argument("--draws", required=True, help="START:STOP data-draw indices")
-    s.add_argument("--threads", type=int, default=1, help="worker and BLAS threads (default: 1)")
-    s.add_argument("--mem-gb", type=float, default=16.0,
-                   help="memory budget in GB the simulation sizes its chunks of work to (default: 16)")
-    s.add_argument("--out", required=True, help="netCDF file to write (one simulation block)")
-    s.set_defaults(func=cmd_simulate)
-
-    s = sub.add_parser("merge", help="merge simulation blocks and estimate error components")
-    s.add_argument("--spec", required=True, help="experiment parameters as JSON, inline or @FILE (as given to simulate)")
-    s.add_argument("--spectrum", help="population spectrum (random features: needed to rebuild the errors)")
-    s.add_argument("--out", required=True, help="netCDF file to write (the merged simulation)")
-    s.add_argument("blocks", nargs="+", help="simulation block files, together covering every data draw")
-    s.set_defaults(func=cmd_merge)
-
-    s = sub.add_parser("theory", help="evaluate the theory on the dense and the simulated grid")
-    s.add_argument("--spec", required=True, help="experiment parameters as JSON, inline or @FILE (the theory step's keys)")
-    s.add_argument("--spectrum", required=True, help="population spectrum file written by `ridgerenorm spectrum`")
-    s.add_argument("--out", required=True, help="netCDF file to write")
-    s.set_defaults(func=cmd_theory)
-
-    s = sub.add_parser("figure", help="render one figure to PDF and PNG")
-    s.add_argument("--spec", required=True, help="figure spec as JSON, inline or @FILE")
-    s.add_argument("--data", nargs="*", default=[], help="ROLE=file.nc[,file.nc...]")
-    s.add_argument("--out", required=True, help="PDF path")
-    s.add_argument("--png", required=True, help="PNG path")
-    s.set_defaults(func=cmd_figure)
-
-    s = sub.add_parser("contact-sheet", help="every figure PNG of a scale as one PDF, a page each, to review")
-    s.add_argument("--out", required=True, help="the PDF to write")
-    s.add_argument("pngs", nargs="+", help="figure PNG files, in page order, or @FILE listing them")
-    s.set_defaults(func=cmd_contact_sheet)
-
-    s = sub.add_parser("agreement", help="simulation-vs-theory agreement table (CSV)")
-    s.add_argument("--pair", nargs="+", required=True, help="EXPERIMENT=simulation.nc,theory.nc, or @FILE with one such pair per line")
-    s.add_argument("--out", required=True, help="CSV file to write")
-    s.add_argument("--html", help="also write the table as an HTML page (the Snakemake report shows it)")
-    s.set_defaults(func=cmd_agreement)
-    return p
+# the function that runs each subcommand (commands.py holds their arguments)
+COMMANDS = {
+    "agreement": cmd_agreement,
+    "audit": cmd_audit,
+    "cache": cmd_cache,
+    "check-config": cmd_check_config,
+    "compare": cmd_compare,
+    "contact-sheet": cmd_contact_sheet,
+    "figure": cmd_figure,
+    "merge": cmd_merge,
+    "plan": cmd_plan,
+    "simulate": cmd_simulate,
+    "spectra-data": cmd_spectra_data,
+    "spectrum": cmd_spectrum,
+    "status": cmd_status,
+    "theory": cmd_theory,
+}
 
 
 def _one_line(text) -> str:
@@ -427,7 +344,7 @@ def main(argv=None) -> int:
         for target in (getattr(args, "out", None), getattr(args, "png", None)):
             if target:
                 io.probe_writable(target)  # before any compute: a read-only folder fails in a second, not an hour
-        args.func(args)
+        COMMANDS[args.command](args)
     except (cfg.ConfigError, InputError, io.CorruptFileError) as err:
         print(str(err), file=sys.stderr)
         return 2

@@ -274,11 +274,10 @@ def check_figure(fid: str, fig: dict, experiments: dict | None = None) -> None:
         _fail(base + ("params", key), params[key], f"figure kind {name!r} takes no params")
     if kind.params is not None:
         _schema_check(params, kind.params, base + ("params",))
-    if kind.check is not None:
-        try:
-            kind.check(params)
-        except ParamError as err:
-            _fail(base + ("params",) + err.path, err.value, err.why)
+    try:
+        kind.check_params(params)
+    except ParamError as err:
+        _fail(base + ("params",) + err.path, err.value, err.why)
     if fig.get("note"):
         notes.check_note(base + ("note",), fig["note"], kind.roles, _schema_check)
     given = fig.get("experiments", {})

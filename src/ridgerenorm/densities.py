@@ -99,7 +99,6 @@ __all__ = [
     "build_white_wishart",
     "build_structured_wishart",
     "build_deep_wishart",
-    "BUILDERS",
 ]
 
 
@@ -252,7 +251,6 @@ def _poly_newton(t, z, coef, tol=1e-14, max_iter=60):
 
     t = t.copy()
     val, der = p_dp(t, z)
-    res = np.abs(val)
     act = np.arange(t.size)
     for _ in range(max_iter):
         if act.size == 0:
@@ -568,18 +566,10 @@ def _density_attrs(long_name: str, **extra) -> dict:
     return _attrs(long_name + " (density per unit eigenvalue)", "1", **extra)
 
 
-_TITLES = {"wigner": ("A1", "Wigner matrix eigenvalues and the semicircle law"),
-           "white_wishart": ("A2", "white-data sample-covariance eigenvalues and the Marchenko-Pastur law"),
-           "structured_wishart": ("A3", "power-law-data sample-covariance eigenvalues and the Silverstein density"),
-           "deep_wishart": ("A4", "product-Wishart eigenvalues and their limiting density")}
-
-
 def _finish(ds: xr.Dataset, kind: str, spec: dict, entropy) -> xr.Dataset:
-    figure, what = _TITLES[kind]
+    # the title and the figure id come from the figure kind's registry entry (plotting.build_data)
     ds.attrs.update(
-        title=f"ridgerenorm random-matrix spectra of figure {figure}: {what}",
         kind=kind,
-        figure=figure,
         entropy=np.asarray([int(e) for e in entropy], dtype=np.int64),
         spec_json=json.dumps(spec, sort_keys=True, default=str),
     )
@@ -771,10 +761,3 @@ def build_deep_wishart(spec: dict, entropy) -> xr.Dataset:
     )
     return _finish(ds, "deep_wishart", spec, entropy)
 
-
-BUILDERS = {
-    "wigner": build_wigner,
-    "white_wishart": build_white_wishart,
-    "structured_wishart": build_structured_wishart,
-    "deep_wishart": build_deep_wishart,
-}

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import ast
 import functools
+import importlib.util
 import sys
 from pathlib import Path
 
-__all__ = ["PACKAGE_DIR", "STEPS", "closure", "step_modules", "module_files", "step_files", "stamp_files"]
+__all__ = ["PACKAGE_DIR", "STEPS", "closure", "step_modules", "module_files", "step_files", "kind_stamp",
+           "stamp_files"]
 
 PACKAGE = "ridgerenorm"
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -33,6 +35,13 @@ NOT_CODE = {f"{PACKAGE}._version"}
 
 
 def _module_file(name: str) -> Path | None:
+    if name.split(".")[0] != PACKAGE:  # a module outside the package (a figure kind registered from outside)
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            return None
+        origin = Path(spec.origin) if spec is not None and spec.origin else None
+        return origin if origin is not None and origin.suffix == ".py" and origin.is_file() else None
     rel = name.split(".")[1:]
     base = PACKAGE_DIR.joinpath(*rel)
     for candidate in (base.with_suffix(".py"), base / "__init__.py"):
@@ -123,11 +132,26 @@ def step_files(step: str, root: str | Path | None = None) -> list[str]:
     return module_files(step_modules(step), root)
 
 
+# Code stamps of a figure kind's own modules, which plotting loads by name ("module:function" in its registry
+# entry): `plot_<m>` for its plot module and `data_<m>` for the module of its data builder, <m> relative to
+# the package folder named here, or a whole dotted name for a module outside the package.
+KIND_STAMPS = {"plot_": f"{PACKAGE}.plotting.", "data_": f"{PACKAGE}."}
+
+
+def kind_stamp(prefix: str, module: str) -> str:
+    """The code stamp name of a figure kind's plot ("plot_") or data ("data_") module."""
+    return prefix + module.removeprefix(KIND_STAMPS[prefix])
+
+
 def stamp_files(name: str, root: str | Path | None = None) -> list[str]:
-    """Source files behind the code stamp `name`: a step's (step_files), or, for `plot_<module>`, the import
-    closure of the plot module a figure kind loads by name (workflow code stamps and `ridgerenorm status`)."""
-    if name.startswith("plot_"):
-        return module_files(closure([f"{PACKAGE}.plotting.{name.removeprefix('plot_')}"]), root)
+    """Source files behind the code stamp `name`: a step's (step_files), or, for `plot_<m>` and `data_<m>`
+    (kind_stamp), the import closure of a figure kind's plot or data module (workflow code stamps and
+    `ridgerenorm status`)."""
+    for prefix, folder in KIND_STAMPS.items():
+        if name.startswith(prefix):
+            module = name.removeprefix(prefix)
+            inside = folder + module
+            return module_files(closure([inside if _module_file(inside) is not None else module]), root)
     return step_files(name, root)
 
 

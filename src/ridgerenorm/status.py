@@ -21,7 +21,7 @@ from pathlib import Path
 
 from . import cache, io
 from . import config as cfg
-from .deps import stamp_files
+from .deps import kind_stamp, stamp_files
 
 __all__ = ["Result", "results_of", "check", "main"]
 
@@ -51,12 +51,12 @@ def results_of(config: dict, root=".") -> list[Result]:
         fig, kind = figures[fid], FIGURE_KINDS[figures[fid]["kind"]]
         if kind.builder:
             data = [R / "spectra_data" / f"{fid}.nc"]
-            out.append(Result(data[0], ("spectra-data",), dict(fig, id=fid)))
+            out.append(Result(data[0], ("spectra-data", kind_stamp("data_", kind.builder_module)), dict(fig, id=fid)))
         else:
             data = [R / k / f"{e}.nc" for _, e in sorted(fig.get("experiments", {}).items()) for k in ("simulation", "theory")]
+        plot = kind_stamp("plot_", kind.plot_module)
         for ext in ("pdf", "png"):
-            out.append(Result(R / "figures" / f"{fid}_{fig['name']}.{ext}", ("figure", f"plot_{kind.module}"),
-                              dict(fig, id=fid), data))
+            out.append(Result(R / "figures" / f"{fid}_{fig['name']}.{ext}", ("figure", plot), dict(fig, id=fid), data))
     return out
 
 

@@ -16,7 +16,13 @@ from ridgerenorm.cache import (
     spec_file,
 )
 from ridgerenorm.captions import FigureFacts, spec_words
-from ridgerenorm.deps import closure, module_files, stamp_files, step_files
+from ridgerenorm.deps import (
+    closure,
+    kind_stamp,
+    module_files,
+    stamp_files,
+    step_files,
+)
 from ridgerenorm.plotting import FIGURE_KINDS
 from ridgerenorm.models import model_of
 
@@ -76,13 +82,18 @@ CODE["benchmark_summary"] = code_stamp(
     + ["benchmarks/summary.py"],
     workflow.basedir,
 )
-# the plot module of each figure kind, which plotting loads by name
+# the plot module and the data module of each figure kind, which plotting loads by name
 CODE.update(
     {
-        f"plot_{m}": code_stamp(
-            R, f"plot_{m}", stamp_files(f"plot_{m}", workflow.basedir), workflow.basedir
+        name: code_stamp(R, name, stamp_files(name, workflow.basedir), workflow.basedir)
+        for name in sorted(
+            {kind_stamp("plot_", kind.plot_module) for kind in FIGURE_KINDS.values()}
+            | {
+                kind_stamp("data_", kind.builder_module)
+                for kind in FIGURE_KINDS.values()
+                if kind.builder
+            }
         )
-        for m in sorted({kind.module for kind in FIGURE_KINDS.values()})
     }
 )
 

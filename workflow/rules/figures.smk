@@ -6,7 +6,7 @@ rule figure:
         unpack(lambda wc: figure_inputs(wc.fid)),
         code=CODE["figure"],
         # the code stamp of the kind's plot module, which plotting loads by name
-        plot=lambda wc: CODE[f"plot_{figure_kind(wc.fid).module}"],
+        plot=lambda wc: CODE[kind_stamp("plot_", figure_kind(wc.fid).plot_module)],
         spec=lambda wc: figure_spec_arg(wc.fid).path,
     output:
         pdf=f"{R}/figures/{{fid}}_{{name}}.pdf",

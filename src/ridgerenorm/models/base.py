@@ -46,8 +46,8 @@ class Model:
     required: tuple = ()  # model keys an experiment must give
     # model keys a simulation job's memory grows with, and how a user shrinks each tenfold ("size": divide
     # the number(s), "size_grid": a {logspace} of sizes one decade lower, "count_list": a tenth of the list);
-    # limits.py names the one that matters most when a job does not fit the machine (ties: counts of draws
-    # first, then dimensions, in this order)
+    # the config check (config.py) names the one that matters most when a job does not fit the machine (ties:
+    # counts of draws first, then dimensions, in this order)
     size_keys: dict = {}
     simulate_keys: tuple = ()  # model keys the simulate and merge steps receive
     theory_keys: tuple = ()  # model keys the theory step receives

@@ -1,8 +1,16 @@
-"""Figure rendering: a registry of figure kinds, each a plot function in a submodule.
+"""Figure rendering: a registry of figure kinds, each one entry (`FigureKind`) added by `register()`.
+
+An entry holds everything about its kind: the plot function, the data builder of a figure that makes its
+own data, the JSON schema of its `params` and the check of what a schema cannot say, the memory of its data
+job, the words its captions and data files use, and the guides it draws on its own (the series a test
+expects in every figure of the kind).  The plot function and the builder are named "module:function" and
+imported only when used, so validating a config imports no plotting library; a module outside the package
+can define and register a kind the same way as the built-in ones below (tests/toy_figure_kind.py).
 
 A plot function takes (spec, data) where spec is the figure's config entry (plus its id) and data maps a
 role to the list of Datasets the rule passes for it ([simulation, theory] for experiment roles,
-[dataset] for self-contained random-matrix figures), and returns a matplotlib Figure.
+[dataset] for a figure with a builder), and returns a matplotlib Figure.  A builder takes (params,
+entropy) and returns an xarray Dataset (`ridgerenorm spectra-data` adds its title and figure id).
 """
 
 from __future__ import annotations
@@ -12,27 +20,76 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .params import CHECKS, SCHEMAS
+from . import params as _params
+from .params import SCHEMAS, check_scaling, data_job_check
 
-__all__ = ["FIGURE_KINDS", "FigureKind", "PNG_DPI", "draw", "render", "contact_sheet"]
+__all__ = ["FIGURE_KINDS", "FigureKind", "register", "PNG_DPI", "draw", "render", "build_data", "contact_sheet"]
 
 # the PNGs are read on screens: at 200 dpi the smallest text (6.5 pt) is 18 pixels high
 PNG_DPI = 200
 
 
+def _load(path: str):
+    """The object a "module:function" path names (imported now)."""
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
 @dataclass(frozen=True)
 class FigureKind:
-    module: str
-    function: str
+    name: str  # the `kind` value of a figure in the config
+    plot: str  # "module:function" of the plot function
     roles: tuple = ()  # experiment roles the figure needs (config: figures.<id>.experiments)
     models: tuple = ()  # models (ridgerenorm.models) an experiment of these roles may have
-    builder: str | None = None  # densities.<builder>(params, entropy) for self-contained figures
+    builder: str | None = None  # "module:function" making the data of a figure that reads no experiment
+    title: str = ""  # its data file's title; "{figure}" stands for the figure id
     equations: tuple = ()  # caption equations of a figure that draws no experiment (docs/theory.md)
-    params: dict | None = None  # JSON schema of figures.<id>.params (plotting/params.py); None: takes no params
+    params: dict | None = None  # JSON schema of figures.<id>.params; None: takes no params
     check: Callable | None = None  # check(params) of what the schema cannot say; raises params.ParamError
+    memory: Callable | None = None  # memory(params): peak bytes of its data job, checked against the machine
+    memory_key: str = ""  # the params key a message names when that job is larger than the machine
+    guides: tuple = ()  # guide formulas (or gid prefixes) it draws whatever its params say
 
-    def plot(self):
-        return getattr(importlib.import_module(f"{__name__}.{self.module}"), self.function)
+    def __post_init__(self):
+        for field, path in (("plot", self.plot), ("builder", self.builder or "x:y")):
+            module, sep, function = path.partition(":")
+            if not (module and sep and function.isidentifier()):
+                raise ValueError(f"figure kind {self.name!r}: {field} must be 'module:function', got {path!r}")
+        if self.memory is not None and not self.memory_key:
+            raise ValueError(f"figure kind {self.name!r}: a memory estimate needs the memory_key it names")
+
+    @property
+    def plot_module(self) -> str:
+        return self.plot.partition(":")[0]
+
+    @property
+    def builder_module(self) -> str | None:
+        return self.builder.partition(":")[0] if self.builder else None
+
+    def load_plot(self) -> Callable:
+        return _load(self.plot)
+
+    def load_builder(self) -> Callable:
+        return _load(self.builder)
+
+    def check_params(self, params: dict) -> None:
+        """ParamError (its key inside params) when params fail the kind's check or its data job is larger
+        than this machine."""
+        if self.check is not None:
+            self.check(params)
+        if self.memory is not None:
+            data_job_check(self.memory, self.memory_key, params)
+
+
+FIGURE_KINDS: dict[str, FigureKind] = {}
+
+
+def register(kind: FigureKind) -> FigureKind:
+    """Add a figure kind to the registry under kind.name (replacing one of the same name)."""
+    if not isinstance(kind, FigureKind):
+        raise TypeError(f"register() takes a FigureKind instance, got {type(kind).__name__}")
+    FIGURE_KINDS[kind.name] = kind
+    return kind
 
 
 _VENN = ("Schematic of the error decomposition: E_g = Bias² + Var_X (+ Var_F + Var_XF for random features) + the "
@@ -55,31 +112,56 @@ _DEEP = ("Product Wishart: the S-transforms of the white Wishart factors multipl
 
 _LR, _RF, _WIDTH = ("linear_ridge",), ("random_features",), ("rf_width_sweep",)
 
-FIGURE_KINDS = {
-    "lr_venn": FigureKind("linear_ridge", "plot_venn", equations=_VENN),
-    "lr_isotropic": FigureKind("linear_ridge", "plot_isotropic", ("main", "double_descent"), _LR),
-    "lr_powerlaw": FigureKind("linear_ridge", "plot_powerlaw", ("capacity", "source"), _LR),
-    "lr_multiple_descent": FigureKind("linear_ridge", "plot_multiple_descent", ("main",), _LR,
-                                      params=SCHEMAS["lr_multiple_descent"]),
-    "rf_venn": FigureKind("random_features", "plot_venn", equations=_VENN),
-    "rf_isotropic": FigureKind("random_features", "plot_isotropic", ("main",), _RF),
-    "nonlinear_equivalence": FigureKind("random_features", "plot_nonlinear", ("relu", "erf"),
-                                        ("nonlinear_random_features",), params=SCHEMAS["nonlinear_equivalence"]),
-    "rf_scaling": FigureKind("random_features", "plot_scaling", ("main",), _RF, params=SCHEMAS["rf_scaling"],
-                             check=CHECKS["rf_scaling"]),
-    "rf_phase": FigureKind("random_features", "plot_phase", equations=_PHASE, params=SCHEMAS["rf_phase"]),
-    "width_curves": FigureKind("random_features", "plot_width_sweep", ("main",), _WIDTH),
-    # section A: each samples its own random matrices (builder) and reads no experiment
-    "wigner": FigureKind("spectra", "plot_wigner", builder="build_wigner", equations=_WIGNER,
-                         params=SCHEMAS["wigner"], check=CHECKS["wigner"]),
-    "white_wishart": FigureKind("spectra", "plot_white_wishart", builder="build_white_wishart", equations=_WHITE,
-                                params=SCHEMAS["white_wishart"], check=CHECKS["white_wishart"]),
-    "structured_wishart": FigureKind("spectra", "plot_structured_wishart", builder="build_structured_wishart",
-                                      equations=_STRUCTURED, params=SCHEMAS["structured_wishart"],
-                                      check=CHECKS["structured_wishart"]),
-    "deep_wishart": FigureKind("spectra", "plot_deep_wishart", builder="build_deep_wishart", equations=_DEEP,
-                               params=SCHEMAS["deep_wishart"], check=CHECKS["deep_wishart"]),
-}
+
+def _in(module: str, function: str) -> str:
+    """A function of a package module, as a "module:function" path."""
+    return f"{__name__.rpartition('.')[0]}.{module}:{function}"
+
+
+def _spectra(name: str, figure_words: str, equations: tuple, memory, memory_key: str = "N", check=None) -> FigureKind:
+    """A random-matrix figure (section A): it samples its own matrices (densities.build_<name>, whose peak
+    memory `memory` estimates) and reads no experiment."""
+    return FigureKind(name, _in("plotting.spectra", f"plot_{name}"), builder=_in("densities", f"build_{name}"),
+                      title="ridgerenorm random-matrix spectra of figure {figure}: " + figure_words,
+                      equations=equations, params=SCHEMAS[name], check=check, memory=memory, memory_key=memory_key)
+
+
+for _kind in (
+    FigureKind("lr_venn", _in("plotting.linear_ridge", "plot_venn"), equations=_VENN),
+    FigureKind("lr_isotropic", _in("plotting.linear_ridge", "plot_isotropic"), ("main", "double_descent"), _LR),
+    FigureKind("lr_powerlaw", _in("plotting.linear_ridge", "plot_powerlaw"), ("capacity", "source"), _LR,
+               guides=("kappa_capacity", "df_linear", "signal", "signal_source")),
+    FigureKind("lr_multiple_descent", _in("plotting.linear_ridge", "plot_multiple_descent"), ("main",), _LR,
+               params=SCHEMAS["lr_multiple_descent"]),
+    FigureKind("rf_venn", _in("plotting.random_features", "plot_venn"), equations=_VENN),
+    FigureKind("rf_isotropic", _in("plotting.random_features", "plot_isotropic"), ("main",), _RF),
+    FigureKind("nonlinear_equivalence", _in("plotting.random_features", "plot_nonlinear"), ("relu", "erf"),
+               ("nonlinear_random_features",), params=SCHEMAS["nonlinear_equivalence"]),
+    FigureKind("rf_scaling", _in("plotting.random_features", "plot_scaling"), ("main",), _RF,
+               params=SCHEMAS["rf_scaling"], check=check_scaling),
+    FigureKind("rf_phase", _in("plotting.random_features", "plot_phase"), equations=_PHASE,
+               params=SCHEMAS["rf_phase"]),
+    FigureKind("width_curves", _in("plotting.random_features", "plot_width_sweep"), ("main",), _WIDTH,
+               guides=("width-guide",)),
+    _spectra("wigner", "Wigner matrix eigenvalues and the semicircle law", _WIGNER, _params.wigner_job_bytes,
+             check=_params.check_xlim),
+    _spectra("white_wishart", "white-data sample-covariance eigenvalues and the Marchenko-Pastur law", _WHITE,
+             _params.white_wishart_job_bytes),
+    _spectra("structured_wishart", "power-law-data sample-covariance eigenvalues and the Silverstein density",
+             _STRUCTURED, _params.structured_wishart_job_bytes, check=_params.check_bin_edges),
+    _spectra("deep_wishart", "product-Wishart eigenvalues and their limiting density", _DEEP,
+             _params.deep_wishart_job_bytes, "widths"),
+):
+    register(_kind)
+
+
+def build_data(spec: dict, entropy):
+    """The data of figure `spec` (its config entry with its id) made by its kind's builder from its params,
+    titled after the kind and the figure."""
+    kind = FIGURE_KINDS[spec["kind"]]
+    ds = kind.load_builder()(spec.get("params", {}), entropy)
+    ds.attrs.update(title=kind.title.format(figure=spec["id"]), figure=spec["id"])
+    return ds
 
 
 def contact_sheet(pngs, out_path) -> None:
@@ -111,7 +193,7 @@ def draw(spec: dict, data: dict):
     from .style import apply_style
 
     apply_style()
-    fig = FIGURE_KINDS[spec["kind"]].plot()(spec, data)
+    fig = FIGURE_KINDS[spec["kind"]].load_plot()(spec, data)
     dash_hidden_lines(fig)
     return fig
 

@@ -1,22 +1,25 @@
-"""The `params` each figure kind accepts, checked when the config is validated (not when the figure runs).
+"""The `params` of the built-in figure kinds, checked when the config is validated (not when the figure runs).
 
-Every kind has a JSON schema of its params (`SCHEMAS`; a kind that reads no params accepts none), and some
-kinds have a check of what a schema cannot say (`CHECKS`): the random-matrix figures (section A) evaluate
-their q grid and bin edges and compare the memory of their eigenvalue job with this machine; rf_scaling
-runs the static part of the checks its plot function makes (curve names, reference and vline syntax).  A
-check raises ParamError naming the key inside params; config.validate_config turns it into one line.
+Each kind's registry entry (plotting/__init__.py) takes from here the JSON schema of its params (`SCHEMAS`;
+a kind without one accepts none) and, for some kinds, a check of what a schema cannot say and the memory
+of its data job: the random-matrix figures (section A) evaluate their q grid and bin edges, and their
+eigenvalue job is compared with this machine (`data_job_check`); rf_scaling runs the static part of the
+checks its plot function makes (curve names, reference and vline syntax).  A check raises ParamError
+naming the key inside params; config.validate_config turns it into one line.
 
 This module imports no plotting library, so validating a config stays fast.
 """
 
 from __future__ import annotations
 
-
 import numpy as np
 
-__all__ = ["ParamError", "SCHEMAS", "CHECKS", "ERROR_CURVES", "PARAM_CURVES", "MULTIPLE_DESCENT_CURVES",
-           "MULTIPLE_DESCENT_DEFAULT", "REFERENCE_KEYS", "SCALING_KEYS",
-           "check_names", "spectra_job_bytes", "MAX_PANELS"]
+from ..limits import MAX_SIZE, machine_memory_bytes
+
+__all__ = ["ParamError", "SCHEMAS", "ERROR_CURVES", "PARAM_CURVES", "MULTIPLE_DESCENT_CURVES",
+           "MULTIPLE_DESCENT_DEFAULT", "REFERENCE_KEYS", "SCALING_KEYS", "check_names", "check_scaling",
+           "check_xlim", "check_bin_edges", "data_job_check", "wigner_job_bytes", "white_wishart_job_bytes",
+           "structured_wishart_job_bytes", "deep_wishart_job_bytes", "MAX_PANELS"]
 
 
 class ParamError(ValueError):
@@ -120,9 +123,8 @@ MAX_PANELS = 50  # q values of a spectra figure (one histogram panel or curve ea
 MAX_BINS = 100_000
 MAX_GRID_POINTS = 1_000_000
 
-_INT = {"type": "integer", "minimum": 1}
 _NUMBER = {"type": "number"}
-_SIZE = {"type": "integer", "minimum": 1, "maximum": 10**12}
+_SIZE = {"type": "integer", "minimum": 1, "maximum": MAX_SIZE}
 _BINS = {"type": "integer", "minimum": 1, "maximum": MAX_BINS}
 _GRID_POINTS = {"type": "integer", "minimum": 2, "maximum": MAX_GRID_POINTS, "description": "theory grid size"}
 _PAIR = {"type": "array", "minItems": 2, "maxItems": 2, "items": _NUMBER, "description": "[lo, hi]"}
@@ -145,8 +147,6 @@ _Q_GRID = _values_schema(MAX_PANELS, "q = N/P values: a list, {logspace: [a, b, 
 def _kind_schema(properties: dict, required=()) -> dict:
     return {"type": "object", "properties": properties, "required": list(required), "additionalProperties": False}
 
-
-NO_PARAMS = _kind_schema({})
 
 SCHEMAS = {
     "wigner": _kind_schema({"N": _SIZE, "bins": _BINS, "xlim": _PAIR, "grid_points": _GRID_POINTS}, ("N", "bins")),
@@ -209,7 +209,7 @@ def _sample_sizes(params: dict) -> np.ndarray:
         P = np.floor(N / q + 1e-9)
     if np.any(P < 1):
         raise ParamError(("q",), params["q"], f"gives P < 1 for N = {N} (q up to {q.max():g})")
-    if np.any(P > _SIZE["maximum"]):
+    if np.any(P > MAX_SIZE):
         raise ParamError(("q",), params["q"], f"gives P = {P.max():.3g} for N = {N} (q down to {q.min():g})")
     return P
 
@@ -222,45 +222,61 @@ def _wishart_bytes(N: int, P: float) -> float:
     return 8.0 * (2 * P * N + 3 * P * P)
 
 
-def spectra_job_bytes(kind: str, params: dict) -> float:
-    """Rough peak memory of a random-matrix figure's data job (densities.build_<kind>)."""
-    grid = float(params.get("grid_points", 4001))
-    if kind == "wigner":
-        N = float(params["N"])
-        return 8.0 * 3 * N * N + 8.0 * 3 * grid
-    if kind in ("white_wishart", "structured_wishart"):
-        N = int(params["N"])
-        P = _sample_sizes(params)
-        stacked = 8.0 * P.size * (2 * N + 3 * grid)  # eigenvalues of every panel, theory grids and densities
-        silverstein = 16.0 * 4 * (1 << 21) if kind == "structured_wishart" else 0.0  # its chunked solves
-        return max(_wishart_bytes(N, float(p)) for p in P) + stacked + silverstein
-    if kind == "deep_wishart":
-        w = [float(x) for x in params["widths"]]
-        chain = max(w[0] * a + a * b + w[0] * b for a, b in zip(w[:-1], w[1:]))  # X, the next factor, X F
-        return 8.0 * (chain + 3 * min(w) ** 2 + 2 * w[-1] + 3 * grid)
-    raise ValueError(f"no memory estimate for figure kind {kind!r}")
+def wigner_job_bytes(params: dict) -> float:
+    """Rough peak memory of a Wigner figure's data job (densities.build_wigner)."""
+    N = float(params["N"])
+    return 8.0 * 3 * N * N + 8.0 * 3 * _grid_points(params)
 
 
-def _check_spectra(kind: str, params: dict) -> None:
-    from ..limits import machine_memory_bytes
+def _wishart_job_bytes(params: dict, silverstein: bool) -> float:
+    N = int(params["N"])
+    P = _sample_sizes(params)
+    # eigenvalues of every panel, theory grids and densities
+    stacked = 8.0 * P.size * (2 * N + 3 * _grid_points(params))
+    chunks = 16.0 * 4 * (1 << 21) if silverstein else 0.0  # the chunked solves of Silverstein's equation
+    return max(_wishart_bytes(N, float(p)) for p in P) + stacked + chunks
 
+
+def white_wishart_job_bytes(params: dict) -> float:
+    """Rough peak memory of a white-data figure's data job (densities.build_white_wishart)."""
+    return _wishart_job_bytes(params, silverstein=False)
+
+
+def structured_wishart_job_bytes(params: dict) -> float:
+    """Rough peak memory of a power-law-data figure's data job (densities.build_structured_wishart)."""
+    return _wishart_job_bytes(params, silverstein=True)
+
+
+def deep_wishart_job_bytes(params: dict) -> float:
+    """Rough peak memory of a product-Wishart figure's data job (densities.build_deep_wishart)."""
+    w = [float(x) for x in params["widths"]]
+    chain = max(w[0] * a + a * b + w[0] * b for a, b in zip(w[:-1], w[1:]))  # X, the next factor, X F
+    return 8.0 * (chain + 3 * min(w) ** 2 + 2 * w[-1] + 3 * _grid_points(params))
+
+
+def _grid_points(params: dict) -> float:
+    return float(params.get("grid_points", 4001))
+
+
+def check_xlim(params: dict) -> None:
     if "xlim" in params and not params["xlim"][0] < params["xlim"][1]:
         raise ParamError(("xlim",), params["xlim"], "expected [lo, hi] with lo < hi")
+
+
+def check_bin_edges(params: dict) -> None:
+    """Bins given as edges (not a count) are at least 2 finite, positive, increasing values."""
     bins = params.get("bins")
-    if kind == "structured_wishart" and not isinstance(bins, int):
+    if not isinstance(bins, int):
         edges = _grid(bins)
         if edges.size < 2 or not np.all(np.isfinite(edges) & (edges > 0)) or np.any(np.diff(edges) <= 0):
             raise ParamError(("bins",), bins, "bin edges must be at least 2 finite, positive, increasing values")
-    need = spectra_job_bytes(kind, params)
+
+
+def data_job_check(memory, key: str, params: dict) -> None:
+    """ParamError at `key` when the data job whose peak bytes memory(params) estimates needs more memory
+    than this machine has."""
+    need = memory(params)
     machine = machine_memory_bytes()
     if need > machine:
-        key = ("widths",) if kind == "deep_wishart" else ("N",)
-        raise ParamError(key, params[key[0]], f"the figure's eigenvalue job needs {need / 1e6:.3g} MB, more than "
-                                              f"this machine's {machine / 1e9:.1f} GB")
-
-
-CHECKS = {
-    "rf_scaling": check_scaling,
-    **{kind: (lambda params, kind=kind: _check_spectra(kind, params))
-       for kind in ("wigner", "white_wishart", "structured_wishart", "deep_wishart")},
-}
+        raise ParamError((key,), params.get(key), f"the figure's data job needs {need / 1e6:.3g} MB, more than "
+                                                  f"this machine's {machine / 1e9:.1f} GB")
