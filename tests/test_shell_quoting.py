@@ -54,8 +54,6 @@ def test_bundle_member_names_with_shell_syntax_are_refused(tmp_path):
     import io
     import tarfile
 
-    from ridgerenorm import cache
-
     canary = tmp_path / "CANARY"
     name = f"results/quick/theory/x$(touch {canary}).nc"
     archive = tmp_path / "b.tar.gz"

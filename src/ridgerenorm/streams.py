@@ -17,7 +17,6 @@ __all__ = ["STREAM_DATA", "STREAM_FEATURES", "STREAM_FEATURE_NOISE", "experiment
 STREAM_DATA = 0  # X and label noise of data draw i
 STREAM_FEATURES = 1  # feature weights of feature draw j (random-feature models)
 STREAM_FEATURE_NOISE = 2  # additive feature noise xi of the pair (i, j)
-STREAM_NAMES = {STREAM_DATA: "data (X, eps)", STREAM_FEATURES: "features (F_j)", STREAM_FEATURE_NOISE: "feature noise (xi_ij)"}
 
 
 def experiment_key(name: str) -> int:
