@@ -4,6 +4,10 @@ A `Model` owns its config keys (a JSON-schema fragment the config schema is asse
 and checks, and the four steps of an experiment: simulate a block of data draws, merge the blocks into
 error components, evaluate the theory on a grid, and the memory and flops a simulation job costs.  It also
 names the equations its captions list and the quantities it produces (quantities.py describes them).
+
+A model imports theory.py inside its `theory` method and estimators.py inside `merge`, on purpose: the code
+stamp a step's results record (deps.py) follows where imports are placed, counting the imports inside the
+functions named after the step, so an edit to the theory reruns the theory step and not the simulations.
 """
 
 from __future__ import annotations

@@ -164,6 +164,11 @@ def build_data(spec: dict, entropy):
     return ds
 
 
+# The functions below import the plotting library's modules (style, hidden, matplotlib) inside themselves, on
+# purpose: validating a config imports this registry, and a code stamp (deps.py) follows where imports are
+# placed, so only the steps that draw (figure, contact-sheet) depend on the drawing code.
+
+
 def contact_sheet(pngs, out_path) -> None:
     """One PDF page per figure PNG, titled by its file name: every figure of a scale in one file to review."""
     from pathlib import Path
