@@ -91,7 +91,7 @@ def cmd_simulate(args) -> None:
     print(f"[{spec['name']}] done in {wall:.1f} s, {gflops:.1f} GFLOP ({gflops / wall:.1f} GFLOP/s)", file=sys.stderr)
     from .costs import check_observed
 
-    note = check_observed(args.threads, res.flops_gemm, res.flops_factor, wall)
+    note = check_observed(args.threads, res.flops_gemm, res.flops_factor, wall, res.extra.get("flops_gemm32", 0.0))
     if note:
         print(f"[{spec['name']}] {note}", file=sys.stderr)
 
@@ -295,7 +295,8 @@ def cmd_plan(args) -> None:
         when = f"measured now under load: {why}; not kept, the next plan measures again"
     elif rates["fresh"]:
         when = f"measured now; kept in {rates_cache_file()}"
-    print(f"scale {config['scale']!r}: float64 GEMM {rates['gemm']:.0f} GFLOP/s ({threads} threads), "
+    print(f"scale {config['scale']!r}: GEMM {rates['gemm']:.0f} GFLOP/s float64, {rates['gemm32']:.0f} float32 "
+          f"({threads} threads), "
           f"Cholesky {rates['factor']:.1f} GFLOP/s per thread ({when})")
     print(f"{'experiment':<24}{'model':<27}{'GEMM TFLOP':>11}{'factor TFLOP':>13}{'fits':>9}{'est. time':>11}")
     total = 0.0
@@ -304,7 +305,8 @@ def cmd_plan(args) -> None:
         f = model_of(spec).flops(spec)
         jobs = len(cfg.draw_blocks(spec))
         # GEMM on all threads; factorizations one per thread; ~3 s interpreter start-up per job.
-        seconds = predicted_seconds(rates, f["gemm"] + f["merge"], f["factor"], threads) + 3.0 * (jobs + 3)
+        seconds = (predicted_seconds(rates, f["gemm"] + f["merge"], f["factor"], threads, f.get("gemm32", 0.0))
+                   + 3.0 * (jobs + 3))
         total += seconds
         print(f"{name:<24}{spec['model']:<27}{f['gemm'] / 1e12:>11.2f}{f['factor'] / 1e12:>13.2f}{f['fits']:>9d}{seconds / 60:>9.1f} min")
     print(f"total simulation estimate: {total / 60:.1f} min on this machine (figures, theory: about 10 s per job more)")

@@ -92,13 +92,14 @@ def quiet(load: float, threads: int, cores: int | None = None) -> bool:
     return load <= max(cores - int(threads), 0) + 0.5
 
 
-def matmul_rate(threads: int, n: int = 3000, tries: int = TRIES, stable: dict | None = None) -> float:
-    """Float64 GEMM rate (n x n times n x n) on `threads` BLAS threads, in GFLOP/s, from stable_time:
-    the reference the simulation rates are compared with.  The threads are set here, not inherited:
+def matmul_rate(threads: int, n: int = 3000, tries: int = TRIES, stable: dict | None = None,
+                dtype=np.float64) -> float:
+    """GEMM rate (n x n times n x n, float64 unless `dtype`) on `threads` BLAS threads, in GFLOP/s, from
+    stable_time: the reference the simulation rates are compared with.  The threads are set here, not inherited:
     Snakemake runs jobs and onstart with OPENBLAS_NUM_THREADS=1.  `stable`, if given, receives whether the
     timings agreed and their spread."""
     rng = np.random.default_rng(0)
-    a, b = rng.standard_normal((n, n)), rng.standard_normal((n, n))
+    a, b = rng.standard_normal((n, n)).astype(dtype), rng.standard_normal((n, n)).astype(dtype)
     with threadpool_limits(limits=max(1, int(threads)), user_api="blas"):
         a @ b
         seconds, ok, spread = stable_time(lambda: a @ b, tries=tries)
@@ -121,16 +122,21 @@ def measured_rates(threads: int, n_factor: int = 800) -> dict:
         chol_inverse_trace(A)
         seconds, factor_ok, _ = stable_time(lambda: chol_inverse_trace(A))
     factor = factor_flops(n_factor, 1.0) / seconds / 1e9
-    gemm_info = {}
+    gemm_info, gemm32_info = {}, {}
     gemm = matmul_rate(threads, stable=gemm_info)
-    ok = bool(factor_ok and gemm_info["stable"])
-    return {"gemm": gemm, "factor": factor, "stable": ok, "load": load, "quiet": ok and quiet(load, threads)}
+    gemm32 = matmul_rate(threads, stable=gemm32_info, dtype=np.float32)
+    ok = bool(factor_ok and gemm_info["stable"] and gemm32_info["stable"])
+    return {"gemm": gemm, "gemm32": gemm32, "factor": factor, "stable": ok, "load": load,
+            "quiet": ok and quiet(load, threads)}
 
 
-def predicted_seconds(rates: dict, flops_gemm: float, flops_factor: float, threads: int) -> float:
-    """Time the kept rates allow for a job's flops: GEMM on all threads, factorizations one per thread
-    (what `ridgerenorm plan` estimates, without the start-up)."""
-    return flops_gemm / (rates["gemm"] * 1e9) + flops_factor / (rates["factor"] * 1e9 * max(1, int(threads)))
+def predicted_seconds(rates: dict, flops_gemm: float, flops_factor: float, threads: int,
+                      flops_gemm32: float = 0.0) -> float:
+    """Time the kept rates allow for a job's flops: GEMM on all threads (the part `flops_gemm32` of
+    `flops_gemm` at the float32 rate: the feature product), factorizations one per thread (what
+    `ridgerenorm plan` estimates, without the start-up)."""
+    return ((flops_gemm - flops_gemm32) / (rates["gemm"] * 1e9) + flops_gemm32 / (rates["gemm32"] * 1e9)
+            + flops_factor / (rates["factor"] * 1e9 * max(1, int(threads))))
 
 
 def rates_cache_file() -> Path:
@@ -182,7 +188,8 @@ def machine_rates(threads: int, remeasure: bool = False) -> dict:
 
 
 def _usable(entry) -> bool:
-    return isinstance(entry, dict) and all(isinstance(entry.get(k), float) and entry[k] > 0 for k in ("gemm", "factor"))
+    return isinstance(entry, dict) and all(isinstance(entry.get(k), float) and entry[k] > 0
+                                           for k in ("gemm", "gemm32", "factor"))
 
 
 def _read_table(path: Path) -> dict:
@@ -201,7 +208,8 @@ def _write_table(path: Path, table: dict) -> None:
         pass
 
 
-def check_observed(threads: int, flops_gemm: float, flops_factor: float, wall: float) -> str | None:
+def check_observed(threads: int, flops_gemm: float, flops_factor: float, wall: float,
+                   flops_gemm32: float = 0.0) -> str | None:
     """After a simulation job of `wall` seconds: if the kept rates of this machine and thread count predict
     at least MIN_PREDICTED_S for its flops and it ran more than OFF_FACTOR times faster, they were measured
     under load, so they are dropped (the next `plan` measures again).  Returns a line saying so, or None.
@@ -211,7 +219,7 @@ def check_observed(threads: int, flops_gemm: float, flops_factor: float, wall: f
     kept = table.get(key)
     if not _usable(kept):
         return None
-    predicted = predicted_seconds(kept, flops_gemm, flops_factor, threads)
+    predicted = predicted_seconds(kept, flops_gemm, flops_factor, threads, flops_gemm32)
     if predicted < MIN_PREDICTED_S or predicted <= OFF_FACTOR * wall:
         return None
     del table[key]

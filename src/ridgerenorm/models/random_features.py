@@ -40,12 +40,13 @@ def feature_map(spec: dict) -> LinearFeatures:
 
 def rf_group_bytes(D: int, P_grid, N: int, g: int) -> float:
     """Peak memory of one data draw against a group of g feature draws: rows, the group's weights and
-    features, one 256-row block of features per thread (two threads counted), Gram or covariance
+    features (and the float32 copies of both the feature product reads), one 256-row block of features per thread (two threads counted), Gram or covariance
     matrices and eigh workspace."""
     P_grid, P_max, dual, Pd = split_grid(P_grid, N)
     block = 2 * MATMUL_BLOCK * N
-    return 8.0 * (P_max * (D + 3) + g * (D * N + P_max * N + block + Pd * Pd + (covariance_copies(dual) + 1) * N * N
-                                          + 3 * N))
+    rounded = 4.0 * (P_max * D + g * D * N)  # the float32 copies of X and the F_j (features.py)
+    return rounded + 8.0 * (P_max * (D + 3) + g * (D * N + P_max * N + block + Pd * Pd
+                                                     + (covariance_copies(dual) + 1) * N * N + 3 * N))
 
 
 def rf_group_size(D: int, P_grid, N: int, m: int, budget_bytes: float) -> int:
@@ -121,13 +122,14 @@ def simulate_random_features(eta, w, P_grid, lam_grid, widths, sigma_eps: float,
     with threadpool_limits(limits=1, user_api="blas"):
         for group in groups:
             weights = list(pool.map(fmap.weights, group))  # F_j, each (D, N)
+            weights32 = fmap.rounded(weights)  # what the feature product multiplies with (features.py)
             flops += len(group) * fmap.weight_flops()
             work = {"Phi": np.empty((len(group), P_max, N)), "X": np.empty((P_max, D)), "eps": np.empty(P_max)}
             rows = pool.submit(fill_rows, work["X"], work["eps"], draws[0], prob.sqrt_eta, sigma_eps, experiment, seed)
             for i, draw in enumerate(draws):
                 rows.result()  # this draw's rows are in work["X"], work["eps"]
                 next_draw = draws[i + 1] if i + 1 < n else None
-                f, f_factor, rows = _draw_group(prob, acc, i, draw, next_draw, group, weights, work)
+                f, f_factor, rows = _draw_group(prob, acc, i, draw, next_draw, group, weights, weights32, work)
                 flops += f
                 flops_factor += f_factor
                 steps += 1
@@ -137,12 +139,13 @@ def simulate_random_features(eta, w, P_grid, lam_grid, widths, sigma_eps: float,
     out["noise_row_sq"] = np.einsum("ipd,ipd->ip", row_mean, row_mean)
     out["noise_within"] = acc.noise_sq - m * out["noise_row_sq"]
     out["flops"] = flops
+    out["flops_features"] = n * m * 2.0 * P_max * D * N  # the float32 part of out["flops"] (features.py)
     out["flops_factor"] = flops_factor
     out["feature_groups"] = len(groups)
     return out
 
 
-def _draw_group(prob: Problem, acc: Accumulator, i: int, draw: int, next_draw, group, weights, work):
+def _draw_group(prob: Problem, acc: Accumulator, i: int, draw: int, next_draw, group, weights, weights32, work):
     """Fit data draw `draw` (rows in work["X"], work["eps"]) against the feature draws of `group`; fills
     row i of the accumulator (noise sums added in j order, so grouping does not change their bits).
     Once the rows are used, the pool starts generating next_draw's (if any) into the same arrays, beside
@@ -155,7 +158,7 @@ def _draw_group(prob: Problem, acc: Accumulator, i: int, draw: int, next_draw, g
     yc = work["X"] @ w
     eps = work["eps"].copy()  # the next draw's noise overwrites work["eps"] while the fits run
     Phi = work["Phi"]
-    fmap.apply(work["X"], weights, Phi, threads)
+    fmap.apply(work["X"], weights32, Phi, threads)
     rows = None
     if next_draw is not None:
         rows = pool.submit(fill_rows, work["X"], work["eps"], next_draw, sqrt_eta, prob.sigma_eps, experiment, seed)
@@ -312,7 +315,8 @@ class RandomFeatures(Model):
                   "k": ("k", population.k.values), "fdraw": ("fdraw", np.arange(m))}
         seeds = {"root_seed": spec["seed"], "experiment": spec["name"], "data_draws": [draws.start, draws.stop],
                  "streams": "data=0 (X, eps), features=1 (F_j), feature noise=2 (xi_ij)", "feature_draws": [0, m]}
-        return SimulationResult(xr.Dataset(data, coords=coords), res["flops"], res["flops_factor"], seeds)
+        return SimulationResult(xr.Dataset(data, coords=coords), res["flops"], res["flops_factor"], seeds,
+                                {"flops_gemm32": res["flops_features"]})
 
     def merge(self, spec, blocks, population):
         from ..estimators import label_noise_components, two_way_components
@@ -353,7 +357,8 @@ class RandomFeatures(Model):
         weights = m * sum(2.0 * D * a * b for a, b in zip(widths[:-1], widths[1:]))
         merge = 2 * m * 2.0 * n * P.size * N * D
         factor = n * m * sum(factor_flops(min(int(p), N), lam_p) for p, lam_p in zip(P, lam))
-        return {"gemm": n * m * per_pair + weights, "factor": factor, "merge": merge, "fits": n * m * P.size}
+        return {"gemm": n * m * per_pair + weights, "gemm32": n * m * 2.0 * P_max * D * N, "factor": factor,
+                "merge": merge, "fits": n * m * P.size}
 
     def equations(self, spec):
         lines = [FUNCTIONALS + " All functionals of the data spectrum at κ₂."]
