@@ -29,6 +29,10 @@ try:
     rr_config.validate_config(config)
 except rr_config.ConfigError as err:
     sys.exit(str(err))
+if workflow.is_main_process:
+    # a theory infinite on its own grid (ridge 0 at an interpolation threshold): one line each, not an error
+    for line in rr_config.config_warnings(config):
+        print(line, file=sys.stderr)
 validate(config, schema="../schemas/config.schema.yaml")
 
 R = f"results/{config['scale']}"
