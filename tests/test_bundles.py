@@ -240,3 +240,52 @@ def test_a_lying_size_header_is_refused(exported, tmp_path, lie):
     message = str(err.value)
     assert "\n" not in message and ("truncated or damaged" in message or "does not match its checksum" in message), message
     assert _snapshot(dest) == before
+
+
+def test_a_truncated_netcdf_with_a_matching_manifest_is_refused(exported, tmp_path):
+    """An exporter whose disk filled cut a .nc short and checksummed what was there: the manifest agrees, the
+    file does not read (or fails its data checksum), so nothing is installed."""
+    archive, _ = exported
+    nc = tarfile.open(archive).extractfile("results/quick/theory/x.nc").read()
+    bad = _bundle(tmp_path / "cut.tgz", {"results/quick/theory/x.nc": nc[: len(nc) // 2]})
+    dest = _results(tmp_path / "dest")
+    before = _snapshot(dest)
+    with pytest.raises(cache.BundleError, match="results/quick/theory/x.nc: its data do not match") as err:
+        cache.import_bundle(bad, dest)
+    assert "\n" not in str(err.value)
+    assert _snapshot(dest) == before
+
+
+def test_a_full_disk_during_import_installs_nothing(exported, tmp_path, monkeypatch):
+    """The disk fills while a member is staged: one line naming the folder, results/ as it was, no staging left."""
+    import builtins
+    import errno
+
+    archive, _ = exported
+    dest = _results(tmp_path / "dest")
+    before = _snapshot(dest)
+    real_open = builtins.open
+
+    class Full:
+        def __init__(self, f):
+            self.f = f
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    def staging_open(path, mode="r", *args, **kwargs):
+        f = real_open(path, mode, *args, **kwargs)
+        return Full(f) if "w" in mode and ".stage" in str(path) else f
+
+    monkeypatch.setattr(cache, "open", staging_open, raising=False)
+    with pytest.raises(cache.BundleError) as err:
+        cache.import_bundle(archive, dest)
+    assert str(err.value) == (f"error: no space left on {(dest / 'results').resolve()} while importing {archive}; "
+                              "nothing was installed")
+    assert _snapshot(dest) == before  # the staging folder went too
