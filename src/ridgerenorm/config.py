@@ -320,8 +320,7 @@ def validate_config(config: dict) -> None:
     limits.check_job_count(config)
     for name in config["experiments"]:
         limits.check_experiment_memory(config, name)
-    for name in config["experiments"]:
-        limits.check_experiment_time(config, name)
+    limits.check_simulation_times(config)
     for fid, fig in config["figures"].items():
         check_figure(fid, fig, config["experiments"])
 

@@ -147,7 +147,8 @@ def experiment_seconds(rates: dict, flops: dict, jobs: int, threads: int) -> flo
 
 def kept_rates(threads: int) -> dict | None:
     """This machine's rates at `threads` as `machine_rates` kept them, without measuring; None when none are kept."""
-    kept = _read_table(rates_cache_file()).get(machine_key(threads))
+    table = _read_table(rates_cache_file())
+    kept = table.get(machine_key(threads)) if table else None  # (the key inspects the loaded libraries)
     return kept if _usable(kept) else None
 
 

@@ -36,7 +36,7 @@ from . import spectra
 from .errors import config_error
 
 __all__ = ["MAX_SIZE", "MAX_JOBS", "HEADROOM", "MAX_EXPERIMENT_DAYS", "JOB_KINDS", "machine_memory_bytes", "job_memory_mb",
-           "check_experiment_memory", "check_experiment_time", "simulation_seconds", "check_job_count", "workflow_jobs"]
+           "check_experiment_memory", "check_simulation_times", "simulation_seconds", "check_job_count", "workflow_jobs"]
 
 MAX_SIZE = 10**12  # largest dimension, width, sample size or draw count (config.schema.yaml says the same)
 MAX_JOBS = 20_000  # jobs a workflow may have (Snakemake's DAG and scheduler slow down long before 10^5)
@@ -112,13 +112,14 @@ def _largest_block(exp: dict) -> int:
     return min(draws, int(exp.get("block", draws)))
 
 
-def job_memory_mb(config: dict, name: str, job: str = "simulation") -> float | None:
+def job_memory_mb(config: dict, name: str, job: str = "simulation", spec: dict | None = None) -> float | None:
     """The model's memory estimate (MB) of a job of experiment `name`: its largest simulation job, its merge
-    or its theory job (JOB_KINDS); None when the model gives no estimate."""
+    or its theory job (JOB_KINDS); None when the model gives no estimate.  `spec`: the experiment's resolved
+    spec, when the caller has it."""
     from .config import experiment_spec
     from .models import model_of
 
-    spec = experiment_spec(config, name)
+    spec = experiment_spec(config, name) if spec is None else spec
     model = model_of(spec)
     if job == "merge":
         need = model.merge_memory_mb(spec)
@@ -266,10 +267,14 @@ def check_experiment_memory(config: dict, name: str) -> None:
     depends on most): its largest simulation job, its merge or its theory job; or when the simulation job
     needs more than mem_budget_gb allows with HEADROOM (naming the budget).  The merge and theory jobs hold
     their arrays whole (they are not chunked to the budget), so only the machine bounds them."""
+    from .config import experiment_spec
+
     machine = machine_memory_bytes()
     budget = float(config.get("mem_budget_gb", 16))
+    spec = experiment_spec(config, name)
+    needs = {}
     for job in JOB_KINDS:
-        need_mb = job_memory_mb(config, name, job)
+        need_mb = needs[job] = job_memory_mb(config, name, job, spec)
         if need_mb is None or need_mb * 1e6 <= machine:
             continue
         path = _culprit(config, name, need_mb, job)
@@ -280,7 +285,7 @@ def check_experiment_memory(config: dict, name: str) -> None:
         who = f"the {job} job" + ("" if path[:2] == ("experiments", name) else f" of {name}")
         raise config_error(path, _get(config, path), f"{who} needs {need_mb:.3g} MB, more than this machine's "
                                                      f"{machine / 1e9:.1f} GB")
-    need_mb = job_memory_mb(config, name)
+    need_mb = needs["simulation"]
     if need_mb is None or _fits(config, need_mb * 1e6):
         return
     raise config_error(("mem_budget_gb",), config.get("mem_budget_gb", 16),
@@ -310,24 +315,25 @@ def _duration(seconds: float) -> str:
     return f"{days / 365.25:.3g} years" if days >= 365.25 else f"{days:.3g} days"
 
 
-def check_experiment_time(config: dict, name: str) -> None:
-    """ConfigError when simulating experiment `name` would take more than MAX_EXPERIMENT_DAYS at this
-    machine's kept rates (costs.kept_rates; ASSUMED_RATES before any are measured), naming the size key
+def check_simulation_times(config: dict) -> None:
+    """ConfigError when simulating an experiment would take more than MAX_EXPERIMENT_DAYS at this machine's
+    kept rates (costs.kept_rates, looked up once; ASSUMED_RATES before any are measured), naming the size key
     whose tenfold shrinking alone brings it within the limit (the first, in _candidates' order), else the one
     that cuts it most."""
     from .costs import kept_rates
 
-    threads = int(config.get("threads", 2))
-    rates = kept_rates(threads)
+    rates = kept_rates(int(config.get("threads", 2)))
     where = "at this machine's measured rates" if rates else "even at an assumed 2 TFLOP/s (none measured yet)"
     rates = rates or ASSUMED_RATES
-    need = simulation_seconds(config, name, rates)
-    if need <= MAX_EXPERIMENT_DAYS * 86400:
-        return
     limit = MAX_EXPERIMENT_DAYS * 86400
-    path = _largest_cut(config, name, need, lambda c, n: simulation_seconds(c, n, rates), per_job=False, within=limit)
-    raise config_error(path, _get(config, path), f"simulating {name} would take about {_duration(need)} {where}, "
-                                                 f"more than {MAX_EXPERIMENT_DAYS:g} days")
+    for name in config["experiments"]:
+        need = simulation_seconds(config, name, rates)
+        if need <= limit:
+            continue
+        path = _largest_cut(config, name, need, lambda c, n: simulation_seconds(c, n, rates), per_job=False,
+                            within=limit)
+        raise config_error(path, _get(config, path), f"simulating {name} would take about {_duration(need)} "
+                                                     f"{where}, more than {MAX_EXPERIMENT_DAYS:g} days")
 
 
 # ------------------------------------------------------------------------------------------ DAG size
