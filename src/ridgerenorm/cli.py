@@ -59,6 +59,8 @@ def _figure_spec(text: str, command: str) -> dict:
 
 def cmd_check_config(args) -> None:
     config = cfg.load_config(*args.configfiles)
+    for line in cfg.config_warnings(config):
+        print(line, file=sys.stderr)
     print(f"config OK: scale {config['scale']!r}, {len(config['experiments'])} experiments, {len(config['figures'])} figures")
 
 
@@ -273,7 +275,7 @@ def cmd_status(args) -> None:
 
 
 def cmd_plan(args) -> None:
-    from .costs import machine_rates, predicted_seconds, rates_cache_file
+    from .costs import experiment_seconds, machine_rates, rates_cache_file
     from .models import model_of
 
     config = cfg.load_config(*args.configfiles)
@@ -303,10 +305,7 @@ def cmd_plan(args) -> None:
     for name in names:
         spec = cfg.experiment_spec(config, name)
         f = model_of(spec).flops(spec)
-        jobs = len(cfg.draw_blocks(spec))
-        # GEMM on all threads; factorizations one per thread; ~3 s interpreter start-up per job.
-        seconds = (predicted_seconds(rates, f["gemm"] + f["merge"], f["factor"], threads, f.get("gemm32", 0.0))
-                   + 3.0 * (jobs + 3))
+        seconds = experiment_seconds(rates, f, len(cfg.draw_blocks(spec)), threads)
         total += seconds
         print(f"{name:<24}{spec['model']:<27}{f['gemm'] / 1e12:>11.2f}{f['factor'] / 1e12:>13.2f}{f['fits']:>9d}{seconds / 60:>9.1f} min")
     print(f"total simulation estimate: {total / 60:.1f} min on this machine (figures, theory: about 10 s per job more)")

@@ -25,7 +25,7 @@ from .finite import check_finite
 from .strict_yaml import read_config_file
 
 __all__ = ["ConfigError", "SCHEMA_PATH", "schema", "experiment_schema", "load_config", "read_config_file",
-           "validate_config", "experiment_spec", "check_experiment", "check_figure", "check_step_spec", "step_spec",
+           "validate_config", "config_warnings", "experiment_spec", "check_experiment", "check_figure", "check_step_spec", "step_spec",
            "draw_blocks"]
 
 SCHEMA_PATH = Path(str(resources.files("ridgerenorm") / "schemas" / "config.schema.yaml"))
@@ -320,8 +320,33 @@ def validate_config(config: dict) -> None:
     limits.check_job_count(config)
     for name in config["experiments"]:
         limits.check_experiment_memory(config, name)
+    limits.check_simulation_times(config)
     for fid, fig in config["figures"].items():
         check_figure(fid, fig, config["experiments"])
+
+
+def config_warnings(config: dict) -> list[str]:
+    """One line for each experiment whose theory grid (theory_samples and the simulated sample sizes) holds
+    a sample size where its theory at ridge 0 is infinite (Model.theory_poles): not an error (the figure
+    draws the curve up to it), but a point with no finite theory value."""
+    from .errors import dotted
+    from .models import model_of
+    from .models.base import theory_sample_sizes
+
+    lines = []
+    for name in config["experiments"]:
+        spec = experiment_spec(config, name)
+        model = model_of(spec)
+        poles = model.theory_poles(spec)
+        if not poles:
+            continue
+        P, _ = theory_sample_sizes(spec)
+        for pole, why in poles:
+            at = P[P == pole]
+            if at.size and spectra.ridge_values(spec["ridge"], at)[0] == 0:
+                lines.append(f"warning: {dotted(('experiments', name, 'ridge'))} = {short_repr(spec['ridge'])}: "
+                             f"{why}, a point of its theory grid")
+    return lines
 
 
 def experiment_spec(config: dict, name: str) -> dict:

@@ -29,7 +29,8 @@ from threadpoolctl import threadpool_limits
 from .io import atomic_path
 
 __all__ = ["gram_flops", "factor_flops", "covariance_copies", "declared_mb", "matmul_rate", "measured_rates", "machine_rates",
-           "rates_cache_file", "stable_time", "quiet", "predicted_seconds", "check_observed"]
+           "rates_cache_file", "stable_time", "quiet", "predicted_seconds", "experiment_seconds", "kept_rates",
+           "check_observed"]
 
 AGREE = 0.10  # the fastest timings of a stable measurement agree within 10 %
 AGREEING = 3  # how many of them
@@ -135,8 +136,27 @@ def predicted_seconds(rates: dict, flops_gemm: float, flops_factor: float, threa
     """Time the kept rates allow for a job's flops: GEMM on all threads (the part `flops_gemm32` of
     `flops_gemm` at the float32 rate: the feature product), factorizations one per thread (what
     `ridgerenorm plan` estimates, without the start-up)."""
-    return ((flops_gemm - flops_gemm32) / (rates["gemm"] * 1e9) + flops_gemm32 / (rates["gemm32"] * 1e9)
+    rate32 = rates.get("gemm32", rates["gemm"])  # a rate table without the float32 rate: as float64
+    return ((flops_gemm - flops_gemm32) / (rates["gemm"] * 1e9) + flops_gemm32 / (rate32 * 1e9)
             + flops_factor / (rates["factor"] * 1e9 * max(1, int(threads))))
+
+
+STARTUP_S = 3.0  # interpreter start-up of one job
+
+
+def experiment_seconds(rates: dict, flops: dict, jobs: int, threads: int) -> float:
+    """Estimated simulation time of one experiment (`ridgerenorm plan`'s column): its flops (Model.flops:
+    simulation GEMM and merge on all threads, factorizations one per thread) at `rates`, plus STARTUP_S for
+    each of its `jobs` simulation jobs and its spectrum, merge and theory jobs."""
+    return (predicted_seconds(rates, flops["gemm"] + flops["merge"], flops["factor"], threads, flops.get("gemm32", 0.0))
+            + STARTUP_S * (jobs + 3))
+
+
+def kept_rates(threads: int) -> dict | None:
+    """This machine's rates at `threads` as `machine_rates` kept them, without measuring; None when none are kept."""
+    table = _read_table(rates_cache_file())
+    kept = table.get(machine_key(threads)) if table else None  # (the key inspects the loaded libraries)
+    return kept if _usable(kept) else None
 
 
 def rates_cache_file() -> Path:

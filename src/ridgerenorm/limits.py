@@ -4,6 +4,10 @@ Checks that are arithmetic on the configuration (no array is allocated, no DAG i
 
 * every experiment's simulation job fits: the model's own estimate (`Model.memory_mb`) for the largest
   block of data draws is at most this machine's memory and at most `mem_budget_gb` plus HEADROOM;
+* its merge and theory jobs, which hold their arrays whole (`Model.merge_memory_mb`, `theory_memory_mb`),
+  fit this machine's memory;
+* simulating it takes at most MAX_EXPERIMENT_DAYS by `ridgerenorm plan`'s estimate (the models' flop counts
+  at this machine's kept rates, costs.py; before any are measured, at ASSUMED_RATES, faster than any CPU);
 * the workflow stays a sane size: spectrum, merge and theory jobs plus one simulation job per block of
   data draws, per experiment, plus the figure jobs, at most MAX_JOBS;
 * the schema caps sizes at MAX_SIZE, so that the estimates stay finite numbers.
@@ -15,6 +19,9 @@ experiment).  A job larger than the machine names `mem_budget_gb` or `threads` w
 this machine has and bringing it down is enough; otherwise each size key of the experiment (data draws per
 job, the model's `size_keys`, dimension, sample grid, threads) is shrunk tenfold in turn, the way a user
 would edit it, and the key whose shrinking cuts the estimate most is named (within 5 %: the earlier one).
+The merge, theory and time checks name a size key the same way (with draws in all, not per job, and the
+theory grid's number of points among the keys), except that the first key whose tenfold shrinking alone
+is enough is named, if one is.
 """
 
 from __future__ import annotations
@@ -28,8 +35,8 @@ import numpy as np
 from . import spectra
 from .errors import config_error
 
-__all__ = ["MAX_SIZE", "MAX_JOBS", "HEADROOM", "machine_memory_bytes", "job_memory_mb", "check_experiment_memory",
-           "check_job_count", "workflow_jobs"]
+__all__ = ["MAX_SIZE", "MAX_JOBS", "HEADROOM", "MAX_EXPERIMENT_DAYS", "JOB_KINDS", "machine_memory_bytes", "job_memory_mb",
+           "check_experiment_memory", "check_simulation_times", "simulation_seconds", "check_job_count", "workflow_jobs"]
 
 MAX_SIZE = 10**12  # largest dimension, width, sample size or draw count (config.schema.yaml says the same)
 MAX_JOBS = 20_000  # jobs a workflow may have (Snakemake's DAG and scheduler slow down long before 10^5)
@@ -40,7 +47,13 @@ FIXED_WORKFLOW_JOBS = 3  # agreement, benchmark summary, all
 ENV_MAX_MEMORY = "RIDGERENORM_MAX_MEMORY_GB"
 
 # shared experiment keys a simulation job's size depends on, and how a user would shrink each tenfold
-SHARED_SIZE_KEYS = {("spectrum", "D"): "size", ("spectrum", "sizes"): "size", ("samples",): "q_grid"}
+SHARED_SIZE_KEYS = {("spectrum", "D"): "size", ("spectrum", "sizes"): "size", ("samples",): "q_grid",
+                    ("theory_samples",): "grid_points"}
+JOB_KINDS = ("simulation", "merge", "theory")  # the jobs of an experiment whose memory is checked
+MAX_EXPERIMENT_DAYS = 30.0  # longest estimated simulation of one experiment on this machine
+# rates assumed when this machine's are not measured yet: faster than any CPU node, so that the time check
+# then refuses only what no machine would finish
+ASSUMED_RATES = {"gemm": 2000.0, "factor": 100.0}
 
 
 def _cgroup_limit_bytes() -> float:
@@ -99,18 +112,26 @@ def _largest_block(exp: dict) -> int:
     return min(draws, int(exp.get("block", draws)))
 
 
-def job_memory_mb(config: dict, name: str) -> float | None:
-    """The model's memory estimate (MB) of the largest simulation job of experiment `name`; None when the
-    model gives no estimate."""
+def job_memory_mb(config: dict, name: str, job: str = "simulation", spec: dict | None = None) -> float | None:
+    """The model's memory estimate (MB) of a job of experiment `name`: its largest simulation job, its merge
+    or its theory job (JOB_KINDS); None when the model gives no estimate.  `spec`: the experiment's resolved
+    spec, when the caller has it."""
     from .config import experiment_spec
     from .models import model_of
 
-    spec = experiment_spec(config, name)
-    budget_bytes = float(config.get("mem_budget_gb", 16)) * 1e9
-    try:
-        return float(model_of(spec).memory_mb(spec, _largest_block(spec), budget_bytes, int(config.get("threads", 2))))
-    except NotImplementedError:
-        return None
+    spec = experiment_spec(config, name) if spec is None else spec
+    model = model_of(spec)
+    if job == "merge":
+        need = model.merge_memory_mb(spec)
+    elif job == "theory":
+        need = model.theory_memory_mb(spec)
+    else:
+        budget_bytes = float(config.get("mem_budget_gb", 16)) * 1e9
+        try:
+            need = model.memory_mb(spec, _largest_block(spec), budget_bytes, int(config.get("threads", 2)))
+        except NotImplementedError:
+            need = None
+    return None if need is None else float(need)
 
 
 def _tenth(n) -> int:
@@ -129,6 +150,12 @@ def _shrunk(value, how: str):
         return {**value, "logspace": [a - 1, b - 1, n]}
     if how == "q_grid":
         return [10.0 * q for q in _q_values(value)]
+    if how == "grid_points":
+        if isinstance(value, dict):
+            form = "logspace" if "logspace" in value else "inverse_linspace"
+            a, b, n = value[form]
+            return {**value, form: [a, b, _tenth(n)]}
+        return value[: _tenth(len(value))]
     raise ValueError(f"unknown way to shrink a size key: {how!r}")
 
 
@@ -166,17 +193,24 @@ def _trial(config: dict, name: str, path, value) -> dict:
     return trial
 
 
-def _candidates(config: dict, name: str):
+def _candidates(config: dict, name: str, per_job: bool = True):
     """(config path, shrunk config) of every size key of experiment `name`, in the order ties are broken:
-    draws per job, the model's size keys, the shared ones, threads."""
+    draws (per job when `per_job`, else in all), the model's size keys, the shared ones, threads."""
     from .models import MODELS
 
     exp = config["experiments"][name]
     base = ("experiments", name)
-    n = _tenth(_largest_block(exp))
-    per_job = _trial(config, name, base + ("draws",), n)  # for every model: a job of n draws
-    per_job["experiments"][name]["block"] = n
-    out = [(base + ("block" if "block" in exp else "draws",), per_job)]
+    if per_job:
+        n = _tenth(_largest_block(exp))
+        fewer = _trial(config, name, base + ("draws",), n)  # for every model: a job of n draws
+        fewer["experiments"][name]["block"] = n
+        out = [(base + ("block" if "block" in exp else "draws",), fewer)]
+    else:
+        n = _tenth(exp["draws"])
+        fewer = _trial(config, name, base + ("draws",), n)
+        if "block" in exp:
+            fewer["experiments"][name]["block"] = min(int(exp["block"]), n)
+        out = [(base + ("draws",), fewer)]
     model = MODELS.get(exp.get("model"))
     keys = [((k,), how) for k, how in getattr(model, "size_keys", {}).items()] + list(SHARED_SIZE_KEYS.items())
     for path, how in keys:
@@ -199,39 +233,107 @@ def _machine_culprit(config: dict, name: str):
     return None
 
 
-def _culprit(config: dict, name: str, need_mb: float):
-    """The config path of the key a job too large for this machine depends on most: a machine setting above
-    the machine (_machine_culprit), else the size key whose tenfold shrinking cuts the estimate most."""
-    found = _machine_culprit(config, name)
-    if found is not None:
-        return found
+def _largest_cut(config: dict, name: str, need: float, cost, per_job: bool = True, within: float | None = None):
+    """The config path of the size key of experiment `name` whose tenfold shrinking cuts cost(config, name)
+    (of value `need`) most; ties within 5 % go to the earlier key (_candidates).  Given `within`, the first
+    key whose tenfold shrinking alone brings the cost within it is named, if there is one."""
     best, best_ratio = ("experiments", name), 0.0
-    for path, trial in _candidates(config, name):
+    for path, trial in _candidates(config, name, per_job):
         try:
-            smaller = job_memory_mb(trial, name)
+            smaller = cost(trial, name)
         except (ValueError, ArithmeticError):  # a shrink that leaves no valid grid is not a way out
             continue
-        if smaller is not None and smaller > 0 and need_mb / smaller > best_ratio * 1.05:
-            best, best_ratio = path, need_mb / smaller
+        if smaller is not None and within is not None and smaller <= within:
+            return path
+        if smaller is not None and smaller > 0 and need / smaller > best_ratio * 1.05:
+            best, best_ratio = path, need / smaller
     return best
 
 
+def _culprit(config: dict, name: str, need_mb: float, job: str = "simulation"):
+    """The config path of the key a job too large for this machine depends on most: for a simulation job a
+    machine setting above the machine (_machine_culprit), else the size key whose tenfold shrinking cuts the
+    estimate most."""
+    found = _machine_culprit(config, name) if job == "simulation" else None
+    if found is not None:
+        return found
+    simulation = job == "simulation"
+    return _largest_cut(config, name, need_mb, lambda c, n: job_memory_mb(c, n, job), per_job=simulation,
+                        within=None if simulation else machine_memory_bytes() / 1e6)
+
+
 def check_experiment_memory(config: dict, name: str) -> None:
-    """ConfigError when the largest simulation job of experiment `name` needs more memory than this machine
-    has (naming the key it depends on most) or than mem_budget_gb allows with HEADROOM (naming the budget)."""
-    need_mb = job_memory_mb(config, name)
-    if need_mb is None or _fits(config, need_mb * 1e6):
-        return
+    """ConfigError when a job of experiment `name` needs more memory than this machine has (naming the key it
+    depends on most): its largest simulation job, its merge or its theory job; or when the simulation job
+    needs more than mem_budget_gb allows with HEADROOM (naming the budget).  The merge and theory jobs hold
+    their arrays whole (they are not chunked to the budget), so only the machine bounds them."""
+    from .config import experiment_spec
+
     machine = machine_memory_bytes()
     budget = float(config.get("mem_budget_gb", 16))
-    if need_mb * 1e6 > machine:
-        path = _culprit(config, name, need_mb)
-        job = "a simulation job" if path[0] == "experiments" else f"a simulation job of {name}"
-        raise config_error(path, _get(config, path), f"{job} needs {need_mb:.3g} MB, more than this machine's "
-                                                     f"{machine / 1e9:.1f} GB (mem_budget_gb = {budget:g})")
+    spec = experiment_spec(config, name)
+    needs = {}
+    for job in JOB_KINDS:
+        need_mb = needs[job] = job_memory_mb(config, name, job, spec)
+        if need_mb is None or need_mb * 1e6 <= machine:
+            continue
+        path = _culprit(config, name, need_mb, job)
+        if job == "simulation":
+            who = "a simulation job" if path[0] == "experiments" else f"a simulation job of {name}"
+            raise config_error(path, _get(config, path), f"{who} needs {need_mb:.3g} MB, more than this machine's "
+                                                         f"{machine / 1e9:.1f} GB (mem_budget_gb = {budget:g})")
+        who = f"the {job} job" + ("" if path[:2] == ("experiments", name) else f" of {name}")
+        raise config_error(path, _get(config, path), f"{who} needs {need_mb:.3g} MB, more than this machine's "
+                                                     f"{machine / 1e9:.1f} GB")
+    need_mb = needs["simulation"]
+    if need_mb is None or _fits(config, need_mb * 1e6):
+        return
     raise config_error(("mem_budget_gb",), config.get("mem_budget_gb", 16),
                        f"a simulation job of {name} needs {need_mb:.3g} MB, more than the budget allows "
                        f"({budget * (1 + HEADROOM):.1f} GB with {HEADROOM:.0%} headroom)")
+
+
+# ----------------------------------------------------------------------------------------- run time
+
+
+def simulation_seconds(config: dict, name: str, rates: dict) -> float:
+    """`ridgerenorm plan`'s estimate of experiment `name`'s simulation time at `rates` (costs.py)."""
+    from .config import draw_blocks, experiment_spec
+    from .costs import experiment_seconds
+    from .models import model_of
+
+    spec = experiment_spec(config, name)
+    try:
+        flops = model_of(spec).flops(spec)
+    except NotImplementedError:
+        return 0.0
+    return experiment_seconds(rates, flops, len(draw_blocks(spec)), int(config.get("threads", 2)))
+
+
+def _duration(seconds: float) -> str:
+    days = seconds / 86400
+    return f"{days / 365.25:.3g} years" if days >= 365.25 else f"{days:.3g} days"
+
+
+def check_simulation_times(config: dict) -> None:
+    """ConfigError when simulating an experiment would take more than MAX_EXPERIMENT_DAYS at this machine's
+    kept rates (costs.kept_rates, looked up once; ASSUMED_RATES before any are measured), naming the size key
+    whose tenfold shrinking alone brings it within the limit (the first, in _candidates' order), else the one
+    that cuts it most."""
+    from .costs import kept_rates
+
+    rates = kept_rates(int(config.get("threads", 2)))
+    where = "at this machine's measured rates" if rates else "even at an assumed 2 TFLOP/s (none measured yet)"
+    rates = rates or ASSUMED_RATES
+    limit = MAX_EXPERIMENT_DAYS * 86400
+    for name in config["experiments"]:
+        need = simulation_seconds(config, name, rates)
+        if need <= limit:
+            continue
+        path = _largest_cut(config, name, need, lambda c, n: simulation_seconds(c, n, rates), per_job=False,
+                            within=limit)
+        raise config_error(path, _get(config, path), f"simulating {name} would take about {_duration(need)} "
+                                                     f"{where}, more than {MAX_EXPERIMENT_DAYS:g} days")
 
 
 # ------------------------------------------------------------------------------------------ DAG size

@@ -12,6 +12,7 @@ from ridgerenorm.cache import (
     align_spec_trigger,
     code_stamp,
     foreign_package_notice,
+    hold_run_lock,
     scan,
     spec_file,
 )
@@ -29,6 +30,10 @@ try:
     rr_config.validate_config(config)
 except rr_config.ConfigError as err:
     sys.exit(str(err))
+if workflow.is_main_process:
+    # a theory infinite on its own grid (ridge 0 at an interpolation threshold): one line each, not an error
+    for line in rr_config.config_warnings(config):
+        print(line, file=sys.stderr)
 validate(config, schema="../schemas/config.schema.yaml")
 
 R = f"results/{config['scale']}"
@@ -42,6 +47,10 @@ FIGURES = config["figures"]
 # Before the DAG is built: leftover temporary files and corrupt or truncated netCDF files are removed
 # (one line each), so the jobs that make them are planned again instead of crashing downstream.
 if workflow.is_main_process:
+    # Two runs in one checkout: the second is named the other (live) process before Snakemake's lock stops it.
+    _busy = hold_run_lock(".snakemake")
+    if _busy:
+        print(_busy, file=sys.stderr)
     for line in scan(R):
         print(line, file=sys.stderr)
     # The jobs run `ridgerenorm` from PATH: say so when that is not this checkout's own code (one line).

@@ -24,7 +24,7 @@ from ..quantities import attrs
 from ..spectra import ridge_values
 from ..streams import STREAM_FEATURE_NOISE, fill_rows, seed_sequence
 from .base import (FUNCTIONALS, Model, SimulationResult, block_provenance, concat_blocks, grid_theory_dataset,
-                   sample_grid, theory_sample_sizes, two_way_dataset)
+                   grid_theory_memory_mb, sample_grid, theory_sample_sizes, two_way_dataset)
 
 __all__ = ["RANDOM_FEATURES", "RF_COMMON_EQUATIONS", "simulate_random_features", "rf_error_statistics",
            "rf_group_bytes", "rf_group_size", "feature_map"]
@@ -346,6 +346,29 @@ class RandomFeatures(Model):
         g = rf_group_size(D, P_grid, N, m, mem_budget_bytes)
         need = rf_group_bytes(D, P_grid, N, g) + 8.0 * n_draws * m * P_grid.size * (N + 6)
         return declared_mb(need, min(int(P_grid.max()), N), threads)
+
+    def merge_memory_mb(self, spec):
+        # the readouts v (draw, fdraw, P, N) read and concatenated; rf_error_statistics' errors of one feature
+        # draw, their row sum R and the column sums C (P x D', D' = D (+ N with feature noise)); one F_j
+        D, N = int(spec["D"]), int(spec["widths"][-1])
+        n, m, nP = int(spec["draws"]), int(spec["feature_draws"]), self.sample_sizes(spec).size
+        D_ext = D + (N if spec.get("sigma_xi") else 0)
+        return declared_mb(8.0 * (2 * n * m * nP * N + 4 * n * nP * D_ext + m * nP * D_ext + D * N), 0, 0)
+
+    def theory_memory_mb(self, spec):
+        return grid_theory_memory_mb(spec)
+
+    def theory_poles(self, spec):
+        # At lambda = 0 the theory diverges where P reaches the features' rank: at P = N (the narrowest layer)
+        # when N <= D, through Var_F, label noise or not; when every layer is wider than D, at P = D through
+        # the label noise, unless feature noise (sigma_xi > 0) keeps the features full rank.
+        D, N = int(spec["D"]), min(int(n) for n in spec["widths"])
+        if N <= D:
+            return [(N, f"the ridgeless theory is infinite at the interpolation threshold P = N = {N}")]
+        if spec.get("sigma_eps", 0.0) > 0 and not spec.get("sigma_xi"):
+            return [(D, f"with label noise sigma_eps = {spec['sigma_eps']:g} the ridgeless theory is infinite "
+                        f"at P = D = {D} (every width is above D)")]
+        return []
 
     def flops(self, spec):
         D = int(spec["D"])
