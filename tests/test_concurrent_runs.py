@@ -7,6 +7,7 @@ wrapper first on PATH that, while a gate file exists, waits before it runs the r
 started as `python -m snakemake` (a version manager's `snakemake` shim would put its own bin first on PATH)."""
 
 import os
+import shutil
 import subprocess
 import sys
 import time
