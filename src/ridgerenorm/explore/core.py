@@ -191,7 +191,8 @@ class Explorer:
             if key in self._populations:
                 self._populations.move_to_end(key)
                 return self._populations[key]
-        pop = spectra.population_dataset(spec["spectrum"], spec["teacher"])
+        with np.errstate(divide="ignore", invalid="ignore"):  # a 0/0 teacher is the theory's to report
+            pop = spectra.population_dataset(spec["spectrum"], spec["teacher"])
         with self._lock:
             self._populations[key] = pop
             while len(self._populations) > 8:
@@ -293,7 +294,8 @@ class Explorer:
         out = []
         for name in GUIDES:
             try:
-                x, y, label, exponent = guide_line(name, spec, P, th["eg"].values)
+                with np.errstate(all="ignore"):  # an extreme exponent overflows: that guide is left out
+                    x, y, label, exponent = guide_line(name, spec, P, th["eg"].values)
             except (ValueError, TypeError, ZeroDivisionError):
                 continue  # a guide that needs a parameter the experiment does not define
             y = np.asarray(y, dtype=float)
