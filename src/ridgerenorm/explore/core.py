@@ -17,6 +17,7 @@ import math
 import re
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 
@@ -258,10 +259,13 @@ class Explorer:
 
     def evaluate(self, state: dict) -> dict:
         """Everything the page draws for one set of parameters, or {'error': one line}."""
+        t0 = time.perf_counter()
         try:
             exp = self.experiment(state)
             spec = self.spec(exp)
+            t1 = time.perf_counter()
             th = self.theory(spec)
+            t2 = time.perf_counter()
         except (ConfigError, ExploreError, ConvergenceError, ValueError, ArithmeticError, KeyError) as err:
             return {"error": one_line(err)}
         model = get_model(spec["model"])
@@ -286,6 +290,8 @@ class Explorer:
         if name is not None:
             out["experiment"] = {"name": name, "markers": self.markers(name, [c["name"] for c in curves]),
                                  "agreement": self.agreement(name)}
+        # where a request's time goes (benchmarks/explore_latency.py): the theory, and all of evaluate
+        out["timing"] = {"theory_ms": 1e3 * (t2 - t1), "evaluate_ms": 1e3 * (time.perf_counter() - t0)}
         return out
 
     def _guides(self, spec: dict, th) -> list[dict]:

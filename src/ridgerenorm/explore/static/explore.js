@@ -197,6 +197,7 @@ async function send() {
     const res = await fetch("/api/theory", {method: "POST", headers: {"Content-Type": "application/json"},
                                             body: JSON.stringify(state)});
     const out = await res.json();
+    EXPLORE.answered = performance.now();  // the answer is parsed: what follows is drawing
     await render(out, seq, state);
   } catch (err) {
     showError("the explorer's server did not answer (" + err + ")");
@@ -206,9 +207,11 @@ async function send() {
   }
 }
 
-function record(seq, error) {
+function record(seq, error, server) {
   const t0 = t0OfSeq[seq];
-  if (t0 !== undefined) EXPLORE.timings.push({seq, ms: performance.now() - t0, error});
+  const now = performance.now();
+  if (t0 !== undefined) EXPLORE.timings.push(Object.assign({seq, ms: now - t0, error, draw_ms: now - EXPLORE.answered},
+                                                           server || {}));
   for (const k of Object.keys(t0OfSeq)) if (Number(k) <= seq) delete t0OfSeq[k];
   EXPLORE.rendered = seq;
 }
@@ -283,7 +286,7 @@ async function render(out, seq, state) {
   const layout = Object.assign({}, LAYOUT, {title: {text: `${state.model}: ${title}`, font: {size: 14}}});
   awaiting = seq;
   await Plotly.react("plot", traces(out), layout, {displaylogo: false, responsive: true});
-  if (awaiting === seq) { awaiting = null; record(seq, false); }  // no afterplot event came (nothing changed)
+  if (awaiting === seq) { awaiting = null; record(seq, false, out.timing); }  // no afterplot event (nothing changed)
 }
 
 async function save() {
@@ -322,7 +325,9 @@ async function start() {
   syncControls();
   const plot = $("plot");
   await Plotly.newPlot(plot, [], LAYOUT, {displaylogo: false, responsive: true});
-  plot.on("plotly_afterplot", () => { if (awaiting !== null) { const s = awaiting; awaiting = null; record(s, false); } });
+  plot.on("plotly_afterplot", () => {
+    if (awaiting !== null) { const s = awaiting; awaiting = null; record(s, false, EXPLORE.last.timing); }
+  });
   EXPLORE.ready = true;
   const name = new URLSearchParams(window.location.search).get("experiment");
   if (name) await openExperiment(name); else changed(performance.now());
