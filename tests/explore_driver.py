@@ -115,7 +115,8 @@ def traces(driver) -> list[dict]:
     """The plot's traces as drawn: meta (kind, quantity), x, y, and error bars of simulation markers."""
     return driver.execute_script(
         "return document.getElementById('plot').data.map(t => ({meta: t.meta, x: Array.from(t.x),"
-        " y: Array.from(t.y), se: t.error_y ? Array.from(t.error_y.array) : null, visible: t.visible}));")
+        " y: Array.from(t.y), upper: t.error_y ? Array.from(t.error_y.array) : null,"
+        " lower: t.error_y ? Array.from(t.error_y.arrayminus) : null, visible: t.visible}));")
 
 
 def state(driver) -> dict:

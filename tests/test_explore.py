@@ -17,6 +17,7 @@ from ridgerenorm import io, spectra, theory
 from ridgerenorm.explore.core import Explorer, config_yaml, html_label
 from ridgerenorm.models.base import theory_sample_sizes
 from ridgerenorm.models.nonlinear_features import equivalent_theory
+from ridgerenorm.plotting.style import log_error_bars
 from ridgerenorm.quantities import value_of
 
 TINY = {
@@ -98,6 +99,8 @@ def test_core_draws_the_theory_and_the_matching_simulation(tiny_root):
     out = ex.evaluate(state)
     assert "error" not in out
     assert [c["name"] for c in out["curves"]] == ["eg", "etr", "bias", "var_x", "var_xeps"]
+    # the figures' colours, as CSS: E_g black, E_tr tab:blue
+    assert [c["color"] for c in out["curves"][:2]] == ["#000000", "#1f77b4"]
     # the dense grid merged with the simulated P (the ends coincide): 43 points, as the theory step has them
     assert out["P"] == theory_sample_sizes(ex.spec(ex.experiment(state)))[0].tolist() and len(out["P"]) == 43
     assert_curves_are_the_theory([(c["name"], out["P"], c["y"]) for c in out["curves"]], state)
@@ -202,7 +205,10 @@ def test_page_in_chromium(tiny_root, tmp_path):
         assert set(markers) == {"eg", "etr", "bias", "var_x", "var_xeps"}
         np.testing.assert_array_equal(markers["eg"]["x"], sim.P.values)
         np.testing.assert_array_equal(markers["eg"]["y"], sim["eg"].values)
-        np.testing.assert_array_equal(markers["eg"]["se"], sim["eg_se"].values)
+        lower, upper = log_error_bars(sim["eg"].values, sim["eg_se"].values)  # as the figures draw them
+        np.testing.assert_array_equal(markers["eg"]["upper"], upper)
+        np.testing.assert_array_equal(markers["eg"]["lower"], lower)
+        np.testing.assert_array_equal(upper, sim["eg_se"].values)
         assert "agreement.csv rows" in driver.find_element("id", "agreement").text
         assert "experiment tiny" in driver.find_element("id", "match").text
 

@@ -23,12 +23,14 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from matplotlib.colors import to_hex  # the figures' colours (matplotlib names such as tab:blue) as CSS colours
 
 from .. import config as cfg
 from .. import io, spectra
 from ..errors import ConfigError, ConvergenceError
 from ..models import MODELS, get_model
 from ..plotting.guides import GUIDES, guide_line
+from ..plotting.style import log_error_bars
 from ..quantities import QUANTITIES, value_of
 
 __all__ = ["Explorer", "ExploreError", "explorable_models", "html_label", "config_yaml", "one_line"]
@@ -251,8 +253,12 @@ class Explorer:
             se = value_of(sim, q + "_se") if q + "_se" in sim else None
             if y is None:
                 continue
+            # the figures' log-safe bars (plotting/style.py): y/(1 + se/y) to y + se, never down to the axis floor
+            lower, upper = log_error_bars(y, se) if se is not None else (None, None)
             out.append({"name": q, "x": _finite_list(P), "y": _finite_list(y),
-                        "se": _finite_list(se) if se is not None else None})
+                        "se": _finite_list(se) if se is not None else None,
+                        "lower": _finite_list(lower) if se is not None else None,
+                        "upper": _finite_list(upper) if se is not None else None})
         return out
 
     # ------------------------------------------------------------------ one request
@@ -280,7 +286,7 @@ class Explorer:
                 continue  # nothing to draw on a log axis (a noise term without noise)
             q = QUANTITIES[name]
             curves.append({"name": name, "label": html_label(q.label) or name, "long_name": q.long_name,
-                           "color": q.color, "y": _finite_list(y)})
+                           "color": to_hex(q.color or "gray"), "y": _finite_list(y)})
         if not any(any(v is not None and v > 0 for v in c["y"]) for c in curves):
             return {"error": "the theory is not finite and positive at any P of the grid (e.g. a threshold where "
                              "E_g diverges); change the parameters or the P range"}

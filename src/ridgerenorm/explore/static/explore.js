@@ -219,7 +219,7 @@ function record(seq, error, server) {
 function showError(text) {
   $("error-text").textContent = text;
   $("error").hidden = !text;
-  $("plot").classList.toggle("stale", !!text);
+  for (const id of ["plot", "match", "agreement"]) $(id).classList.toggle("stale", !!text);
 }
 
 // ---------------------------------------------------------------- drawing
@@ -247,7 +247,8 @@ function traces(out) {
     for (const m of out.experiment.markers) {
       data.push({x: m.x, y: m.y, mode: "markers", name: "sim " + m.name, showlegend: false,
                  marker: {color: colors[m.name], symbol: "circle-open", size: 8},
-                 error_y: m.se ? {type: "data", array: m.se, visible: true, color: colors[m.name]} : undefined,
+                 error_y: m.se ? {type: "data", symmetric: false, array: m.upper, arrayminus: m.lower, visible: true,
+                                  color: colors[m.name]} : undefined,
                  meta: {kind: "simulation", name: m.name}});
     }
   }
@@ -274,7 +275,7 @@ async function render(out, seq, state) {
   showError("");
   EXPLORE.last = out;
   const exp = out.experiment;
-  const title = exp ? `= experiment <b>${exp.name}</b>` + (exp.markers.length ? " (markers: its simulation, mean ± SE)"
+  const title = exp ? `experiment <b>${exp.name}</b>` + (exp.markers.length ? " (markers: its simulation, mean ± SE)"
                                                                                : " (not simulated at this scale)")
                     : `D = ${out.D}`;
   $("match").innerHTML = exp ? `These parameters are experiment <b>${exp.name}</b> of the config.` : "";
@@ -283,7 +284,7 @@ async function render(out, seq, state) {
   const P = out.P.filter((p) => p !== null);
   $("p-min").value = round3(Math.min(...P));
   $("p-max").value = round3(Math.max(...P));
-  const layout = Object.assign({}, LAYOUT, {title: {text: `${state.model}: ${title}`, font: {size: 14}}});
+  const layout = Object.assign({}, LAYOUT, {title: {text: `${state.model}, ${title}`, font: {size: 14}}});
   awaiting = seq;
   await Plotly.react("plot", traces(out), layout, {displaylogo: false, responsive: true});
   if (awaiting === seq) { awaiting = null; record(seq, false, out.timing); }  // no afterplot event (nothing changed)
