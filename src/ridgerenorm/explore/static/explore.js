@@ -316,6 +316,7 @@ async function openExperiment(name) {
 async function start() {
   const setup = await (await fetch("/api/setup")).json();
   for (const m of setup.models) models[m.name] = m;
+  if (!models[ui.model]) ui.model = setup.models[0].name;
   $("model").innerHTML = setup.models.map((m) => `<option value="${m.name}" title="${m.description}">${m.name}</option>`).join("");
   $("experiment").innerHTML += setup.experiments.map((e) =>
     `<option value="${e.name}">${e.name}${e.simulated ? "" : " (not simulated)"}</option>`).join("");
