@@ -179,6 +179,31 @@ def test_unknown_experiment_names_the_known_ones(tiny_root):
         ex.experiment_state("nope")
 
 
+def test_without_the_extra_one_line_says_how_to_install(monkeypatch, capsys):
+    from ridgerenorm import cli
+
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # import uvicorn raises ImportError, as when not installed
+    assert cli.main(["explore", "--port", "0", "--no-browser"]) == 2
+    err = capsys.readouterr().err
+    assert err == ("error: ridgerenorm explore needs the optional extra [explore] (uvicorn is not installed): "
+                   "pip install -e '.[explore]'\n")
+
+
+@pytest.mark.skipif(drv.missing() is not None, reason=str(drv.missing()))
+def test_a_port_in_use_is_one_line(tiny_root, capsys):
+    import socket
+
+    from ridgerenorm import cli
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert cli.main(["explore", "--root", str(tiny_root), "--scale", "paper", "--port", str(port),
+                         "--no-browser"]) == 2
+    assert capsys.readouterr().err == f"error: --port {port}: cannot listen on 127.0.0.1 (Address already in use)\n"
+
+
 # ------------------------------------------------------------------------------------------ in Chromium
 
 
@@ -249,7 +274,13 @@ def test_page_in_chromium(tiny_root, tmp_path):
         assert drawn_theory(driver) and driver.find_element("id", "plot").get_attribute("class").find("stale") >= 0
         drv.choose(driver, "depth", "1")
         drv.settled(driver)
-        assert drv.error_text(driver) is None
+        assert drv.error_text(driver) is None and drv.state(driver)["activation"] == "relu"
+        assert_curves_are_the_theory(drawn_theory(driver), drv.state(driver))
+        relu = drawn_theory(driver)
+        drv.choose(driver, "activation", "erf")
+        drv.settled(driver)
+        assert drv.state(driver)["activation"] == "erf"
+        assert drawn_theory(driver)[0][2] != relu[0][2]
         assert_curves_are_the_theory(drawn_theory(driver), drv.state(driver))
 
         # teacher and spectrum that do not go together

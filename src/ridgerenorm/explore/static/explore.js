@@ -158,7 +158,7 @@ function syncControls() {
   $("teacher-norm").value = ui.norm === null ? "" : ui.norm;
   const m = models[ui.model] || {keys: [], options: {}};
   const act = $("activation");
-  act.innerHTML = (m.options.activation || []).map((a) => `<option>${a}</option>`).join("");
+  act.innerHTML = (m.options.activation || []).map((a) => `<option value="${a}">${a}</option>`).join("");
   if (m.options.activation) { if (!m.options.activation.includes(ui.activation)) ui.activation = m.options.activation[0];
                               act.value = ui.activation; }
   for (const [key, c] of Object.entries(SLIDERS)) {
