@@ -67,7 +67,7 @@ def browser(width: int = 1500, height: int = 1000):
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
 
 
-def open_page(driver, url: str, timeout: float = 30.0) -> None:
+def open_page(driver, url: str, timeout: float = 60.0) -> None:
     driver.get(url)
     wait(driver, "return window.__explore && window.__explore.ready && window.__explore.rendered > 0", timeout)
 

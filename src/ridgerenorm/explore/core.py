@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import os
 import json
 import math
 import re
@@ -19,9 +20,11 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import xarray as xr
 import yaml
 from matplotlib.colors import to_hex  # the figures' colours (matplotlib names such as tab:blue) as CSS colours
 
@@ -120,9 +123,14 @@ class Explorer:
     """The explorer's state on the server: the config of one scale (for its experiments and their results) and
     small caches of population spectra and simulation files."""
 
-    def __init__(self, root: str | Path = ".", scale: str = "quick"):
+    def __init__(self, root: str | Path = ".", scale: str = "quick", workers: int | None = None,
+                 split_above: float = 1e6):
         self.root = Path(root)
         self.scale = scale
+        # threads a large theory grid is split over (split_above: size of grid x D from which it is)
+        self.workers = workers if workers is not None else min(2, os.cpu_count() or 1)
+        self.split_above = split_above
+        self._pool = ThreadPoolExecutor(self.workers) if self.workers > 1 else None
         self._lock = threading.Lock()
         self._populations: OrderedDict = OrderedDict()
         self._files: dict = {}
@@ -203,8 +211,21 @@ class Explorer:
         return pop
 
     def theory(self, spec: dict):
-        """The theory file the pipeline's theory step would write for this spec (Model.theory)."""
-        return get_model(spec["model"]).theory(spec, self.population(spec))
+        """The theory file the pipeline's theory step would write for this spec (Model.theory).
+
+        A large grid is evaluated as `workers` parts of its dense q grid, each by Model.theory in a thread of
+        its own (numpy releases the GIL in the (P, D) array work), and joined on P.  Every point of the theory
+        is solved on its own, so the parts give the same numbers up to the last bit or two of the BLAS
+        matrix-vector products, whose rounding may depend on the number of rows (tests/test_explore.py: 1e-13).
+        For a display; the pipeline's theory files are made by one call."""
+        model, population = get_model(spec["model"]), self.population(spec)
+        q = spectra.grid_q(spec["theory_samples"])
+        if self.workers < 2 or q.size * spec["D"] < self.split_above:
+            return model.theory(spec, population)
+        parts = [dict(spec, theory_samples=part.tolist()) for part in np.array_split(q, self.workers)]
+        th = xr.concat(list(self._pool.map(lambda part: model.theory(part, population), parts)), dim="P")
+        _, first = np.unique(th.P.values, return_index=True)  # the simulated P are in every part
+        return th.isel(P=first)
 
     # ------------------------------------------------------------------ matching experiment and its results
 
