@@ -12,6 +12,7 @@ experiment) and moves the ridge slider to a new value `--moves` times per D, eac
 from __future__ import annotations
 
 import argparse
+import signal
 import json
 import sys
 from pathlib import Path
@@ -62,6 +63,7 @@ def main(argv=None) -> int:
     p.add_argument("--moves", type=int, default=21, help="slider moves per D (default: 21; D = 1e5: a third)")
     p.add_argument("--out", help="also write the rows as JSON here")
     args = p.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a kill still closes the browser and the server
     why = drv.missing()
     if why:
         print(f"cannot measure: {why}", file=sys.stderr)

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -66,6 +67,7 @@ def main(argv=None) -> int:
     p.add_argument("--scale", default="quick", help="scale (default: quick)")
     p.add_argument("--out", default="explore_check", help="folder for the PNGs (default: explore_check/)")
     args = p.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a kill still closes the browser and the server
     why = drv.missing()
     if why:
         print(f"cannot take screenshots: {why}", file=sys.stderr)

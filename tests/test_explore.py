@@ -3,8 +3,9 @@ the matching experiment's simulation, a bad combination shows the library's one-
 experiment" gives a config `check-config` accepts.  The browser test drives the real page in headless Chromium
 (tests/explore_driver.py); the others call the explorer's core directly."""
 
+import contextlib
+import io as io_
 import json
-import subprocess
 import sys
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 import yaml
 
 import explore_driver as drv
+from ridgerenorm import cli
 from ridgerenorm import config as cfg
 from ridgerenorm import io, spectra, theory
 from ridgerenorm.explore.core import Explorer, config_yaml, html_label
@@ -32,10 +34,13 @@ TINY = {
 }
 
 
-def _cli(*args, cwd):
-    res = subprocess.run([sys.executable, "-m", "ridgerenorm.cli", *args], cwd=cwd, capture_output=True, text=True)
-    assert res.returncode == 0, res.stderr
-    return res
+def _cli(*args) -> str:
+    """`ridgerenorm ARGS` run in this process (no interpreter start-up per step); its standard output."""
+    out, err = io_.StringIO(), io_.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main([str(a) for a in args])
+    assert code == 0, err.getvalue()
+    return out.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -48,15 +53,14 @@ def tiny_root(tmp_path_factory):
     config = cfg.load_config(root / "config" / "config.yaml")
     res = root / "results" / "paper"
     specs = {step: json.dumps(cfg.step_spec(config, "tiny", step)) for step in ("spectrum", "simulate", "theory")}
-    _cli("spectrum", "--spec", specs["spectrum"], "--out", res / "spectra" / "tiny.nc", cwd=root)
+    _cli("spectrum", "--spec", specs["spectrum"], "--out", res / "spectra" / "tiny.nc")
     _cli("simulate", "--spec", specs["simulate"], "--spectrum", res / "spectra" / "tiny.nc", "--draws", "0:4",
-         "--out", res / "blocks" / "tiny.0.nc", cwd=root)
-    _cli("merge", "--spec", specs["simulate"], "--out", res / "simulation" / "tiny.nc", res / "blocks" / "tiny.0.nc",
-         cwd=root)
+         "--out", res / "blocks" / "tiny.0.nc")
+    _cli("merge", "--spec", specs["simulate"], "--out", res / "simulation" / "tiny.nc", res / "blocks" / "tiny.0.nc")
     _cli("theory", "--spec", specs["theory"], "--spectrum", res / "spectra" / "tiny.nc",
-         "--out", res / "theory" / "tiny.nc", cwd=root)
+         "--out", res / "theory" / "tiny.nc")
     _cli("agreement", "--pair", f"tiny={res / 'simulation' / 'tiny.nc'},{res / 'theory' / 'tiny.nc'}",
-         "--out", res / "agreement.csv", cwd=root)
+         "--out", res / "agreement.csv")
     return root
 
 
@@ -177,8 +181,7 @@ def test_saved_experiment_passes_check_config(tiny_root, tmp_path):
     assert "error" not in out, out
     path = tmp_path / "saved.yaml"
     path.write_text(out["yaml"])
-    res = _cli("check-config", str(path), cwd=tiny_root)
-    assert "config OK" in res.stdout
+    assert "config OK" in _cli("check-config", path)
     saved = yaml.safe_load(out["yaml"])["experiments"]["my_rf"]
     assert saved["widths"] == [30] and saved["sigma_xi"] == 0.1 and saved["feature_draws"] >= 3
     # pasted into the checkout's config, it is an experiment the explorer then finds (same curve)
@@ -199,8 +202,6 @@ def test_unknown_experiment_names_the_known_ones(tiny_root):
 
 
 def test_without_the_extra_one_line_says_how_to_install(monkeypatch, capsys):
-    from ridgerenorm import cli
-
     monkeypatch.setitem(sys.modules, "uvicorn", None)  # import uvicorn raises ImportError, as when not installed
     assert cli.main(["explore", "--port", "0", "--no-browser"]) == 2
     err = capsys.readouterr().err
@@ -211,8 +212,6 @@ def test_without_the_extra_one_line_says_how_to_install(monkeypatch, capsys):
 @pytest.mark.skipif(drv.missing() is not None, reason=str(drv.missing()))
 def test_a_port_in_use_is_one_line(tiny_root, capsys):
     import socket
-
-    from ridgerenorm import cli
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -312,6 +311,17 @@ def test_page_in_chromium(tiny_root, tmp_path):
         assert drv.error_text(driver) is None
         assert_curves_are_the_theory(drawn_theory(driver), drv.state(driver))
 
+        # typed text that is not a number reaches the config's check as typed
+        drv.type_into(driver, "teacher-norm", "abc")
+        drv.settled(driver)
+        assert drv.state(driver)["teacher"]["norm"] == "abc"
+        assert drv.error_text(driver) == one_line_error(drv.state(driver) | {"draws": 4})
+        assert "experiments.explore.teacher.norm = 'abc'" in drv.error_text(driver)
+        drv.type_into(driver, "teacher-norm", "2")
+        drv.settled(driver)
+        assert drv.error_text(driver) is None and drv.state(driver)["teacher"]["norm"] == 2
+        assert_curves_are_the_theory(drawn_theory(driver), drv.state(driver))
+
         # Save as experiment: the YAML shown passes check-config
         drv.type_into(driver, "save-name", "saved_from_page")
         driver.find_element("id", "save").click()
@@ -319,7 +329,7 @@ def test_page_in_chromium(tiny_root, tmp_path):
         text = driver.find_element("id", "saved-yaml").text
         path = tmp_path / "saved.yaml"
         path.write_text(text + "\n")
-        assert "config OK" in _cli("check-config", str(path), cwd=tiny_root).stdout
+        assert "config OK" in _cli("check-config", path)
         saved = yaml.safe_load(text)["experiments"]["saved_from_page"]
         state = drv.state(driver)
         assert {k: saved[k] for k in state} == state

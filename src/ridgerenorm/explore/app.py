@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import sys
+import traceback
 import webbrowser
 from importlib import resources
 from pathlib import Path
@@ -65,7 +66,11 @@ def create_app(explorer: Explorer):
     async def theory(request):
         state = await _body(request)
         async with busy:
-            return JSONResponse(await run_in_threadpool(explorer.evaluate, state))
+            try:
+                return JSONResponse(await run_in_threadpool(explorer.evaluate, state))
+            except Exception as err:  # a bug, not a bad input: still one line in the page, the traceback here
+                traceback.print_exc()
+                return JSONResponse({"error": f"internal error ({type(err).__name__}): {one_line(err)}"})
 
     async def save(request):
         body = await _body(request) or {}

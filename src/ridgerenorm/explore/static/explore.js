@@ -95,9 +95,8 @@ function buildSliders() {
     });
     $("n-" + key).addEventListener("change", (ev) => {
       const t0 = performance.now();
-      const v = Number(ev.target.value);
-      ui[key] = ev.target.value.trim() === "" || !Number.isFinite(v) ? ev.target.value : v;
-      $("s-" + key).value = sliderPosition(c, v);
+      ui[key] = num(ev.target.value);
+      $("s-" + key).value = sliderPosition(c, Number(ev.target.value));
       afterSliderChange(key);
       changed(t0);
     });
@@ -110,7 +109,9 @@ function afterSliderChange(key) {
 
 // ---------------------------------------------------------------- the other controls
 
-const list = (text) => text.split(/[,\s]+/).filter((x) => x !== "").map(Number);
+// a number where the text is one, else the text itself, so the config's check names what was typed
+const num = (text) => (text.trim() !== "" && Number.isFinite(Number(text)) ? Number(text) : text);
+const list = (text) => text.split(/[,\s]+/).filter((x) => x !== "").map(num);
 const fmtList = (a) => a.join(", ");
 
 function bindSelect(id, key, convert = (x) => x) {
@@ -132,7 +133,7 @@ function buildControls() {
   bindText("blocks-sizes", (v) => { ui.sizes = list(v); ui.D = ui.sizes.reduce((a, b) => a + b, 0); });
   bindText("blocks-values", (v) => { ui.values = list(v); });
   bindText("teacher-values", (v) => { ui.tvalues = list(v); });
-  bindText("teacher-norm", (v) => { ui.norm = v.trim() === "" ? null : Number(v); });
+  bindText("teacher-norm", (v) => { ui.norm = v.trim() === "" ? null : num(v); });
   for (const id of ["p-min", "p-max", "p-points"]) bindText(id, () => setGrid());
   $("experiment").addEventListener("change", (ev) => openExperiment(ev.target.value));
   $("save").addEventListener("click", save);
