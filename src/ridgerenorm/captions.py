@@ -302,6 +302,19 @@ class FigureFacts:
             parts.append(f"**The authors' figure files** ({PAPER_SOURCE}): {_rst_text(files)}")
         return "\n\n".join(parts) + "\n"
 
+    def explore_rst(self, port: int = 8050) -> str:
+        """Links that open `ridgerenorm explore` at each experiment of the figure (while it runs)."""
+        from .explore.core import explorable_models
+
+        curves = {m["name"] for m in explorable_models()}
+        names = [e for e in _experiments(self.cfg["figures"][self.fid])
+                 if self.cfg["experiments"][e]["model"] in curves]
+        if not names:
+            return ""
+        links = ", ".join(f"`{_rst_text(n)} <http://127.0.0.1:{port}/?experiment={n}>`__" for n in names)
+        return (f"**Explore** these parameters: with ``ridgerenorm explore --scale {self.cfg['scale']}`` running "
+                f"(docs/explorer.md), open {links}.\n")
+
     def rst(self) -> str:
         fig = self.cfg["figures"][self.fid]
         parts = ["**Theory drawn** (docs/theory.md):", ""]

@@ -311,6 +311,12 @@ def cmd_plan(args) -> None:
     print(f"total simulation estimate: {total / 60:.1f} min on this machine (figures, theory: about 10 s per job more)")
 
 
+def cmd_explore(args) -> None:
+    from .explore.app import serve
+
+    serve(args.root, args.scale, args.port, open_browser=not args.no_browser)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -353,6 +359,15 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("archive", help="a .tar.gz written by `ridgerenorm cache export`")
     i.add_argument("--root", default=".", help="the checkout to install into (default: .)")
     i.set_defaults(func=cmd_cache)
+
+    s = sub.add_parser("explore", help="a local web page that redraws an experiment's theory as you move its "
+                       "parameters (needs the extra [explore])")
+    s.add_argument("--scale", default="quick", help="the scale whose experiments and simulations are shown: "
+                   "config/config.yaml plus config/<scale>.yaml, results/<scale>/ (default: quick)")
+    s.add_argument("--port", type=int, default=8050, help="port on 127.0.0.1 (0: any free port; default: 8050)")
+    s.add_argument("--no-browser", action="store_true", help="print the address without opening a browser")
+    s.add_argument("--root", default=".", help="the checkout whose config/ and results/ to read (default: .)")
+    s.set_defaults(func=cmd_explore)
 
     s = sub.add_parser("status", help="every result of a config: up to date, stale (and why) or missing, from the files alone")
     s.add_argument("configfiles", nargs="*", help="config YAML files, merged in order (default: config/config.yaml, "
