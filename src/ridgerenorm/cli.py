@@ -273,8 +273,7 @@ def cmd_status(args) -> None:
 
 
 def cmd_plan(args) -> None:
-    from .costs import machine_rates, predicted_seconds, rates_cache_file
-    from .models import model_of
+    from .costs import experiment_seconds, machine_rates, rates_note
 
     config = cfg.load_config(*args.configfiles)
     names = sorted(config["experiments"])
@@ -289,25 +288,28 @@ def cmd_plan(args) -> None:
         return
     threads = int(config.get("threads", 2))
     rates = machine_rates(threads, remeasure=args.remeasure)  # at the threads a simulate job gets
-    when = f"measured {rates['measured']}; kept in {rates_cache_file()}, --remeasure to refresh"
-    if rates["fresh"] and not rates["kept"]:
-        why = f"load average {rates['load']:.1f}" if rates["stable"] else "its timings did not agree within 10 %"
-        when = f"measured now under load: {why}; not kept, the next plan measures again"
-    elif rates["fresh"]:
-        when = f"measured now; kept in {rates_cache_file()}"
     print(f"scale {config['scale']!r}: float64 GEMM {rates['gemm']:.0f} GFLOP/s ({threads} threads), "
-          f"Cholesky {rates['factor']:.1f} GFLOP/s per thread ({when})")
+          f"Cholesky {rates['factor']:.1f} GFLOP/s per thread ({rates_note(rates)})")
     print(f"{'experiment':<24}{'model':<27}{'GEMM TFLOP':>11}{'factor TFLOP':>13}{'fits':>9}{'est. time':>11}")
     total = 0.0
     for name in names:
         spec = cfg.experiment_spec(config, name)
-        f = model_of(spec).flops(spec)
-        jobs = len(cfg.draw_blocks(spec))
-        # GEMM on all threads; factorizations one per thread; ~3 s interpreter start-up per job.
-        seconds = predicted_seconds(rates, f["gemm"] + f["merge"], f["factor"], threads) + 3.0 * (jobs + 3)
+        seconds, f = experiment_seconds(rates, spec, threads)
         total += seconds
         print(f"{name:<24}{spec['model']:<27}{f['gemm'] / 1e12:>11.2f}{f['factor'] / 1e12:>13.2f}{f['fits']:>9d}{seconds / 60:>9.1f} min")
     print(f"total simulation estimate: {total / 60:.1f} min on this machine (figures, theory: about 10 s per job more)")
+
+
+def cmd_list(args) -> None:
+    from . import inventory
+
+    raise SystemExit(inventory.list_main(args.configfile))
+
+
+def cmd_clean(args) -> None:
+    from . import inventory
+
+    raise SystemExit(inventory.clean_main(args.configfile, args.scale, yes=args.yes))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -367,6 +369,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--remeasure", action="store_true",
                    help="measure this machine's rates again instead of reusing the kept measurement")
     s.set_defaults(func=cmd_plan)
+
+    s = sub.add_parser("list", help="every figure and experiment of a config, with its estimated time at each scale")
+    s.add_argument("--configfile", nargs="+", metavar="FILE",
+                   help="overlays merged on config/config.yaml, as snakemake --configfile (default: none, the paper scale)")
+    s.set_defaults(func=cmd_list)
+
+    s = sub.add_parser("clean", help="files under results/<scale>/ of experiments or figures the config no longer has "
+                       "(a dry run; --yes deletes them)")
+    s.add_argument("--scale", help="a scale whose overlay is config/<scale>.yaml (default: paper, config/config.yaml alone)")
+    s.add_argument("--configfile", nargs="+", metavar="FILE", help="overlays merged on config/config.yaml, instead of --scale")
+    s.add_argument("--yes", action="store_true", help="delete the files listed (without it nothing is deleted)")
+    s.set_defaults(func=cmd_clean)
 
     s = sub.add_parser("spectrum", help="write an experiment's population spectrum and teacher")
     s.add_argument("--spec", required=True, help="experiment parameters as JSON, inline or @FILE")

@@ -29,7 +29,7 @@ from threadpoolctl import threadpool_limits
 from .io import atomic_path
 
 __all__ = ["gram_flops", "factor_flops", "covariance_copies", "declared_mb", "matmul_rate", "measured_rates", "machine_rates",
-           "rates_cache_file", "stable_time", "quiet", "predicted_seconds", "check_observed"]
+           "rates_cache_file", "stable_time", "quiet", "predicted_seconds", "experiment_seconds", "rates_note", "check_observed"]
 
 AGREE = 0.10  # the fastest timings of a stable measurement agree within 10 %
 AGREEING = 3  # how many of them
@@ -131,6 +131,32 @@ def predicted_seconds(rates: dict, flops_gemm: float, flops_factor: float, threa
     """Time the kept rates allow for a job's flops: GEMM on all threads, factorizations one per thread
     (what `ridgerenorm plan` estimates, without the start-up)."""
     return flops_gemm / (rates["gemm"] * 1e9) + flops_factor / (rates["factor"] * 1e9 * max(1, int(threads)))
+
+
+STARTUP_S = 3.0  # interpreter start-up and file handling per job, about
+
+
+def experiment_seconds(rates: dict, spec: dict, threads: int) -> tuple[float, dict]:
+    """Estimated wall time of an experiment's simulation (config.experiment_spec) on this machine, and its
+    model's flop counts: GEMM on all threads, factorizations one per thread, and STARTUP_S per job (its
+    simulation blocks plus the spectrum, merge and theory).  What `ridgerenorm plan` and `list` print."""
+    from .config import draw_blocks
+    from .models import model_of
+
+    f = model_of(spec).flops(spec)
+    jobs = len(draw_blocks(spec))
+    return predicted_seconds(rates, f["gemm"] + f["merge"], f["factor"], threads) + STARTUP_S * (jobs + 3), f
+
+
+def rates_note(rates: dict) -> str:
+    """Where machine_rates' answer comes from, in words: kept from when, measured now and kept, or
+    measured now under load and not kept."""
+    if rates["fresh"] and not rates["kept"]:
+        why = f"load average {rates['load']:.1f}" if rates["stable"] else "its timings did not agree within 10 %"
+        return f"measured now under load: {why}; not kept, the next plan measures again"
+    if rates["fresh"]:
+        return f"measured now; kept in {rates_cache_file()}"
+    return f"measured {rates['measured']}; kept in {rates_cache_file()}, --remeasure to refresh"
 
 
 def rates_cache_file() -> Path:
