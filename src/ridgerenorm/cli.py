@@ -10,8 +10,15 @@ import sys
 import time
 from pathlib import Path
 
-from . import config as cfg
-from . import io, spectra
+# config, io and spectra (numpy, xarray, ...) are imported by main(), inside its handling of Ctrl-C: a job
+# interrupted while it starts up says one line too (deps.py follows the imports of _load_modules).
+cfg = io = spectra = None
+
+
+def _load_modules() -> None:
+    global cfg, io, spectra
+    from . import config as cfg
+    from . import io, spectra
 
 
 class InputError(ValueError):
@@ -185,7 +192,7 @@ def cmd_figure(args) -> None:
         if role not in pairs:
             raise SystemExit(f"error: --data: figure kind {spec['kind']!r} needs {role}=FILE[,FILE...]")
     data = {role: [io.read_dataset(p) for p in paths] for role, paths in pairs.items()}
-    render(spec, data, args.out, args.png, record=_figure_record(spec, pairs, data))
+    render(spec, data, args.out, args.png, record=_figure_record(spec, pairs, data), scale=args.scale)
     print(f"figure {spec.get('id', '?')} rendered in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
 
 
@@ -312,6 +319,12 @@ def cmd_clean(args) -> None:
     raise SystemExit(inventory.clean_main(args.configfile, args.scale, yes=args.yes))
 
 
+def cmd_summary(args) -> None:
+    from . import summary
+
+    raise SystemExit(summary.main(args.results, args.since, args.configfile or ()))
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -382,6 +395,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--yes", action="store_true", help="delete the files listed (without it nothing is deleted)")
     s.set_defaults(func=cmd_clean)
 
+    s = sub.add_parser("summary", help="what a finished run made: figures and where, the worst agreement rows, "
+                       "how to build the report")
+    s.add_argument("results", help="a results/<scale> folder")
+    s.add_argument("--since", type=float, help="the run's start (seconds since the epoch): count the figures it wrote")
+    s.add_argument("--configfile", nargs="*", metavar="FILE", help="the run's --configfile overlays (for the report command)")
+    s.set_defaults(func=cmd_summary)
+
     s = sub.add_parser("spectrum", help="write an experiment's population spectrum and teacher")
     s.add_argument("--spec", required=True, help="experiment parameters as JSON, inline or @FILE")
     s.add_argument("--out", required=True, help="netCDF file to write")
@@ -415,6 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data", nargs="*", default=[], help="ROLE=file.nc[,file.nc...]")
     s.add_argument("--out", required=True, help="PDF path")
     s.add_argument("--png", required=True, help="PNG path")
+    s.add_argument("--scale", help="the config's scale; any but paper is tagged in the figure's footnote band")
     s.set_defaults(func=cmd_figure)
 
     s = sub.add_parser("contact-sheet", help="every figure PNG of a scale as one PDF, a page each, to review")
@@ -438,10 +459,15 @@ def main(argv=None) -> int:
     """Run one subcommand.  A bad input (config, spec, path, file) is one line on stderr and exit status 2."""
     args = build_parser().parse_args(argv)
     try:
+        _load_modules()
         for target in (getattr(args, "out", None), getattr(args, "png", None)):
             if target:
                 io.probe_writable(target)  # before any compute: a read-only folder fails in a second, not an hour
         args.func(args)
+    except KeyboardInterrupt:  # Ctrl-C: one line, no traceback; a half-written output is removed (io.atomic_path).
+        # This clause comes first: cfg and io may not be loaded yet.
+        print(f"ridgerenorm {args.command}: interrupted", file=sys.stderr)
+        return 130
     except (cfg.ConfigError, InputError, io.CorruptFileError) as err:
         print(str(err), file=sys.stderr)
         return 2
