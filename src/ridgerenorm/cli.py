@@ -65,7 +65,9 @@ def _figure_spec(text: str, command: str) -> dict:
 
 
 def cmd_check_config(args) -> None:
-    config = cfg.load_config(*args.configfiles)
+    from .inventory import load_alone_or_overlay
+
+    config = load_alone_or_overlay(args.configfiles)
     print(f"config OK: scale {config['scale']!r}, {len(config['experiments'])} experiments, {len(config['figures'])} figures")
 
 
@@ -281,8 +283,9 @@ def cmd_status(args) -> None:
 
 def cmd_plan(args) -> None:
     from .costs import experiment_seconds, machine_rates, rates_note
+    from .inventory import load_alone_or_overlay
 
-    config = cfg.load_config(*args.configfiles)
+    config = load_alone_or_overlay(args.configfiles)
     names = sorted(config["experiments"])
     if args.experiments is not None:
         unknown = sorted(set(args.experiments) - set(names))

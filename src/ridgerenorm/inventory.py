@@ -26,7 +26,7 @@ from pathlib import Path
 
 from . import config as cfg
 
-__all__ = ["BASE", "config_files", "scale_configs", "produced", "orphans", "list_main", "clean_main"]
+__all__ = ["BASE", "config_files", "load_alone_or_overlay", "scale_configs", "produced", "orphans", "list_main", "clean_main"]
 
 BASE = "config/config.yaml"
 QUICK = "config/quick.yaml"
@@ -51,6 +51,25 @@ def config_files(configfiles=None, scale: str | None = None, root=".") -> list[s
         known = sorted(p.stem for p in (Path(root) / "config").glob("*.yaml") if p.name != "config.yaml")
         raise cfg.ConfigError(f"error: --scale {scale}: no config/{scale}.yaml (scales: paper, {', '.join(known)})")
     return [base, str(overlay)]
+
+
+def load_alone_or_overlay(configfiles, root=".") -> dict:
+    """cfg.load_config(*configfiles); when that fails for one file that is not the base but completes the base
+    config (config/config.yaml) as an overlay, one line that says so and gives the command to use."""
+    try:
+        return cfg.load_config(*configfiles)
+    except cfg.ConfigError as alone:
+        base = Path(root) / BASE
+        if (len(configfiles) != 1 or "required key is missing" not in str(alone) or not base.is_file()
+                or Path(configfiles[0]).resolve() == base.resolve()):
+            raise
+        try:
+            cfg.load_config(str(base), configfiles[0])
+        except cfg.ConfigError as merged:  # an overlay with an error of its own: that error, said as such
+            raise cfg.ConfigError(f"{merged} (checking {configfiles[0]} as an overlay on {BASE})") from None
+        raise cfg.ConfigError(f"config error: {configfiles[0]} is an overlay, not a whole config (alone: "
+                              f"{str(alone).removeprefix('config error: ')}); give it after the base: "
+                              f"{BASE} {configfiles[0]}") from None
 
 
 def scale_configs(configfiles=None, root=".") -> tuple[dict[str, dict], str]:
