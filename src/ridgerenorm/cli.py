@@ -10,8 +10,15 @@ import sys
 import time
 from pathlib import Path
 
-from . import config as cfg
-from . import io, spectra
+# config, io and spectra (numpy, xarray, ...) are imported by main(), inside its handling of Ctrl-C: a job
+# interrupted while it starts up says one line too (deps.py follows the imports of _load_modules).
+cfg = io = spectra = None
+
+
+def _load_modules() -> None:
+    global cfg, io, spectra
+    from . import config as cfg
+    from . import io, spectra
 
 
 class InputError(ValueError):
@@ -58,7 +65,9 @@ def _figure_spec(text: str, command: str) -> dict:
 
 
 def cmd_check_config(args) -> None:
-    config = cfg.load_config(*args.configfiles)
+    from .inventory import load_alone_or_overlay
+
+    config = load_alone_or_overlay(args.configfiles)
     for line in cfg.config_warnings(config):
         print(line, file=sys.stderr)
     print(f"config OK: scale {config['scale']!r}, {len(config['experiments'])} experiments, {len(config['figures'])} figures")
@@ -187,7 +196,7 @@ def cmd_figure(args) -> None:
         if role not in pairs:
             raise SystemExit(f"error: --data: figure kind {spec['kind']!r} needs {role}=FILE[,FILE...]")
     data = {role: [io.read_dataset(p) for p in paths] for role, paths in pairs.items()}
-    render(spec, data, args.out, args.png, record=_figure_record(spec, pairs, data))
+    render(spec, data, args.out, args.png, record=_figure_record(spec, pairs, data), scale=args.scale)
     print(f"figure {spec.get('id', '?')} rendered in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
 
 
@@ -275,10 +284,11 @@ def cmd_status(args) -> None:
 
 
 def cmd_plan(args) -> None:
-    from .costs import experiment_seconds, machine_rates, rates_cache_file
+    from .costs import experiment_seconds, machine_rates, rates_note
+    from .inventory import load_alone_or_overlay
     from .models import model_of
 
-    config = cfg.load_config(*args.configfiles)
+    config = load_alone_or_overlay(args.configfiles)
     names = sorted(config["experiments"])
     if args.experiments is not None:
         unknown = sorted(set(args.experiments) - set(names))
@@ -291,15 +301,8 @@ def cmd_plan(args) -> None:
         return
     threads = int(config.get("threads", 2))
     rates = machine_rates(threads, remeasure=args.remeasure)  # at the threads a simulate job gets
-    when = f"measured {rates['measured']}; kept in {rates_cache_file()}, --remeasure to refresh"
-    if rates["fresh"] and not rates["kept"]:
-        why = f"load average {rates['load']:.1f}" if rates["stable"] else "its timings did not agree within 10 %"
-        when = f"measured now under load: {why}; not kept, the next plan measures again"
-    elif rates["fresh"]:
-        when = f"measured now; kept in {rates_cache_file()}"
     print(f"scale {config['scale']!r}: GEMM {rates['gemm']:.0f} GFLOP/s float64, {rates['gemm32']:.0f} float32 "
-          f"({threads} threads), "
-          f"Cholesky {rates['factor']:.1f} GFLOP/s per thread ({when})")
+          f"({threads} threads), Cholesky {rates['factor']:.1f} GFLOP/s per thread ({rates_note(rates)})")
     print(f"{'experiment':<24}{'model':<27}{'GEMM TFLOP':>11}{'factor TFLOP':>13}{'fits':>9}{'est. time':>11}")
     total = 0.0
     for name in names:
@@ -315,6 +318,24 @@ def cmd_explore(args) -> None:
     from .explore.app import serve
 
     serve(args.root, args.scale, args.port, open_browser=not args.no_browser)
+
+
+def cmd_list(args) -> None:
+    from . import inventory
+
+    raise SystemExit(inventory.list_main(args.configfile))
+
+
+def cmd_clean(args) -> None:
+    from . import inventory
+
+    raise SystemExit(inventory.clean_main(args.configfile, args.scale, yes=args.yes))
+
+
+def cmd_summary(args) -> None:
+    from . import summary
+
+    raise SystemExit(summary.main(args.results, args.since, args.configfile or ()))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -384,6 +405,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="measure this machine's rates again instead of reusing the kept measurement")
     s.set_defaults(func=cmd_plan)
 
+    s = sub.add_parser("list", help="every figure and experiment of a config, with its estimated time at each scale")
+    s.add_argument("--configfile", nargs="+", metavar="FILE",
+                   help="overlays merged on config/config.yaml, as snakemake --configfile (default: none, the paper scale)")
+    s.set_defaults(func=cmd_list)
+
+    s = sub.add_parser("clean", help="files under results/<scale>/ of experiments or figures the config no longer has "
+                       "(a dry run; --yes deletes them)")
+    s.add_argument("--scale", help="a scale whose overlay is config/<scale>.yaml (default: paper, config/config.yaml alone)")
+    s.add_argument("--configfile", nargs="+", metavar="FILE", help="overlays merged on config/config.yaml, instead of --scale")
+    s.add_argument("--yes", action="store_true", help="delete the files listed (without it nothing is deleted)")
+    s.set_defaults(func=cmd_clean)
+
+    s = sub.add_parser("summary", help="what a finished run made: figures and where, the worst agreement rows, "
+                       "how to build the report")
+    s.add_argument("results", help="a results/<scale> folder")
+    s.add_argument("--since", type=float, help="the run's start (seconds since the epoch): count the figures it wrote")
+    s.add_argument("--configfile", nargs="*", metavar="FILE", help="the run's --configfile overlays (for the report command)")
+    s.set_defaults(func=cmd_summary)
+
     s = sub.add_parser("spectrum", help="write an experiment's population spectrum and teacher")
     s.add_argument("--spec", required=True, help="experiment parameters as JSON, inline or @FILE")
     s.add_argument("--out", required=True, help="netCDF file to write")
@@ -417,6 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data", nargs="*", default=[], help="ROLE=file.nc[,file.nc...]")
     s.add_argument("--out", required=True, help="PDF path")
     s.add_argument("--png", required=True, help="PNG path")
+    s.add_argument("--scale", help="the config's scale; any but paper is tagged in the figure's footnote band")
     s.set_defaults(func=cmd_figure)
 
     s = sub.add_parser("contact-sheet", help="every figure PNG of a scale as one PDF, a page each, to review")
@@ -440,10 +481,15 @@ def main(argv=None) -> int:
     """Run one subcommand.  A bad input (config, spec, path, file) is one line on stderr and exit status 2."""
     args = build_parser().parse_args(argv)
     try:
+        _load_modules()
         for target in (getattr(args, "out", None), getattr(args, "png", None)):
             if target:
                 io.probe_writable(target)  # before any compute: a read-only folder fails in a second, not an hour
         args.func(args)
+    except KeyboardInterrupt:  # Ctrl-C: one line, no traceback; a half-written output is removed (io.atomic_path).
+        # This clause comes first: cfg and io may not be loaded yet.
+        print(f"ridgerenorm {args.command}: interrupted", file=sys.stderr)
+        return 130
     except (cfg.ConfigError, InputError, io.CorruptFileError) as err:
         print(str(err), file=sys.stderr)
         return 2

@@ -30,7 +30,7 @@ from .io import atomic_path
 
 __all__ = ["gram_flops", "factor_flops", "covariance_copies", "declared_mb", "matmul_rate", "measured_rates", "machine_rates",
            "rates_cache_file", "stable_time", "quiet", "predicted_seconds", "experiment_seconds", "kept_rates",
-           "check_observed"]
+           "rates_note", "check_observed"]
 
 AGREE = 0.10  # the fastest timings of a stable measurement agree within 10 %
 AGREEING = 3  # how many of them
@@ -157,6 +157,20 @@ def kept_rates(threads: int) -> dict | None:
     table = _read_table(rates_cache_file())
     kept = table.get(machine_key(threads)) if table else None  # (the key inspects the loaded libraries)
     return kept if _usable(kept) else None
+
+
+STARTUP_S = 3.0  # interpreter start-up and file handling per job, about
+
+
+def rates_note(rates: dict) -> str:
+    """Where machine_rates' answer comes from, in words: kept from when, measured now and kept, or
+    measured now under load and not kept."""
+    if rates["fresh"] and not rates["kept"]:
+        why = f"load average {rates['load']:.1f}" if rates["stable"] else "its timings did not agree within 10 %"
+        return f"measured now under load: {why}; not kept, the next plan measures again"
+    if rates["fresh"]:
+        return f"measured now; kept in {rates_cache_file()}"
+    return f"measured {rates['measured']}; kept in {rates_cache_file()}, --remeasure to refresh"
 
 
 def rates_cache_file() -> Path:

@@ -79,7 +79,7 @@ import xarray as xr
 from scipy.integrate import cumulative_trapezoid
 from scipy.optimize import brentq
 
-from .errors import ConvergenceError
+from .errors import ConvergenceError, not_eigenvalues
 
 __all__ = [
     "ConvergenceError",
@@ -159,7 +159,9 @@ def wishart_eigenvalues(eta, P: int, entropy, *, method: str = "auto") -> np.nda
     O(P D²) (A2's q = 0.1 panel: P = 30000, D = 3000).
     """
     eta = np.asarray(eta, dtype=float)
-    if eta.ndim != 1 or np.any(eta < 0):
+    if eta.ndim != 1:
+        raise ValueError(not_eigenvalues("eta", eta.shape))
+    if np.any(eta < 0):
         raise ValueError("eta must be a 1-D array of non-negative variances")
     if method not in ("auto", "direct"):
         raise ValueError(f"method must be 'auto' or 'direct', got {method!r}")
@@ -453,7 +455,9 @@ def silverstein_density(x, eta, q: float, eps: float = 1e-6, *, tol: float = 1e-
     along x.  Raises ConvergenceError if any point misses the residual tolerance.
     """
     eta = np.asarray(eta, dtype=float)
-    if eta.ndim != 1 or eta.size == 0 or np.any(eta < 0) or not np.all(np.isfinite(eta)):
+    if eta.ndim != 1 or eta.size == 0:
+        raise ValueError(not_eigenvalues("eta", eta.shape))
+    if np.any(eta < 0) or not np.all(np.isfinite(eta)):
         raise ValueError("eta must be a non-empty 1-D array of finite non-negative eigenvalues")
     q, eps = float(q), float(eps)
     if q <= 0 or not 0 < eps < 1:

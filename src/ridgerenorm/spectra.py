@@ -27,8 +27,22 @@ def dimension(spectrum: dict) -> int:
 
 
 def population(spectrum: dict, teacher: dict) -> tuple[np.ndarray, np.ndarray]:
-    """Eigenvalues eta (descending) and teacher w in the eigenbasis, as float64 arrays of length D."""
-    kind = spectrum["kind"]
+    """The population eigenvalues eta of Sigma (descending) and the teacher w in its eigenbasis, as float64
+    arrays of length D: the two arrays the theory API (ridgerenorm.theory) takes.
+
+    spectrum: {"kind": "isotropic", "D": D}, {"kind": "power_law", "D": D, "alpha": a} (eta_k = k^-a) or
+        {"kind": "blocks", "sizes": [n1, ...], "values": [v1, ...]} (eta = v_i on n_i consecutive entries).
+    teacher: {"kind": "flat"} (w_k = 1), {"kind": "power_law", "r": r} (source exponent; needs a power_law
+        spectrum) or {"kind": "blocks", "values": [...]} (needs a blocks spectrum); optional "norm" rescales w
+        to that Euclidean norm.
+
+        >>> eta, w = population({"kind": "power_law", "D": 1000, "alpha": 1.5}, {"kind": "power_law", "r": 0.5})
+
+    An unknown kind, or a teacher that does not fit the spectrum, raises ValueError with one line.
+    """
+    kind = spectrum.get("kind")
+    if kind not in ("isotropic", "power_law", "blocks"):
+        raise ValueError(f"spectrum kind {kind!r} is unknown (known: blocks, isotropic, power_law)")
     D = dimension(spectrum)
     k = np.arange(1, D + 1, dtype=float)
     if kind == "isotropic":
@@ -37,10 +51,8 @@ def population(spectrum: dict, teacher: dict) -> tuple[np.ndarray, np.ndarray]:
         eta = k ** (-float(spectrum["alpha"]))
     elif kind == "blocks":
         eta = np.repeat(np.asarray(spectrum["values"], dtype=float), spectrum["sizes"])
-    else:
-        raise ValueError(f"spectrum.kind = {kind!r}: unknown spectrum kind")
 
-    tkind = teacher["kind"]
+    tkind = teacher.get("kind")
     if tkind == "flat":
         w = np.ones(D)
     elif tkind == "power_law":
@@ -53,7 +65,7 @@ def population(spectrum: dict, teacher: dict) -> tuple[np.ndarray, np.ndarray]:
             raise ValueError(f"teacher.kind = 'blocks' needs spectrum.kind = 'blocks', got {kind!r}")
         w = np.repeat(np.asarray(teacher["values"], dtype=float), spectrum["sizes"])
     else:
-        raise ValueError(f"teacher.kind = {tkind!r}: unknown teacher kind")
+        raise ValueError(f"teacher kind {tkind!r} is unknown (known: blocks, flat, power_law)")
     norm = teacher.get("norm")
     if norm is not None:
         w = w * (float(norm) / np.linalg.norm(w))

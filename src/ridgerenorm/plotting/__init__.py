@@ -116,21 +116,21 @@ def draw(spec: dict, data: dict):
     return fig
 
 
-def render(spec: dict, data: dict, pdf_path, png_path, record: dict | None = None) -> None:
-    """Draw the figure of `spec` with its footnote (the note computed from `data`, the paper's file names)
-    and save it as PDF and PNG (each written atomically), the footnote's texts also in their metadata, and
-    `record` (the figure's provenance, JSON) under io.FIGURE_RECORD_KEY: the PNG's text chunk, the PDF's
-    Info entry."""
+def render(spec: dict, data: dict, pdf_path, png_path, record: dict | None = None, scale: str | None = None):
+    """Draw the figure of `spec` with its footnote (a tag when `scale` is not the paper's, the note computed
+    from `data`, the paper's file names) and save it as PDF and PNG (each written atomically), the footnote's
+    texts also in their metadata, and `record` (the figure's provenance, JSON) under io.FIGURE_RECORD_KEY:
+    the PNG's text chunk, the PDF's Info entry.  Returns the figure."""
     import warnings
 
     from ..io import FIGURE_RECORD_KEY, atomic_path
     from ..notes import NOTE_KEY, PAPER_KEY, note_text, paper_line
-    from .style import footnote
+    from .style import footnote, scale_tag
 
     fig = draw(spec, data)
     # the note is computed once, here, from the data drawn; the caption reads it back from the PNG
     note, paper = note_text(spec, data, FIGURE_KINDS[spec["kind"]].roles), paper_line(spec)
-    footnote(fig, note, paper)
+    footnote(fig, note, paper, scale_tag(scale))
     for path, fmt in ((pdf_path, "pdf"), (png_path, "png")):
         meta = {} if fmt == "png" else {"CreationDate": None}
         meta |= {key[fmt]: text for key, text in ((NOTE_KEY, note), (PAPER_KEY, paper)) if text}
@@ -140,3 +140,4 @@ def render(spec: dict, data: dict, pdf_path, png_path, record: dict | None = Non
             # a PDF Info entry of our own is valid PDF; matplotlib warns about keys it does not know
             warnings.filterwarnings("ignore", message="Unknown infodict keyword")
             fig.savefig(tmp, format=fmt, dpi=PNG_DPI, metadata=meta)
+    return fig
