@@ -20,10 +20,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def kept_rates(tmp_path, monkeypatch):
-    """Kept machine rates of GEMM 50 GFLOP/s and Cholesky 2 GFLOP/s, so nothing is measured."""
+    """Kept machine rates of GEMM 50 GFLOP/s (float32: 100) and Cholesky 2 GFLOP/s, so nothing is measured."""
     monkeypatch.setenv("RIDGERENORM_CACHE_DIR", str(tmp_path / "cache"))
     (tmp_path / "cache").mkdir()
-    table = {costs.machine_key(2): {"gemm": 50.0, "factor": 2.0, "measured": "2026-01-01T00:00:00+00:00"}}
+    table = {costs.machine_key(2): {"gemm": 50.0, "gemm32": 100.0, "factor": 2.0,
+                                    "measured": "2026-01-01T00:00:00+00:00"}}
     (tmp_path / "cache" / "machine_rates.json").write_text(json.dumps(table))
     monkeypatch.setattr(costs, "measured_rates", lambda threads: pytest.fail("list measured the machine"))
 
@@ -53,11 +54,11 @@ def test_list_gives_every_figure_and_experiment_with_its_time_at_each_scale(kept
     # each experiment's time is plan's estimate at that scale (the same code), smaller at the quick scale
     for exp in ("c5_noise_mitigated", "b2_isotropic"):
         spec = inventory.cfg.experiment_spec(paper, exp)
-        expected = costs.experiment_seconds({"gemm": 50.0, "factor": 2.0}, model_of(spec).flops(spec),
+        expected = costs.experiment_seconds({"gemm": 50.0, "gemm32": 100.0, "factor": 2.0}, model_of(spec).flops(spec),
                                             len(cfg.draw_blocks(spec)), 2)
         p, q = map(seconds, cells(rows[exp], 2))
         assert p == pytest.approx(expected, rel=0.06, abs=0.6) and q < p
-    assert seconds(cells(rows["c5_noise_mitigated"], 1)[0]) > 600  # 372 TFLOP at 50 GFLOP/s
+    assert seconds(cells(rows["c5_noise_mitigated"], 1)[0]) > 600  # 333 TFLOP at 50-100 GFLOP/s
     # a figure costs the experiments it draws; a formula or random-matrix figure shows no simulation time
     b2 = [seconds(c) for c in cells(rows["B2"], 2)]
     parts = [[seconds(c) for c in cells(rows[e], 2)] for e in ("b2_isotropic", "b2_double_descent")]
