@@ -125,6 +125,18 @@ def cmd_theory(args) -> None:
     io.write_dataset(th, args.out, io.provenance(spec=spec, inputs=[args.spectrum], wall_time=time.perf_counter() - t0))
 
 
+def cmd_curve(args) -> None:
+    from . import curve
+
+    t0 = time.perf_counter()
+    try:
+        ds = curve.run(args)
+    except curve.CurveError as err:
+        raise InputError(str(err)) from None
+    print(f"curve: {ds.sizes['P']} sample sizes, {ds.attrs['model']}, D = {ds.attrs['D']}, written to {args.out} "
+          f"in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+
+
 def _draw_range(text: str) -> tuple[int, int]:
     start, sep, stop = text.partition(":")
     if not (sep and start.strip().isdigit() and stop.strip().isdigit()):
@@ -367,6 +379,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--remeasure", action="store_true",
                    help="measure this machine's rates again instead of reusing the kept measurement")
     s.set_defaults(func=cmd_plan)
+
+    s = sub.add_parser("curve", help="theory learning curve E_g(P) for a spectrum of your own, optionally at the "
+                       "optimal ridge (no Snakemake)")
+    from .curve import add_arguments
+
+    add_arguments(s)
+    s.set_defaults(func=cmd_curve)
 
     s = sub.add_parser("spectrum", help="write an experiment's population spectrum and teacher")
     s.add_argument("--spec", required=True, help="experiment parameters as JSON, inline or @FILE")
