@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +54,9 @@ def load_vector(path, option: str) -> np.ndarray:
         if suffix == ".npy":
             raw = np.load(path, allow_pickle=False)
         else:
-            raw = np.loadtxt(path, delimiter=",", comments="#", dtype=float, ndmin=1)
+            with warnings.catch_warnings():  # an empty file is reported below, in one line
+                warnings.simplefilter("ignore", UserWarning)
+                raw = np.loadtxt(path, delimiter=",", comments="#", dtype=float, ndmin=1)
     except (OSError, ValueError, EOFError) as err:
         raise CurveError(f"{where}: cannot read numbers ({' '.join(str(err).split())[:80]})") from None
     if raw.dtype.kind not in "iuf":
@@ -65,7 +68,7 @@ def load_vector(path, option: str) -> np.ndarray:
         raise CurveError(f"{where}: holds no numbers")
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
-        raise CurveError(f"{where}: value {values[bad[0]]!r} at line {bad[0] + 1} is not a finite number")
+        raise CurveError(f"{where}: number {bad[0] + 1} of the file ({float(values[bad[0]])!r}) is not finite")
     return values
 
 
@@ -102,8 +105,8 @@ def load_population(args) -> tuple[np.ndarray, np.ndarray, dict, dict | None, li
         eta = load_vector(args.eigenvalues, "--eigenvalues")
         negative = np.flatnonzero(eta < 0)
         if negative.size:
-            raise CurveError(f"error: --eigenvalues {args.eigenvalues}: eigenvalue {eta[negative[0]]!r} at line "
-                             f"{negative[0] + 1} is negative (a covariance has eigenvalues >= 0)")
+            raise CurveError(f"error: --eigenvalues {args.eigenvalues}: number {negative[0] + 1} of the file "
+                             f"({float(eta[negative[0]])!r}) is negative (a covariance has eigenvalues >= 0)")
         if not np.any(eta > 0):
             raise CurveError(f"error: --eigenvalues {args.eigenvalues}: every eigenvalue is 0")
         w = load_vector(args.teacher, "--teacher")
