@@ -241,3 +241,18 @@ def test_installed_wheel_alone_runs_curve(tmp_path):
     ds = io.read_dataset(work / "c.nc")
     assert "site-packages" in where and "/src/" not in where
     assert json.loads(ds.attrs["package_modules"])["ridgerenorm.curve"] == io.sha256(ROOT / "src" / "ridgerenorm" / "curve.py")[:12]
+
+
+def test_optimal_ridge_finds_the_global_minimum(tmp_path):
+    """Two spectral blocks: near P = 30, E_g(lambda) has two minima (one at the small block's scale, one at the
+    large one's); lambda* jumps between them.  At every P, E_g at lambda* is below E_g on a dense lambda grid."""
+    ds, _ = run_curve(tmp_path, "--spectrum", "blocks", "--sizes", 10, 100, "--values", 1, 0.01, "--teacher-values",
+                      1, 10, "--sigma-eps", 0.1, "--optimal-ridge", "--P-min", 20, "--P-max", 50, "--points", 7)
+    eta = np.repeat([1.0, 0.01], [10, 100])
+    w = np.repeat([1.0, 10.0], [10, 100])
+    grid = np.logspace(-10, 4, 561)
+    for P, lam, eg in zip(ds.P.values, ds["lam_opt"].values, ds["eg_opt"].values):
+        dense = theory.linear_ridge(eta, w, np.full_like(grid, P), grid, 0.1)["eg"].values
+        assert eg <= dense.min() * (1 + 1e-9), (P, lam, grid[np.argmin(dense)])
+    jump = np.abs(np.diff(np.log10(ds["lam_opt"].values)))
+    assert jump.max() > 2  # the optimum moves from one minimum to the other within the range

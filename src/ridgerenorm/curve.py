@@ -296,7 +296,8 @@ def _figure(ds: xr.Dataset, label: str):
             axes[1].legend()
         axes[1].set(xscale="log", yscale="log", xlabel="$P$", ylabel=r"optimal ridge $\lambda^*$")
     panel_label(ax, "a")
-    ax.set(xscale="log", yscale="log", xlabel="$P$", ylabel=ERROR_AXIS, title=label)
+    ax.set(xscale="log", yscale="log", xlabel="$P$", ylabel=ERROR_AXIS)
+    fig.suptitle(label, fontsize=9)
     ax.legend()
     return fig
 
