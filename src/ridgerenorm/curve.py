@@ -200,7 +200,7 @@ def sample_grid(args, D: int, experiment: dict | None) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------- optimal ridge
 
 
-def optimal_ridge(model, spec: dict, eta, w, P, bounds=(1e-10, 1e4), xatol: float = 1e-5, scan: int = 8):
+def optimal_ridge(model, spec: dict, eta, w, P, bounds=(1e-10, 1e4), xatol: float = 1e-5, scan: int = 4):
     """lambda*(P) minimizing the model's theory E_g at each P over lambda in `bounds`, and the E_g there.
 
     At each P, E_g is first evaluated on a grid of `scan` points per decade of lambda (one vectorized theory
