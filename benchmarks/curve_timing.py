@@ -32,11 +32,9 @@ MODELS = {
 
 def spec_of(argv: list[str]) -> dict:
     """The model spec `ridgerenorm curve` builds from `argv` (its own option parser)."""
-    import argparse
+    from ridgerenorm.cli import build_parser
 
-    parser = argparse.ArgumentParser()
-    curve.add_arguments(parser)
-    args = parser.parse_args(argv + ["--out", "unused.nc"])
+    args = build_parser().parse_args(["curve", *argv, "--out", "unused.nc"])
     return curve.model_spec(args, 10000, None)
 
 

@@ -19,7 +19,6 @@ installed wheel is all it needs.
 
 from __future__ import annotations
 
-import argparse
 import time
 import warnings
 from pathlib import Path
@@ -30,8 +29,8 @@ import xarray as xr
 from . import spectra
 from .quantities import attrs
 
-__all__ = ["CurveError", "load_vector", "load_population", "curve_models", "optimal_ridge", "curve_dataset",
-           "add_arguments", "run"]
+__all__ = ["CurveError", "load_vector", "load_population", "curve_models", "model_spec", "sample_grid",
+           "optimal_ridge", "curve_dataset", "run"]
 
 
 class CurveError(ValueError):
@@ -303,43 +302,6 @@ def _figure(ds: xr.Dataset, label: str):
 
 
 # ---------------------------------------------------------------------------------------------- command
-
-
-def add_arguments(s: argparse.ArgumentParser) -> None:
-    g = s.add_argument_group("population (one of three)")
-    g.add_argument("--config", nargs="+", metavar="FILE", help="config YAML files, merged in order (with --experiment)")
-    g.add_argument("--experiment", metavar="NAME", help="take spectrum, teacher, model and parameters from this experiment")
-    g.add_argument("--spectrum", metavar="KIND", help="a spectrum kind of the config (isotropic, power_law, blocks)")
-    g.add_argument("--D", type=int, help="input dimension (isotropic, power_law)")
-    g.add_argument("--alpha", type=float, help="power-law exponent: eta_k = k^-alpha")
-    g.add_argument("--sizes", type=int, nargs="+", help="block sizes (blocks)")
-    g.add_argument("--values", type=float, nargs="+", help="block eigenvalues (blocks)")
-    g.add_argument("--r", type=float, help="source exponent of a power-law teacher (implies --teacher-kind power_law)")
-    g.add_argument("--teacher-kind", help="teacher kind (default: power_law with --r, blocks with --teacher-values, "
-                   "else flat)")
-    g.add_argument("--teacher-values", type=float, nargs="+", help="teacher weight on each block (blocks)")
-    g.add_argument("--teacher-norm", type=float, help="rescale the teacher to this Euclidean norm")
-    g.add_argument("--eigenvalues", metavar="FILE", help="population eigenvalues, .npy or .csv (one a line)")
-    g.add_argument("--teacher", metavar="FILE", help="teacher weights in the eigenbasis, .npy or .csv (one a line)")
-    m = s.add_argument_group("model")
-    m.add_argument("--model", help="linear_ridge (default) or random_features")
-    m.add_argument("--widths", type=int, nargs="+", metavar="N",
-                   help="feature-layer widths N_1 .. N_L (random_features; several: deep features)")
-    m.add_argument("--sigma-eps", type=float, help="label-noise std (default 0)")
-    m.add_argument("--sigma-xi", type=float, help="additive feature-noise std (random_features; default 0)")
-    r = m.add_mutually_exclusive_group()
-    r.add_argument("--ridge", type=float, help="a constant ridge lambda")
-    r.add_argument("--ridge-power", type=float, metavar="L", help="the ridge schedule lambda = P^-L")
-    m.add_argument("--optimal-ridge", action="store_true",
-                   help="add the theory-optimal ridge lambda*(P) and the E_g there (lam_opt, eg_opt)")
-    m.add_argument("--lambda-bounds", type=float, nargs=2, default=[1e-10, 1e4], metavar=("LO", "HI"),
-                   help="search range of the optimal ridge (default: 1e-10 1e4)")
-    p = s.add_argument_group("sample sizes (default: the experiment's theory grid, else 1 .. 10 D, 200 points)")
-    p.add_argument("--P-min", type=float, help="smallest P")
-    p.add_argument("--P-max", type=float, help="largest P")
-    p.add_argument("--points", type=int, help="number of P, geometrically spaced (default 200)")
-    s.add_argument("--out", required=True, help="netCDF file to write")
-    s.add_argument("--png", help="figure to write (default: --out with suffix .png)")
 
 
 def run(args) -> xr.Dataset:

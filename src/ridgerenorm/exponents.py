@@ -31,6 +31,7 @@ import json
 import numpy as np
 
 from . import theory
+from .plotting.guides import parameters
 
 __all__ = ["EXPONENT_COLUMNS", "candidate_exponents", "fit_exponent", "asymptotic_range", "exponent_columns"]
 
@@ -54,8 +55,6 @@ def candidate_exponents(spec: dict, attrs: dict) -> dict:
     """{term: exponent} of the power laws E_g can follow for an experiment (`spec`: its parameters; `attrs`:
     its theory's attributes, which hold the effective sigma_xi, sigma_eps and the widths); {} when the
     experiment has no power-law exponents (alpha and r)."""
-    from .plotting.guides import parameters
-
     p = parameters(spec)
     if p["alpha"] is None or p["r"] is None:
         return {}
