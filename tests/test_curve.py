@@ -183,6 +183,7 @@ def test_bad_npy_files(tmp_path, capsys):
     (("--spectrum", "power_law", "--D", 30, "--ridge", 0.1), "config error: curve.spectrum.alpha = None: required"),
     (("--spectrum", "isotropic", "--D", 30, "--r", 0.5, "--ridge", 0.1), "config error: curve.teacher.kind = 'power_law'"),
     (("--spectrum", "isotropic", "--D", 30, "--experiment", "b3", "--ridge", 0.1), "error: give exactly one population"),
+    (("--eigenvalues", "e.csv", "--teacher", "w.csv", "--D", 30), "error: --D 30: describes a spectrum kind, only with"),
 ])
 def test_bad_options_get_one_line(tmp_path, capsys, argv, why):
     out = tmp_path / "c.nc"

@@ -97,6 +97,11 @@ def load_population(args) -> tuple[np.ndarray, np.ndarray, dict, dict | None, li
     if sum(sources) != 1:
         raise CurveError("error: give exactly one population: --eigenvalues FILE --teacher FILE, "
                          "--spectrum KIND [...], or --config FILE --experiment NAME")
+    if not sources[1]:
+        for key in ("D", "alpha", "sizes", "values", "r", "teacher_kind", "teacher_values", "teacher_norm"):
+            if getattr(args, key) is not None:
+                raise CurveError(f"error: --{key.replace('_', '-')} {getattr(args, key)}: describes a spectrum kind, "
+                                 "only with --spectrum KIND")
     if sources[0]:
         if args.eigenvalues is None or args.teacher is None:
             missing = "--eigenvalues" if args.eigenvalues is None else "--teacher"
@@ -155,8 +160,9 @@ def model_spec(args, D: int, experiment: dict | None) -> dict:
                          f"{', '.join(sorted(models))})")
     model = models[name]
     spec = {"model": name, "D": int(D), "sigma_eps": 0.0}
-    if experiment is not None and experiment["model"] == name:
-        spec.update({k: experiment[k] for k in ("sigma_eps", "ridge") + tuple(model.theory_keys) if k in experiment})
+    if experiment is not None:  # its noise and ridge; its model's own keys when the model is the same
+        own = tuple(model.theory_keys) if experiment["model"] == name else ()
+        spec.update({k: experiment[k] for k in ("sigma_eps", "ridge") + own if k in experiment})
     if args.sigma_eps is not None:
         spec["sigma_eps"] = _number(args.sigma_eps, "--sigma-eps")
     given = {"widths": args.widths, "sigma_xi": args.sigma_xi}
