@@ -124,9 +124,9 @@ def asymptotic_range(theory_ds, exponent: float, P_sim, components=()) -> np.nda
 
 def exponent_columns(sim, theory_ds) -> dict | None:
     """The EXPONENT_COLUMNS of an experiment's E_g row: the governing term and its exponent, the fitted
-    exponent, its uncertainty, z and the P range of the fit (the fit's cells NaN and the term the signal's
-    when fewer than MIN_POINTS simulated P follow any candidate); None when the experiment has no power-law
-    exponents or no E_g over P."""
+    exponent, its uncertainty, z, the theory curve's own slope and the P range of the fit (the fit's cells NaN
+    and the term the signal's when fewer than MIN_POINTS simulated P follow any candidate); None when the
+    experiment has no power-law exponents or no E_g over P."""
     if "eg" not in sim or "eg" not in theory_ds or sim["eg"].dims != ("P",) or "P" not in theory_ds.dims:
         return None
     spec = _attr(theory_ds, "spec") or _attr(sim, "spec") or {}
@@ -141,6 +141,8 @@ def exponent_columns(sim, theory_ds) -> dict | None:
     # the candidate the theory follows over the most simulated P (ties: the first listed)
     runs = {term: asymptotic_range(theory_ds, e, P, TERM_COMPONENTS[term]) & usable for term, e in candidates.items()}
     term = max(candidates, key=lambda t: runs[t].sum())
+    if runs[term].sum() < MIN_POINTS:  # nothing to fit: name the signal's law
+        term = next(iter(candidates))
     mask = runs[term]
     out = dict.fromkeys(EXPONENT_COLUMNS, nan)
     out.update(exponent_term=term, exponent_theory=candidates[term], exponent_n_points=0)
