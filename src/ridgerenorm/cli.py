@@ -136,6 +136,18 @@ def cmd_theory(args) -> None:
     io.write_dataset(th, args.out, io.provenance(spec=spec, inputs=[args.spectrum], wall_time=time.perf_counter() - t0))
 
 
+def cmd_curve(args) -> None:
+    from . import curve
+
+    t0 = time.perf_counter()
+    try:
+        ds = curve.run(args)
+    except curve.CurveError as err:
+        raise InputError(str(err)) from None
+    print(f"curve: {ds.sizes['P']} sample sizes, {ds.attrs['model']}, D = {ds.attrs['D']}, written to {args.out} "
+          f"in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+
+
 def _draw_range(text: str) -> tuple[int, int]:
     start, sep, stop = text.partition(":")
     if not (sep and start.strip().isdigit() and stop.strip().isdigit()):
@@ -338,6 +350,44 @@ def cmd_summary(args) -> None:
     raise SystemExit(summary.main(args.results, args.since, args.configfile or ()))
 
 
+def _curve_arguments(s: argparse.ArgumentParser) -> None:
+    """The options of `ridgerenorm curve` (curve.py reads them; the module is imported only when it runs)."""
+    g = s.add_argument_group("population (one of three)")
+    g.add_argument("--config", nargs="+", metavar="FILE", help="config YAML files, merged in order (with --experiment)")
+    g.add_argument("--experiment", metavar="NAME", help="take spectrum, teacher, model and parameters from this experiment")
+    g.add_argument("--spectrum", metavar="KIND", help="a spectrum kind of the config (isotropic, power_law, blocks)")
+    g.add_argument("--D", type=int, help="input dimension (isotropic, power_law)")
+    g.add_argument("--alpha", type=float, help="power-law exponent: eta_k = k^-alpha")
+    g.add_argument("--sizes", type=int, nargs="+", help="block sizes (blocks)")
+    g.add_argument("--values", type=float, nargs="+", help="block eigenvalues (blocks)")
+    g.add_argument("--r", type=float, help="source exponent of a power-law teacher (implies --teacher-kind power_law)")
+    g.add_argument("--teacher-kind", help="teacher kind (default: power_law with --r, blocks with --teacher-values, "
+                   "else flat)")
+    g.add_argument("--teacher-values", type=float, nargs="+", help="teacher weight on each block (blocks)")
+    g.add_argument("--teacher-norm", type=float, help="rescale the teacher to this Euclidean norm")
+    g.add_argument("--eigenvalues", metavar="FILE", help="population eigenvalues, .npy or .csv (one a line)")
+    g.add_argument("--teacher", metavar="FILE", help="teacher weights in the eigenbasis, .npy or .csv (one a line)")
+    m = s.add_argument_group("model")
+    m.add_argument("--model", help="linear_ridge (default) or random_features")
+    m.add_argument("--widths", type=int, nargs="+", metavar="N",
+                   help="feature-layer widths N_1 .. N_L (random_features; several: deep features)")
+    m.add_argument("--sigma-eps", type=float, help="label-noise std (default 0)")
+    m.add_argument("--sigma-xi", type=float, help="additive feature-noise std (random_features; default 0)")
+    r = m.add_mutually_exclusive_group()
+    r.add_argument("--ridge", type=float, help="a constant ridge lambda")
+    r.add_argument("--ridge-power", type=float, metavar="L", help="the ridge schedule lambda = P^-L")
+    m.add_argument("--optimal-ridge", action="store_true",
+                   help="add the theory-optimal ridge lambda*(P) and the E_g there (lam_opt, eg_opt)")
+    m.add_argument("--lambda-bounds", type=float, nargs=2, default=[1e-10, 1e4], metavar=("LO", "HI"),
+                   help="search range of the optimal ridge (default: 1e-10 1e4)")
+    p = s.add_argument_group("sample sizes (default: the experiment's theory grid, else 1 .. 10 D, 200 points)")
+    p.add_argument("--P-min", type=float, help="smallest P")
+    p.add_argument("--P-max", type=float, help="largest P")
+    p.add_argument("--points", type=int, help="number of P, geometrically spaced (default 200)")
+    s.add_argument("--out", required=True, help="netCDF file to write")
+    s.add_argument("--png", help="figure to write (default: --out with suffix .png)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -423,6 +473,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--since", type=float, help="the run's start (seconds since the epoch): count the figures it wrote")
     s.add_argument("--configfile", nargs="*", metavar="FILE", help="the run's --configfile overlays (for the report command)")
     s.set_defaults(func=cmd_summary)
+
+    s = sub.add_parser("curve", help="theory learning curve E_g(P) for a spectrum of your own, optionally at the "
+                       "optimal ridge (no Snakemake)")
+    _curve_arguments(s)
+    s.set_defaults(func=cmd_curve)
 
     s = sub.add_parser("spectrum", help="write an experiment's population spectrum and teacher")
     s.add_argument("--spec", required=True, help="experiment parameters as JSON, inline or @FILE")

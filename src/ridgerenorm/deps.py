@@ -24,7 +24,7 @@ PACKAGE = "ridgerenorm"
 PACKAGE_DIR = Path(__file__).resolve().parent
 # extra function names (beyond cmd_<step> and <step>) whose imports belong to a step
 STEP_FUNCTIONS = {"figure": ("render", "draw", "check_figure", "_figure_record"), "spectra-data": ("spectra_data", "check_figure"),
-                  "contact-sheet": ("contact_sheet",)}
+                  "contact-sheet": ("contact_sheet",), "agreement": ("write_agreement_csv",)}
 STEPS = ("spectrum", "simulate", "merge", "theory", "figure", "agreement", "spectra-data", "audit", "cache",
          "contact-sheet")
 # Modules that are not code: _version.py is written by setuptools-scm at every (re)install, so as a rule input

@@ -213,14 +213,25 @@ def agreement_rows(experiment: str, sim, theory) -> list[dict]:
 
 
 def write_agreement_csv(pairs: dict, path) -> list[dict]:
-    """Rows for every experiment in `pairs` (name -> (simulation, theory)), written as CSV."""
+    """Rows for every experiment in `pairs` (name -> (simulation, theory)), written as CSV; the E_g row of a
+    power-law experiment also holds the columns of exponents.exponent_columns (empty in the other rows)."""
     import csv
 
     from .io import atomic_path
 
-    rows = [r for name in sorted(pairs) for r in agreement_rows(name, *pairs[name])]
+    from .exponents import EXPONENT_COLUMNS, exponent_columns
+
+    rows = []
+    for name in sorted(pairs):
+        exp_rows = agreement_rows(name, *pairs[name])
+        # the E_g row of a power-law experiment also gets the fitted scaling exponent beside the predicted one
+        extra = exponent_columns(*pairs[name])
+        for r in exp_rows:
+            if extra is not None and r["quantity"] == r["theory_quantity"] == "eg":
+                r.update(extra)
+        rows += exp_rows
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=AGREEMENT_COLUMNS)
+        writer = csv.DictWriter(f, fieldnames=AGREEMENT_COLUMNS + EXPONENT_COLUMNS, restval="")
         writer.writeheader()
         for r in rows:
             writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})

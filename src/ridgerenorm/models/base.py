@@ -54,6 +54,7 @@ class Model:
     merge_needs_spectrum: bool = False
     error_quantities: tuple = ()  # error components the merge and theory produce (quantities.py names)
     param_quantities: tuple = ()  # renormalized parameters the theory produces
+    derived: tuple = ()  # quantities the theory file adds to the theory's own (quantities.add_derived)
 
     # ---------------------------------------------------------------- configuration
 
@@ -81,6 +82,12 @@ class Model:
     def theory(self, spec: dict, population: xr.Dataset) -> xr.Dataset:
         """The theory on the experiment's grid, as the file the theory step writes."""
         raise NotImplementedError
+
+    def point_theory(self, spec: dict, eta, w, P, lam) -> xr.Dataset:
+        """The theory (theory.py) at sample sizes P and ridges lam (equal-length arrays, one lambda per P)
+        for population eigenvalues eta and teacher w, as a Dataset over `point`.  Models whose theory is a
+        function of (P, lambda) on a sample grid provide it; `ridgerenorm curve` evaluates it."""
+        raise NotImplementedError(f"model {self.name!r} has no theory over (P, lambda)")
 
     # ---------------------------------------------------------------- costs and captions
 

@@ -133,12 +133,15 @@ class LinearRidge(Model):
         return xr.Dataset(out, coords=coords), block_provenance(spec, blocks)
 
     def theory(self, spec, population):
-        from .. import theory
-
         P, P_sim = theory_sample_sizes(spec)
         lam = ridge_values(spec["ridge"], P)
-        th = theory.linear_ridge(population.eta.values, population.w.values, P, lam, spec["sigma_eps"])
+        th = self.point_theory(spec, population.eta.values, population.w.values, P, lam)
         return grid_theory_dataset(th, spec, P, P_sim)
+
+    def point_theory(self, spec, eta, w, P, lam):
+        from .. import theory
+
+        return theory.linear_ridge(eta, w, P, lam, spec["sigma_eps"])
 
     def memory_mb(self, spec, n_draws, mem_budget_bytes, threads):
         D = int(spec["D"])

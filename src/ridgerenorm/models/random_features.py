@@ -329,15 +329,18 @@ class RandomFeatures(Model):
         return two_way_dataset(spec, ds, comp, PER_DRAW), block_provenance(spec, blocks)
 
     def theory(self, spec, population):
-        from .. import theory
-
         P, P_sim = theory_sample_sizes(spec)
         lam = ridge_values(spec["ridge"], P)
+        th = self.point_theory(spec, population.eta.values, population.w.values, P, lam)
+        return grid_theory_dataset(th, spec, P, P_sim, self.derived)
+
+    def point_theory(self, spec, eta, w, P, lam):
+        from .. import theory
+
         alpha_f = spec.get("weight_exponent", 0.0)
         spectra_w = [np.arange(1, n + 1) ** -alpha_f for n in spec["widths"]] if alpha_f else None
-        th = theory.random_features(population.eta.values, population.w.values, P, spec["widths"], lam,
-                                    sigma_eps=spec["sigma_eps"], sigma_xi=spec["sigma_xi"], weight_spectra=spectra_w)
-        return grid_theory_dataset(th, spec, P, P_sim, self.derived)
+        return theory.random_features(eta, w, P, spec["widths"], lam, sigma_eps=spec["sigma_eps"],
+                                      sigma_xi=spec["sigma_xi"], weight_spectra=spectra_w)
 
     def memory_mb(self, spec, n_draws, mem_budget_bytes, threads):
         D = int(spec["D"])
