@@ -25,7 +25,7 @@ import os
 
 import numpy as np
 
-from . import spectra
+from . import spectra, spectrum_kinds
 from .errors import config_error
 
 __all__ = ["MAX_SIZE", "MAX_JOBS", "HEADROOM", "machine_memory_bytes", "job_memory_mb", "check_experiment_memory",
@@ -39,8 +39,9 @@ FIXED_EXPERIMENT_JOBS = 3  # spectrum, merge, theory
 FIXED_WORKFLOW_JOBS = 3  # agreement, benchmark summary, all
 ENV_MAX_MEMORY = "RIDGERENORM_MAX_MEMORY_GB"
 
-# shared experiment keys a simulation job's size depends on, and how a user would shrink each tenfold
-SHARED_SIZE_KEYS = {("spectrum", "D"): "size", ("spectrum", "sizes"): "size", ("samples",): "q_grid"}
+# shared experiment keys a simulation job's size depends on, and how a user would shrink each tenfold (the
+# spectrum's own come first: its kind's size_keys)
+SHARED_SIZE_KEYS = {("samples",): "q_grid"}
 
 
 def _cgroup_limit_bytes() -> float:
@@ -178,7 +179,9 @@ def _candidates(config: dict, name: str):
     per_job["experiments"][name]["block"] = n
     out = [(base + ("block" if "block" in exp else "draws",), per_job)]
     model = MODELS.get(exp.get("model"))
-    keys = [((k,), how) for k, how in getattr(model, "size_keys", {}).items()] + list(SHARED_SIZE_KEYS.items())
+    keys = [((k,), how) for k, how in getattr(model, "size_keys", {}).items()]
+    keys += [(("spectrum", k), how) for k, how in spectrum_kinds.size_keys(exp["spectrum"]).items()]
+    keys += list(SHARED_SIZE_KEYS.items())
     for path, how in keys:
         value = _get(exp, path)
         if value is not None:

@@ -21,7 +21,7 @@ from .base import SpectrumKind, TeacherKind, number
 
 __all__ = ["SpectrumKind", "TeacherKind", "SPECTRUM_KINDS", "TEACHER_KINDS", "register", "spectrum_kind",
            "teacher_kind", "dimension", "population", "check", "spectrum_schema", "teacher_schema", "resolve",
-           "anchor_paths", "file_keys", "dimension_key", "caption_words", "label_parts", "guide_facts", "input_files"]
+           "anchor_paths", "file_keys", "dimension_key", "size_keys", "caption_words", "label_parts", "guide_facts", "input_files"]
 
 SPECTRUM_KINDS: dict[str, SpectrumKind] = {}
 TEACHER_KINDS: dict[str, TeacherKind] = {}
@@ -188,6 +188,11 @@ def anchor_paths(spectrum: dict, base_dir) -> None:
 
     for key in file_keys(spectrum):
         spectrum[key] = anchor(spectrum[key], base_dir)
+
+
+def size_keys(spectrum: dict) -> dict:
+    """{spectrum key: how to shrink it} of the keys a simulation job's size grows with (limits.py)."""
+    return dict(spectrum_kind(spectrum).size_keys)
 
 
 def input_files(spectrum: dict) -> list[str]:

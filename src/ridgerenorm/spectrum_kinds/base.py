@@ -43,6 +43,8 @@ class SpectrumKind:
     required: tuple = ()  # keys a spectrum of this kind must give
     dimension_key: str = "D"  # the key a too-large dimension is reported under
     path_keys: tuple = ()  # keys holding file paths (resolved against the config file's directory)
+    # keys a simulation job's memory grows with, and how a user shrinks each tenfold (limits.py: "size")
+    size_keys: dict = {"D": "size"}
 
     def check(self, spectrum: dict, fail) -> None:
         """Semantic checks the schema cannot express."""

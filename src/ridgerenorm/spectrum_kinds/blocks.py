@@ -17,6 +17,7 @@ class Blocks(SpectrumKind):
     }
     required = ("sizes", "values")
     dimension_key = "sizes"
+    size_keys = {"sizes": "size"}
 
     def check(self, spectrum, fail):
         if len(spectrum["sizes"]) != len(spectrum["values"]):
