@@ -115,7 +115,8 @@ def test_a_power_law_written_to_npy_gives_the_power_law_kinds_population_and_the
 def test_file_kind_reads_csv_and_netcdf_and_sorts_descending(tmp_path):
     eta = np.array([0.5, 2.0, 1.0, 0.0])
     w = np.array([5.0, 20.0, 10.0, 1.0])
-    (tmp_path / "pop.csv").write_text("# a population\neta,w\n" + "".join(f"{float(e)!r},{float(v)!r}\n" for e, v in zip(eta, w)))
+    rows = "".join(f"{float(e)!r},{float(v)!r}\n" for e, v in zip(eta, w))
+    (tmp_path / "pop.csv").write_text("# a population\neta,w\n" + rows)
     xr.Dataset({"eta": ("k", eta), "w": ("k", w), "sigma_eps": ((), 0.3)}).to_netcdf(tmp_path / "pop.nc")
     for name in ("pop.csv", "pop.nc"):
         got = population({"kind": "file", "path": str(tmp_path / name)}, {"kind": "file"})
@@ -135,7 +136,8 @@ FILE_ERRORS = [
     ("eta.npy", lambda p: np.save(p, np.array([1.0, np.nan, 0.5])), "path", "eta[1] = nan is not finite"),
     ("eta.npy", lambda p: np.save(p, np.array([1.0, -0.5, 0.2])), "path",
      "eta[1] = -0.5 is negative (eigenvalues of a covariance are >= 0)"),
-    ("eta.npy", lambda p: np.save(p, np.ones((3, 4))), "path", "eta is a 2-D array of shape (3, 4); expected a 1-D array"),
+    ("eta.npy", lambda p: np.save(p, np.ones((3, 4))), "path",
+     "eta is a 2-D array of shape (3, 4); expected a 1-D array"),
     ("w.npy", lambda p: np.save(p, np.ones(5)), "w_path", "w has 5 values, expected 10 (one per eigenvalue)"),
     ("eta.csv", lambda p: p.write_text("eta\n1.0\ninf\n"), "path", "eta[1] = inf is not finite"),
     ("eta.csv", lambda p: p.write_text("eta\n1.0\nabc\n"), "path", "not a number: 'abc'"),
@@ -171,7 +173,8 @@ def test_file_teacher_without_w_and_an_edited_file_are_refused(tmp_path):
     assert len(spec["spectrum"]["sha256"]) == 64
     cfg.check_step_spec(spec, "spectrum", "spectrum")
     np.save(tmp_path / "eta.npy", np.array([2.0, 0.5]))  # edited after the spec was written
-    with pytest.raises(cfg.ConfigError, match=r"spectrum\.sha256 = '[0-9a-f]{50}.*: the files changed since this spec was made"):
+    changed = r"spectrum\.sha256 = '[0-9a-f]{50}.*: the files changed since this spec was made"
+    with pytest.raises(cfg.ConfigError, match=changed):
         cfg.check_step_spec(spec, "spectrum", "spectrum")
     assert cfg.step_spec(config, "x", "spectrum")["spectrum"]["sha256"] != spec["spectrum"]["sha256"]
 

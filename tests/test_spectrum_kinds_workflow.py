@@ -4,7 +4,6 @@ edit to the input file makes exactly that experiment's results stale."""
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +15,8 @@ from ridgerenorm.spectra import population
 
 from clones import job_counts
 from clones import snakemake_at as snakemake
+from test_pipeline import workflow_copy
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.pipeline
 D = 40
 SMALL = {"ridge": 1e-3, "sigma_eps": 0.1, "samples": {"logspace": [0, 1, 4]},
@@ -57,11 +56,7 @@ def write_inputs(folder: Path) -> None:
 
 
 def test_file_and_dataset_spectra_run_in_every_model_and_an_edited_file_reruns_its_experiment(tmp_path):
-    d = tmp_path / "wf"
-    d.mkdir()
-    for name in ("Snakefile", "workflow", "config", "src", "profiles", "benchmarks"):
-        src = ROOT / name
-        (shutil.copytree if src.is_dir() else shutil.copy2)(src, d / name, **({"symlinks": True} if src.is_dir() else {}))
+    d = workflow_copy(tmp_path / "wf")
     extra = d / "mine"
     extra.mkdir()
     write_inputs(extra)

@@ -19,9 +19,9 @@ import numpy as np
 
 from .base import SpectrumKind, TeacherKind, number
 
-__all__ = ["SpectrumKind", "TeacherKind", "SPECTRUM_KINDS", "TEACHER_KINDS", "register", "spectrum_kind",
-           "teacher_kind", "dimension", "population", "check", "spectrum_schema", "teacher_schema", "resolve",
-           "anchor_paths", "file_keys", "dimension_key", "size_keys", "caption_words", "label_parts", "guide_facts", "input_files"]
+__all__ = ["SpectrumKind", "TeacherKind", "SPECTRUM_KINDS", "TEACHER_KINDS", "register", "version", "spectrum_kind",
+           "teacher_kind", "dimension", "dimension_key", "size_keys", "population", "check", "spectrum_schema",
+           "teacher_schema", "resolve", "file_keys", "anchor_paths", "caption_words", "label_parts", "guide_facts"]
 
 SPECTRUM_KINDS: dict[str, SpectrumKind] = {}
 TEACHER_KINDS: dict[str, TeacherKind] = {}
@@ -193,11 +193,6 @@ def anchor_paths(spectrum: dict, base_dir) -> None:
 def size_keys(spectrum: dict) -> dict:
     """{spectrum key: how to shrink it} of the keys a simulation job's size grows with (limits.py)."""
     return dict(spectrum_kind(spectrum).size_keys)
-
-
-def input_files(spectrum: dict) -> list[str]:
-    """The files a spectrum is read from."""
-    return spectrum_kind(spectrum).input_files(spectrum)
 
 
 # ------------------------------------------------------------------------------------------ words

@@ -162,7 +162,8 @@ def column(table: dict, names: tuple, what: str, required: bool = True):
     return None
 
 
-def vector(values, what: str, length: int | None = None, nonnegative: bool = False, per: str = "eigenvalue") -> np.ndarray:
+def vector(values, what: str, length: int | None = None, nonnegative: bool = False,
+           per: str = "eigenvalue") -> np.ndarray:
     """A 1-D float64 array of finite values (>= 0 when nonnegative; of `length` when given)."""
     a = np.asarray(values)
     if a.dtype.kind not in "biuf":
