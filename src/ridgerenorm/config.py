@@ -19,7 +19,7 @@ import jsonschema
 import numpy as np
 import yaml
 
-from . import limits, spectra
+from . import grids, limits, spectra, spectrum_kinds
 from .errors import ConfigError, config_error, short_repr, suggestion
 from .finite import check_finite
 from .strict_yaml import read_config_file
@@ -37,9 +37,18 @@ def _schema_file() -> dict:
         return yaml.safe_load(f)
 
 
+@functools.lru_cache(maxsize=4)
+def _schema_with_kinds(kinds_version: int) -> dict:
+    base = copy.deepcopy(_schema_file())
+    base["$defs"]["spectrum"] = spectrum_kinds.spectrum_schema()
+    base["$defs"]["teacher"] = spectrum_kinds.teacher_schema()
+    return base
+
+
 def _base_schema() -> dict:
-    """The schema file's contents (parsed once; a fresh copy each call, so callers may change it)."""
-    return copy.deepcopy(_schema_file())
+    """The schema file's contents with the spectrum and teacher mappings assembled from the spectrum-kind
+    registry (built once per state of the registry; a fresh copy each call, so callers may change it)."""
+    return copy.deepcopy(_schema_with_kinds(spectrum_kinds.version()))
 
 
 def experiment_schema(model: str | None = None) -> dict:
@@ -87,9 +96,34 @@ def load_config(*paths) -> dict:
         raise ConfigError("config error: no config file given")
     config: dict = {}
     for p in paths:
-        config = merge(config, read_config_file(p))
+        config = merge(config, anchor_paths(read_config_file(p), p))
     validate_config(config)
     return config
+
+
+def anchor_paths(config: dict, config_file) -> dict:
+    """`config` (the contents of config_file) with each spectrum's file paths resolved against the file's
+    directory (spectrum_kinds.anchor_paths), in place; returned for chaining."""
+    experiments = config.get("experiments") if isinstance(config, dict) else None
+    if isinstance(experiments, dict):
+        base_dir = Path(config_file).parent
+        for exp in experiments.values():
+            if isinstance(exp, dict) and isinstance(exp.get("spectrum"), dict):
+                spectrum_kinds.anchor_paths(exp["spectrum"], base_dir)
+    return config
+
+
+def anchor_config_paths(config: dict, config_files) -> None:
+    """The merged `config` (as Snakemake reads it) with the file paths of each spectrum resolved against the
+    directory of the last config file that gives them, in place."""
+    targets = config.get("experiments") if isinstance(config, dict) else None
+    for f in config_files:
+        own = anchor_paths(read_config_file(f), f)
+        for name, exp in (own.get("experiments") or {}).items():
+            target = targets.get(name) if isinstance(targets, dict) else None
+            if isinstance(exp, dict) and isinstance(exp.get("spectrum"), dict) and isinstance(target, dict):
+                for key in spectrum_kinds.file_keys(exp["spectrum"]):
+                    target["spectrum"][key] = exp["spectrum"][key]
 
 
 # ------------------------------------------------------------------------------------ schema errors
@@ -210,42 +244,23 @@ def _check_population(exp: dict, base: tuple) -> None:
     spec, teacher = exp.get("spectrum"), exp.get("teacher")
     if spec is None:
         return
-    kind = spec["kind"]
-    need = {"isotropic": ["D"], "power_law": ["D", "alpha"], "blocks": ["sizes", "values"]}[kind]
-    for key in need:
-        if key not in spec:
-            _fail(base + ("spectrum", key), None, f"required for spectrum.kind = {kind!r}")
-    if kind == "blocks" and len(spec["sizes"]) != len(spec["values"]):
-        _fail(base + ("spectrum", "values"), spec["values"],
-              f"length {len(spec['values'])} != length of spectrum.sizes ({len(spec['sizes'])})")
-    tkind = (teacher or {}).get("kind")
-    if tkind == "power_law":
-        if kind != "power_law":
-            _fail(base + ("teacher", "kind"), tkind, f"needs spectrum.kind = 'power_law', got {kind!r}")
-        if "r" not in teacher:
-            _fail(base + ("teacher", "r"), None, "required for teacher.kind = 'power_law'")
-    if tkind == "blocks":
-        if kind != "blocks":
-            _fail(base + ("teacher", "kind"), tkind, f"needs spectrum.kind = 'blocks', got {kind!r}")
-        if len(teacher.get("values", [])) != len(spec["sizes"]):
-            _fail(base + ("teacher", "values"), teacher.get("values"),
-                  f"length must equal length of spectrum.sizes ({len(spec['sizes'])})")
+    fail = lambda path, value, why: _fail(base + tuple(path), value, why)  # noqa: E731
+    spectrum_kinds.check(spec, teacher, fail)
     D = spectra.dimension(spec)
     if D > limits.MAX_SIZE:
-        _fail(base + ("spectrum", "sizes"), spec["sizes"], f"D = {D:.3g} is more than {limits.MAX_SIZE:.0e}")
+        key = spectrum_kinds.dimension_key(spec)
+        _fail(base + ("spectrum", key), spec[key], f"D = {D:.3g} is more than {limits.MAX_SIZE:.0e}")
     for key in ("samples", "theory_samples"):
         if key in exp:
             _check_grid(base + (key,), exp[key], D)
-    ridge = exp.get("ridge")
-    if isinstance(ridge, dict) and ridge["power"] < 0:
-        _fail(base + ("ridge", "power"), ridge["power"], "must be >= 0 (lambda = P^-l must not grow with P)")
+    grids.check_ridge(exp.get("ridge"), lambda path, value, why: fail(("ridge",) + path, value, why))
 
 
 def _check_grid(path, grid, D: int) -> None:
     """A q grid evaluates to finite q > 0 (10^a can overflow) giving 1 <= P = int(D/q) <= MAX_SIZE."""
     with np.errstate(all="ignore"):
-        q = spectra.grid_q(grid)
-        P = np.floor(D / q + 1e-9)
+        q = grids.grid_q(grid)
+        P = grids.sizes_from_q(D, q)
     if q.size == 0:
         _fail(path, grid, "grid is empty")
     bad = q[~(np.isfinite(q) & (q > 0))]
@@ -353,6 +368,7 @@ def experiment_spec(config: dict, name: str) -> dict:
     """The fully resolved parameters of one experiment (defaults filled in), as passed to the CLI."""
     exp = copy.deepcopy(config["experiments"][name])
     exp["name"] = name
+    spectrum_kinds.resolve(exp)
     exp.setdefault("sigma_eps", 0.0)
     exp["seed"] = int(config.get("seed", 0))
     D = spectra.dimension(exp["spectrum"])

@@ -80,6 +80,7 @@ from scipy.integrate import cumulative_trapezoid
 from scipy.optimize import brentq
 
 from .errors import ConvergenceError, not_eigenvalues
+from .grids import sizes_from_q
 
 __all__ = [
     "ConvergenceError",
@@ -601,7 +602,7 @@ def _ks_nonzero(ev, lam, dens, zero_mass):
 
 def _q_grid(spec, D):
     q_nominal = _values(spec["q"])
-    P = np.floor(D / q_nominal + 1e-9).astype(np.int64)
+    P = sizes_from_q(D, q_nominal).astype(np.int64)
     if np.any(P < 1):
         raise ValueError(f"q grid {spec['q']!r} gives P < 1 for N = {D}")
     return q_nominal, P, D / P

@@ -32,7 +32,7 @@ import os
 
 import numpy as np
 
-from . import spectra
+from . import spectra, spectrum_kinds
 from .errors import config_error
 
 __all__ = ["MAX_SIZE", "MAX_JOBS", "HEADROOM", "MAX_EXPERIMENT_DAYS", "JOB_KINDS", "machine_memory_bytes", "job_memory_mb",
@@ -46,9 +46,9 @@ FIXED_EXPERIMENT_JOBS = 3  # spectrum, merge, theory
 FIXED_WORKFLOW_JOBS = 3  # agreement, benchmark summary, all
 ENV_MAX_MEMORY = "RIDGERENORM_MAX_MEMORY_GB"
 
-# shared experiment keys a simulation job's size depends on, and how a user would shrink each tenfold
-SHARED_SIZE_KEYS = {("spectrum", "D"): "size", ("spectrum", "sizes"): "size", ("samples",): "q_grid",
-                    ("theory_samples",): "grid_points"}
+# shared experiment keys a simulation job's size depends on, and how a user would shrink each tenfold (the
+# spectrum's own come first: its kind's size_keys)
+SHARED_SIZE_KEYS = {("samples",): "q_grid", ("theory_samples",): "grid_points"}
 JOB_KINDS = ("simulation", "merge", "theory")  # the jobs of an experiment whose memory is checked
 MAX_EXPERIMENT_DAYS = 30.0  # longest estimated simulation of one experiment on this machine
 # rates assumed when this machine's are not measured yet: faster than any CPU node, so that the time check
@@ -212,7 +212,9 @@ def _candidates(config: dict, name: str, per_job: bool = True):
             fewer["experiments"][name]["block"] = min(int(exp["block"]), n)
         out = [(base + ("draws",), fewer)]
     model = MODELS.get(exp.get("model"))
-    keys = [((k,), how) for k, how in getattr(model, "size_keys", {}).items()] + list(SHARED_SIZE_KEYS.items())
+    keys = [((k,), how) for k, how in getattr(model, "size_keys", {}).items()]
+    keys += [(("spectrum", k), how) for k, how in spectrum_kinds.size_keys(exp["spectrum"]).items()]
+    keys += list(SHARED_SIZE_KEYS.items())
     for path, how in keys:
         value = _get(exp, path)
         if value is not None:

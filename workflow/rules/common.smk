@@ -24,9 +24,11 @@ from ridgerenorm.models import model_of
 # One clear line naming the offending key and value, before Snakemake's own (verbose) schema check.
 # Snakemake has read the config files itself, keeping the last of two equal keys without a word, so each
 # file is read again strictly first (duplicate keys, empty files): the messages of `ridgerenorm check-config`.
+# A spectrum's file paths are relative to the config file that gives them: resolved here, before any check.
 try:
     for configfile in workflow.configfiles:
         rr_config.read_config_file(configfile)
+    rr_config.anchor_config_paths(config, workflow.configfiles)
     rr_config.validate_config(config)
 except rr_config.ConfigError as err:
     sys.exit(str(err))

@@ -9,7 +9,9 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from ..grids import ridge_power  # noqa: E402
 from ..quantities import QUANTITIES  # noqa: E402
+from ..spectrum_kinds import label_parts  # noqa: E402
 
 # colour and legend label of each quantity, from the one vocabulary (quantities.py)
 COLORS = {q.name: q.color for q in QUANTITIES.values() if q.color}
@@ -116,17 +118,14 @@ def wrapped(text: str, width: int = 70) -> str:
 def parameter_line(spec: dict) -> str:
     """The parameters of an experiment, as a figure states them (read from its data file's spec)."""
     parts = [f"D={spec['D']:g}"]
-    spectrum, teacher = spec.get("spectrum", {}), spec.get("teacher", {})
-    if spectrum.get("kind") == "power_law":
-        parts.append(rf"$\alpha$={spectrum['alpha']:g}")
-    if teacher.get("kind") == "power_law":
-        parts.append(f"r={teacher['r']:g}")
+    parts += label_parts(spec.get("spectrum", {}), spec.get("teacher", {}))
     widths = spec.get("widths") or []
     if widths:
         parts.append(f"N={widths[-1]:g}" if len(widths) == 1 else "widths " + "-".join(f"{n:g}" for n in widths))
     ridge = spec.get("ridge")
-    if isinstance(ridge, dict):
-        parts.append(rf"$\lambda=P^{{-{ridge['power']:g}}}$")
+    power = ridge_power(ridge)
+    if power is not None:
+        parts.append(rf"$\lambda=P^{{-{power:g}}}$")
     elif ridge is not None:
         parts.append(rf"$\lambda$={ridge:g}")
     parts.append(rf"$\sigma_\epsilon$={spec.get('sigma_eps', 0.0):g}")
