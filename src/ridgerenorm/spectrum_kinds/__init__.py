@@ -68,7 +68,7 @@ def version() -> int:
 
 
 def _lookup(registry: dict, mapping: dict, what: str):
-    name = mapping["kind"]
+    name = mapping.get("kind") if isinstance(mapping, dict) else None
     try:
         return registry[name]
     except (KeyError, TypeError):
@@ -157,7 +157,20 @@ def dimension_key(spectrum: dict) -> str:
 
 
 def population(spectrum: dict, teacher: dict) -> tuple[np.ndarray, np.ndarray]:
-    """Eigenvalues eta (descending) and teacher w in the eigenbasis, as float64 arrays of length D."""
+    """The population eigenvalues eta of Sigma (descending) and the teacher w in its eigenbasis, as float64
+    arrays of length D: the two arrays the theory API (ridgerenorm.theory) takes.
+
+    spectrum: a registered spectrum kind, e.g. {"kind": "isotropic", "D": D}, {"kind": "power_law", "D": D,
+        "alpha": a} (eta_k = k^-a), {"kind": "blocks", "sizes": [...], "values": [...]}, or a population of
+        your own ({"kind": "file", ...}, {"kind": "dataset", ...}; docs/spectrum_kinds.md).
+    teacher: {"kind": "flat"} (w_k = 1), {"kind": "power_law", "r": r} (needs a power_law spectrum),
+        {"kind": "blocks", "values": [...]} (needs a blocks spectrum), or the file/dataset teachers; an
+        optional "norm" rescales w to that Euclidean norm.
+
+        >>> eta, w = population({"kind": "power_law", "D": 1000, "alpha": 1.5}, {"kind": "power_law", "r": 0.5})
+
+    An unknown or missing kind, or a teacher that does not fit the spectrum, raises ValueError with one line.
+    """
     sk, tk = spectrum_kind(spectrum), teacher_kind(teacher)
     if tk.needs is not None and tk.needs != sk.name:
         raise ValueError(f"teacher.kind = {tk.name!r} needs spectrum.kind = {tk.needs!r}, got {sk.name!r}")
