@@ -17,22 +17,23 @@ from clones import QUICK, checkout_copy, env_for
 from snakemake_logger_plugin_ridgerenorm import INTERRUPTED
 
 pytestmark = pytest.mark.pipeline
-TARGET = "results/quick/simulation/b3_capacity.nc"  # a spectrum, then two simulation jobs of a few seconds each
+TARGET = "results/quick/simulation/d2_transition.nc"  # a spectrum, then a simulation job of several seconds (b3 blocks ended in 0.2 s, before the signal)
 
 
 def wait_for_simulation(clone: Path, proc_alive, timeout=240.0):
-    """Until a simulation job of the target has started (its log exists), plus a second."""
-    logs = clone / "results" / "quick" / "logs" / "simulate" / "b3_capacity"
+    """Until a simulation job of the target is running its command (its log holds the job's first line, printed
+    once the command has loaded and can report an interruption), plus a fifth of a second."""
+    logs = clone / "results" / "quick" / "logs" / "simulate" / "d2_transition"
     t0 = time.time()
-    while not (logs.is_dir() and any(logs.iterdir())):
+    while not (logs.is_dir() and any(p.stat().st_size > 0 for p in logs.iterdir())):
         assert proc_alive(), "snakemake ended before a simulation job started"
         assert time.time() - t0 < timeout
-        time.sleep(0.2)
-    time.sleep(1.0)
+        time.sleep(0.05)
+    time.sleep(0.2)
 
 
 def stopped_job_logs(clone: Path) -> list[str]:
-    logs = clone / "results" / "quick" / "logs" / "simulate" / "b3_capacity"
+    logs = clone / "results" / "quick" / "logs" / "simulate" / "d2_transition"
     return [p.read_text() for p in sorted(logs.iterdir())]
 
 
@@ -51,7 +52,7 @@ def check_stopped(clone: Path, output: str, resume: bool = False):
                          capture_output=True, text=True)
     assert res.returncode == 0, res.stderr[-3000:]
     assert (clone / TARGET).is_file()
-    assert "b3_capacity" in res.stderr and "spectrum" not in res.stderr.split("Job stats:")[1].split("\n\n")[0]
+    assert "d2_transition" in res.stderr and "spectrum" not in res.stderr.split("Job stats:")[1].split("\n\n")[0]
     # the run ends with its summary (the Snakefile's onsuccess): no figure yet, and how to build the report
     assert "figures: none in results/quick/figures/ yet" in res.stderr
     assert "report: snakemake --report report.html --configfile config/quick.yaml" in res.stderr
