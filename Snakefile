@@ -1,7 +1,12 @@
 # ridgerenorm: every figure of "Scaling and renormalization in high-dimensional regression".
 #   snakemake --cores all                                  paper scale  -> results/paper/
 #   snakemake --cores all --configfile config/quick.yaml   quick scale  -> results/quick/
+import subprocess
+import time
+
 from snakemake.utils import min_version
+
+RUN_START = time.time()  # the summary counts the figures written after this
 
 # The same floor as pyproject.toml and environment.yml (tests/test_workflow.py).  The profiles are named
 # profiles/*/config.yaml, which 9.0 reads (profile.yaml only from 9.19 on).
@@ -35,3 +40,15 @@ onstart:
     planned = " ".join(shlex.quote(name) for name in to_simulate(workflow))
     if planned:
         shell("ridgerenorm plan {PLAN_CONFIGS} --experiments {planned} >&2 || true")
+
+
+onsuccess:
+    # Every successful run ends with a summary: the figures and where they are, the worst rows of
+    # agreement.csv, how to build the report.  An argument list, no shell: config file names are user text.
+    _summary = subprocess.run(
+        ["ridgerenorm", "summary", R, "--since", str(RUN_START), "--configfile"]
+        + [str(f) for f in workflow.overwrite_configfiles],
+        capture_output=True,
+        text=True,
+    )
+    print(_summary.stdout + _summary.stderr, end="", file=sys.stderr)

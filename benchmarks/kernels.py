@@ -15,8 +15,10 @@ divides every rate by its own GEMM peak, so a busy machine shows up in both and 
 Items, as the simulation runs them (the project's pool of --threads workers, BLAS on one thread each):
 - peak: n = 3000 GEMM on --threads BLAS threads, and on one thread (the reference of the one-per-thread
   factorizations);
-- features: X (P x D) times F (D x N) in the fixed 256-row blocks of LinearFeatures.apply, D = 10^4 and
-  N = 2000 (C5) and 5000 (D5); P = 2048 rows by default (the full P = 10^4 with --full: 0.4 and 1 TFLOP);
+- peak float32: the same GEMM in float32 (the feature product's precision);
+- features: X (P x D) times F (D x N) in the fixed 256-row blocks of LinearFeatures.apply, float32 as the
+  simulation runs it beside the same blocks in float64 (the former way), D = 10^4 and N = 2000 (C5) and
+  5000 (D5); P = 2048 rows by default (the full P = 10^4 with --full: 0.4 and 1 TFLOP);
 - gram / covariance: X X^T (P = 2000 rows of N = 2000) and X^T X (8192 rows of N = 2000) by GEMM
   (blocked_matmul_many, the former way) and by syrk (blocked_gram_many); rates count the flops each does
   (2M^2K for GEMM, M(M+1)K for syrk), the speedup is in time;
@@ -114,7 +116,12 @@ def child(args) -> dict:
         peaks[t] = 2.0 * n**3 / seconds / 1e9
         row(f"peak GEMM, {t} BLAS thread{'s' if t > 1 else ''}", f"{n}^3", seconds, stable, 2.0 * n**3, "GFLOP/s")
     peak = peaks[threads]
-    del a, b
+    a32, b32 = a.astype(np.float32), b.astype(np.float32)
+    with threadpool_limits(limits=threads, user_api="blas"):
+        seconds, stable = timed(lambda: a32 @ b32, tries)
+    peak32 = 2.0 * n**3 / seconds / 1e9
+    row(f"peak float32 GEMM, {threads} BLAS threads", f"{n}^3", seconds, stable, 2.0 * n**3, "GFLOP/s")
+    del a, b, a32, b32
 
     with threadpool_limits(limits=1, user_api="blas"):
         D, P = 10_000, (10_000 if args.full else 2048)
@@ -123,9 +130,17 @@ def child(args) -> dict:
             F = rng.standard_normal((D, N))
             Phi = np.empty((1, P, N))
             fmap = LinearFeatures(D, (N,), "bench", 0)
-            seconds, stable = timed(lambda: fmap.apply(X, [F], Phi, threads), tries)
-            row(f"features X F (N={N})", f"P={P} D={D} N={N}", seconds, stable, 2.0 * P * D * N, "GFLOP/s", peak)
-            del F, Phi
+            F32 = fmap.rounded([F])
+
+            def float64_features():  # the former feature product: the same blocks, in float64
+                blocked_matmul_many([(X, F, Phi[0])], threads)
+
+            (s64, ok64), (s32, ok32) = paired(float64_features, lambda: fmap.apply(X, F32, Phi, threads), tries)
+            row(f"features X F float64 (N={N})", f"P={P} D={D} N={N}", s64, ok64, 2.0 * P * D * N, "GFLOP/s", peak)
+            # float64-equivalent flops against the float64 peak (the plan's unit), and against float32's own
+            row(f"features X F float32 (N={N})", f"P={P} D={D} N={N}", s32, ok32, 2.0 * P * D * N, "GFLOP/s", peak,
+                speedup=s64 / s32, of_float32_peak=2.0 * P * D * N / s32 / 1e9 / peak32)
+            del F, F32, Phi
         del X
 
         for name, M, K, make in (("gram X X^T", 2000, 2000, lambda Z: Z), ("covariance X^T X", 2000, 8192, lambda Z: Z.T)):
@@ -280,7 +295,10 @@ def report(kernels, results) -> None:
             mark = "" if rk["stable"] else "~"
             cells += f" {mark}{rk['rate']:.2f} {rk['unit']} | " + (f"{rk['of_peak']:.0%} |" if rk["of_peak"] else "- |")
             if rk.get("speedup"):
-                notes.append(f"{k}: {rk['speedup']:.2f}x faster than GEMM")
+                than = "the float64 product" if "float32" in r["item"] else "GEMM"
+                notes.append(f"{k}: {rk['speedup']:.2f}x faster than {than}")
+            if rk.get("of_float32_peak"):
+                notes.append(f"{k}: {rk['of_float32_peak']:.0%} of the float32 peak")
         cells += f" {results[kernels[1]]['rows'][i]['rate'] / r['rate']:.2f} |" if ratio else ""
         print(f"| {r['item']} | {r['shape']} |{cells} {'; '.join(notes)} |")
 

@@ -148,3 +148,144 @@ def test_export_refuses_a_corrupt_file(tmp_path):
     with pytest.raises(cache.BundleError, match="not exported: .*x.nc: data do not match the recorded checksum"):
         cache.export_bundle(src, "quick", tmp_path / "out.tar.gz")
     assert not (tmp_path / "out.tar.gz").exists()
+
+
+def _octal(n: int, width: int) -> bytes:
+    return b"%0*o" % (width - 1, n) + b"\0"
+
+
+def _patched_bundle(path, members, patch):
+    """A bundle of `members` (a true manifest first) whose last member's 512-byte header is changed by
+    patch(header: bytearray) and its checksum recomputed: headers tarfile would never write."""
+    import gzip
+    import hashlib
+
+    manifest = "".join(f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in members.items())
+    raw = bytes_io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        offsets = []
+        for name, data in [("MANIFEST.sha256", manifest.encode())] + list(members.items()):
+            offsets.append(raw.tell())
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, bytes_io.BytesIO(data))
+    data = bytearray(raw.getvalue())
+    at = offsets[-1]
+    header = data[at: at + 512]
+    patch(header)
+    header[148:156] = b" " * 8
+    header[148:156] = b"%06o\0 " % sum(header)
+    data[at: at + 512] = header
+    path.write_bytes(gzip.compress(bytes(data)))
+    return path
+
+
+def _gnu_sparse(header):
+    """GNU sparse type 'S': one 512-byte data run at the end of a 4 GiB file of holes."""
+    header[156:157] = tarfile.GNUTYPE_SPARSE
+    header[386:398], header[398:410] = _octal((4 << 30) - 512, 12), _octal(512, 12)
+    header[483:495] = _octal(4 << 30, 12)
+
+
+def _pax_sparse_bundle(path):
+    """The same 4 GiB sparse file as POSIX pax GNU.sparse records (what GNU tar writes with --sparse)."""
+    import hashlib
+
+    name, data = "results/quick/theory/x.nc", b"x" * 512
+    with tarfile.open(path, "w:gz", format=tarfile.PAX_FORMAT) as tar:
+        manifest = f"{hashlib.sha256(data).hexdigest()}  {name}\n".encode()
+        info = tarfile.TarInfo("MANIFEST.sha256")
+        info.size = len(manifest)
+        tar.addfile(info, bytes_io.BytesIO(manifest))
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        info.pax_headers = {"GNU.sparse.map": f"{(4 << 30) - 512},512", "GNU.sparse.size": str(4 << 30)}
+        tar.addfile(info, bytes_io.BytesIO(data))
+    return path
+
+
+@pytest.mark.parametrize("kind", ["gnu", "pax"])
+def test_sparse_member_is_refused_in_one_line(tmp_path, kind):
+    """A sparse member unpacks to its full size from a few hundred bytes (here 4 GiB of holes, under the
+    8 GiB member cap, so only its type refuses it): refused before a byte is written."""
+    archive = (_patched_bundle(tmp_path / "s.tgz", {"results/quick/theory/x.nc": b"x" * 512}, _gnu_sparse)
+               if kind == "gnu" else _pax_sparse_bundle(tmp_path / "s.tgz"))
+    member = [m for m in tarfile.open(archive, "r|gz")][-1]
+    assert member.issparse() and member.size == 4 << 30 < cache.MAX_MEMBER_BYTES
+    dest = _results(tmp_path / "dest")
+    before = _snapshot(dest)
+    res = subprocess.run([sys.executable, "-m", "ridgerenorm.cli", "cache", "import", str(archive), "--root", str(dest)],
+                         capture_output=True, text=True)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
+    assert res.stderr.startswith(f"error: {archive}: results/quick/theory/x.nc: not a regular file"), res.stderr
+    assert _snapshot(dest) == before
+
+
+@pytest.mark.parametrize("lie", [-512, 512, 1 << 20])
+def test_a_lying_size_header_is_refused(exported, tmp_path, lie):
+    """A member whose header gives a size other than its data's: shorter reads the rest of the data as the
+    next header, longer runs into the next header or off the end; either way one line and nothing changed."""
+    archive, _ = exported
+    nc = tarfile.open(archive).extractfile("results/quick/theory/x.nc").read()
+    members = {"results/quick/theory/x.nc": nc}
+
+    def lying(header):
+        header[124:136] = _octal(len(nc) + lie, 12)
+
+    bad = _patched_bundle(tmp_path / "lie.tgz", members, lying)
+    dest = _results(tmp_path / "dest")
+    before = _snapshot(dest)
+    with pytest.raises(cache.BundleError) as err:
+        cache.import_bundle(bad, dest)
+    message = str(err.value)
+    assert "\n" not in message and ("truncated or damaged" in message or "does not match its checksum" in message), message
+    assert _snapshot(dest) == before
+
+
+def test_a_truncated_netcdf_with_a_matching_manifest_is_refused(exported, tmp_path):
+    """An exporter whose disk filled cut a .nc short and checksummed what was there: the manifest agrees, the
+    file does not read (or fails its data checksum), so nothing is installed."""
+    archive, _ = exported
+    nc = tarfile.open(archive).extractfile("results/quick/theory/x.nc").read()
+    bad = _bundle(tmp_path / "cut.tgz", {"results/quick/theory/x.nc": nc[: len(nc) // 2]})
+    dest = _results(tmp_path / "dest")
+    before = _snapshot(dest)
+    with pytest.raises(cache.BundleError, match="results/quick/theory/x.nc: its data do not match") as err:
+        cache.import_bundle(bad, dest)
+    assert "\n" not in str(err.value)
+    assert _snapshot(dest) == before
+
+
+def test_a_full_disk_during_import_installs_nothing(exported, tmp_path, monkeypatch):
+    """The disk fills while a member is staged: one line naming the folder, results/ as it was, no staging left."""
+    import builtins
+    import errno
+
+    archive, _ = exported
+    dest = _results(tmp_path / "dest")
+    before = _snapshot(dest)
+    real_open = builtins.open
+
+    class Full:
+        def __init__(self, f):
+            self.f = f
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    def staging_open(path, mode="r", *args, **kwargs):
+        f = real_open(path, mode, *args, **kwargs)
+        return Full(f) if "w" in mode and ".stage" in str(path) else f
+
+    monkeypatch.setattr(cache, "open", staging_open, raising=False)
+    with pytest.raises(cache.BundleError) as err:
+        cache.import_bundle(archive, dest)
+    assert str(err.value) == (f"error: no space left on {(dest / 'results').resolve()} while importing {archive}; "
+                              "nothing was installed")
+    assert _snapshot(dest) == before  # the staging folder went too

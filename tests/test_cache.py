@@ -218,7 +218,9 @@ def test_status_says_what_is_stale_and_why_from_the_files_alone(clone_b):
                          capture_output=True, text=True, env=env_for(clone))
     lines = res.stdout.splitlines()
     assert res.returncode == 1 and lines[-1].endswith("s)") and "0 missing" in lines[-1], res.stdout
-    stale = {line.split()[1].rstrip(":") for line in lines[:-1]}
+    stale = {line.split()[1].rstrip(":") for line in lines[:-1] if not line.startswith("simulation: ")}
+    # the simulation work left: b2_isotropic's, and nothing finished under today's parameters to time it by
+    assert any(line.startswith("simulation: ") and "TFLOP done" in line for line in lines), lines
     assert stale == {"results/quick/simulation/b2_isotropic.nc", "results/quick/theory/b2_isotropic.nc",
                      "results/quick/figures/B2_lr-isotropic.pdf", "results/quick/figures/B2_lr-isotropic.png"}, lines
     assert "stale       results/quick/theory/b2_isotropic.nc: parameters ridge 0.001 -> 0.01" in res.stdout
@@ -271,3 +273,16 @@ def test_stale_lines_name_each_key_and_show_where_long_values_differ():
     text = "a long note " * 10
     (line,) = cache.spec_changes({"note": {"text": text}}, {"note": {"text": text + "and one more sentence."}})
     assert line.startswith("note.text ...") and "and one more sentence." in line and len(line) < 140, line
+
+
+def test_another_configs_spec_is_a_new_file_and_a_running_jobs_spec_stays(tmp_path):
+    """A start (or dry run) with another config writes its parameters to a file of their own; the file a
+    running job reads keeps its bytes and time, and the first config's text maps to it again."""
+    first = cache.spec_file(tmp_path, "b2_isotropic.theory.json", '{"ridge": 0.001}')
+    before = (first.read_bytes(), first.stat().st_mtime_ns)
+    other = cache.spec_file(tmp_path, "b2_isotropic.theory.json", '{"ridge": 0.01}')
+    assert other != first and other.read_text() == '{"ridge": 0.01}'
+    assert (first.read_bytes(), first.stat().st_mtime_ns) == before
+    assert cache.spec_file(tmp_path, "b2_isotropic.theory.json", '{"ridge": 0.001}') == first
+    assert (first.read_bytes(), first.stat().st_mtime_ns) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([first.name, other.name])

@@ -6,6 +6,7 @@ import pytest
 from docutils.core import publish_parts
 
 from ridgerenorm import captions
+from ridgerenorm.models import get_model
 from ridgerenorm.config import load_config
 
 CFG = load_config("config/config.yaml")
@@ -107,3 +108,22 @@ def test_report_tables_render_csv_and_markdown_as_html_tables(tmp_path):
     page = report_tables.markdown_html(md, "Run time")
     assert page.count("<table>") == 1 and '<td class="num">2.5</td>' in page and "<p>rate: 12 GFLOP/s</p>" in page
     assert "|" not in page.split("<body>")[1].split("<pre>")[0]  # no raw Markdown left
+
+
+def test_explore_links_open_each_experiment_of_a_figure(tmp_path):
+    """A figure of curves over P links every experiment to `ridgerenorm explore ?experiment=NAME`; the links
+    are valid rst and carry the names as they are (underscores unescaped in the address)."""
+    text = captions.FigureFacts(CFG, "B3", str(tmp_path)).explore_rst()
+    html = _strict_html(text)
+    assert 'href="http://127.0.0.1:8050/?experiment=b3_capacity"' in html
+    assert 'href="http://127.0.0.1:8050/?experiment=b3_source"' in html
+    assert "ridgerenorm explore --scale paper" in text
+    # a spectra figure has none, and no figure links an experiment that is not a curve over P (the width sweep)
+    assert captions.FigureFacts(CFG, "A1", str(tmp_path)).explore_rst() == ""
+    sweeps = [e for e, exp in CFG["experiments"].items() if "samples" not in get_model(exp["model"]).required]
+    assert sweeps
+    for fid, fig in CFG["figures"].items():
+        text = captions.FigureFacts(CFG, fid, str(tmp_path)).explore_rst()
+        assert not any(f"?experiment={e}>" in text for e in sweeps), fid
+        if text:
+            _strict_html(text)

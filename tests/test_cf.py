@@ -134,14 +134,18 @@ def _files(tmp):
         run("merge", "--spec", spec["simulate"], "--spectrum", pop, "--out", out[pre + "merged"], *blocks)
         out[pre + "theory"] = tmp / f"theory_{exp}.nc"
         run("theory", "--spec", spec["theory"], "--spectrum", pop, "--out", out[pre + "theory"])
+    out["curve"] = tmp / "curve.nc"  # `ridgerenorm curve`, with the optimal ridge (a boolean flag variable)
+    run("curve", "--spectrum", "power_law", "--D", 20, "--alpha", 1.2, "--r", 0.6, "--model", "random_features",
+        "--widths", 10, "--ridge", 1e-3, "--optimal-ridge", "--points", 5, "--out", out["curve"])
     out["spectra_data"] = tmp / "A1.nc"
     figure = {"id": "A1", "name": "wigner", "kind": "wigner", "params": {"N": 40, "bins": 10, "xlim": [-2.5, 2.5], "grid_points": 51}}
     run("spectra-data", "--spec", json.dumps(figure), "--seed", 1, "--out", out["spectra_data"])
     return out
 
 
-# A tiny linear-ridge experiment (D = 20, 3 data draws in blocks of 2), and the other two models' files.
-KINDS = ["spectrum", "block", "merged", "theory", "spectra_data",
+# A tiny linear-ridge experiment (D = 20, 3 data draws in blocks of 2), the other two models' files and a
+# theory learning curve.
+KINDS = ["spectrum", "block", "merged", "theory", "spectra_data", "curve",
          "rf_block", "rf_merged", "rf_theory", "ws_block", "ws_merged", "ws_theory"]
 
 

@@ -15,9 +15,10 @@ PACKAGE = PACKAGE_DIR.name
 # each module's layer, by its first name inside the package (a subpackage's modules share its layer)
 LAYERS = {
     0: ("errors", "finite", "strict_yaml", "limits", "progress", "parallel", "streams", "features", "fits", "costs",
-        "theory", "densities", "io", "quantities", "estimators", "notes"),
-    1: ("models", "plotting", "spectra"),
-    2: ("config", "commands", "cli", "cache", "deps", "status", "audit", "captions", "report_tables"),
+        "theory", "densities", "io", "quantities", "estimators", "notes", "grids"),
+    1: ("models", "plotting", "spectra", "spectrum_kinds"),
+    2: ("config", "commands", "cli", "cache", "deps", "status", "audit", "captions", "report_tables", "agreement",
+        "exponents", "curve", "explore", "inventory", "summary"),
 }
 LAYER_NAMES = {0: "numeric kernels", 1: "kinds", 2: "pipeline"}
 NOT_CODE = {"_version"}  # written by setuptools-scm at install

@@ -107,11 +107,11 @@ def _model_name_comparisons(path: Path, names: set) -> list:
     return found
 
 
-def branches_outside(folder: str, names: set) -> dict:
-    """file -> comparisons against one of `names` in the package's files outside `folder` (a registry's)."""
+def branches_outside(registry: str, names) -> dict:
+    """{package file: comparisons against a name} of every package module outside the registry folder."""
     offenders = {}
     for path in PACKAGE.rglob("*.py"):
-        if folder in path.relative_to(PACKAGE).parts:
+        if registry in path.relative_to(PACKAGE).parts:
             continue
         found = _model_name_comparisons(path, names)
         if found:

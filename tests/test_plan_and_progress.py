@@ -24,7 +24,7 @@ def counted(monkeypatch, tmp_path):
 
     def fake(threads):
         calls.append(threads)
-        return {"gemm": 100.0 * threads + len(calls), "factor": 3.0}
+        return {"gemm": 100.0 * threads + len(calls), "gemm32": 200.0 * threads, "factor": 3.0}
 
     monkeypatch.setenv("RIDGERENORM_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(costs, "measured_rates", fake)
@@ -75,7 +75,7 @@ def test_stable_time_waits_for_three_agreeing_timings():
 def test_a_measurement_under_load_is_used_but_not_kept(counted, tmp_path, monkeypatch):
     assert costs.quiet(0.4, threads=2, cores=2) and not costs.quiet(0.6, threads=2, cores=2)
     assert costs.quiet(1.5, threads=1, cores=2) and not costs.quiet(3.1, threads=2, cores=4)
-    busy = {"gemm": 40.0, "factor": 1.0, "stable": True, "load": 5.2, "quiet": False}
+    busy = {"gemm": 40.0, "gemm32": 80.0, "factor": 1.0, "stable": True, "load": 5.2, "quiet": False}
     monkeypatch.setattr(costs, "measured_rates", lambda threads: dict(busy))
     first = costs.machine_rates(2)
     assert first["fresh"] and not first["kept"] and first["gemm"] == 40.0
@@ -123,7 +123,7 @@ def test_plan_lists_only_the_experiments_asked_for(tmp_path):
     table = {}
     key_cmd = [sys.executable, "-c", "from ridgerenorm.costs import machine_key; print(machine_key(2))"]
     key = subprocess.run(key_cmd, capture_output=True, text=True, check=True).stdout.strip()
-    table[key] = {"gemm": 50.0, "factor": 2.0, "measured": "2026-01-01T00:00:00+00:00"}
+    table[key] = {"gemm": 50.0, "gemm32": 100.0, "factor": 2.0, "measured": "2026-01-01T00:00:00+00:00"}
     (tmp_path / "machine_rates.json").write_text(json.dumps(table))
     res = run_plan("--experiments", "c2_isotropic", "b2_isotropic", env_cache=tmp_path)
     assert res.returncode == 0, res.stderr
@@ -138,7 +138,7 @@ def test_printed_commands_are_short_and_their_argument_files_hold_the_config():
     commands = [c for cs in shell_commands().values() for c in cs]
     assert len(commands) >= 100
     longest = max(commands, key=len)
-    assert len(longest) <= 420, longest  # the figure of most inputs (B2: four files named in full)
+    assert len(longest) <= 440, longest  # the figure of most inputs (B2: four files named in full, and its scale)
     config = cfg.load_config(ROOT / "config" / "config.yaml", ROOT / "config" / "quick.yaml")
     seen = 0
     for command in commands:

@@ -172,7 +172,8 @@ def test_guide_labels_state_the_evaluated_law_with_every_factor():
     "= P^-0.5/N", not "= P^-0.5"), and a guide without parameters is named once ("P^-2", not "P^-2 = P^-2")."""
     from ridgerenorm.plotting.guides import guide_line
 
-    spec = {"D": 1000, "spectrum": {"alpha": 1.5}, "teacher": {"r": 1.2}, "ridge": {"power": 2.0}, "widths": [100]}
+    spec = {"D": 1000, "spectrum": {"kind": "power_law", "D": 1000, "alpha": 1.5}, "teacher": {"kind": "power_law", "r": 1.2},
+            "ridge": {"power": 2.0}, "widths": [100]}
     P, anchor = np.array([1.0, 10.0, 100.0]), np.array([1.0, 0.1, 0.01])
     labels = {name: guide_line(name, spec, P, anchor)[2]
               for name in ("signal_width", "ridge_feature_variance", "inverse_square", "signal")}

@@ -1,5 +1,6 @@
 """User text never reaches a shell unquoted: a config path with shell syntax in it is a file name, nothing more."""
 
+import shlex
 import subprocess
 
 from clones import ROOT, checkout_copy, env_for
@@ -17,6 +18,8 @@ def test_configfile_path_with_shell_syntax_runs_nothing(tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
     assert (clone / target).is_file()
     assert "b2_isotropic" in res.stderr and "est. time" in res.stderr, res.stderr[-3000:]  # the plan ran, quoted
+    # the summary the run ends with names the same file, quoted, in the report command it suggests
+    assert f"--report report.html --configfile {shlex.quote(str(overlay.relative_to(clone)))}" in res.stderr, res.stderr[-3000:]
     found = [p for p in tmp_path.rglob("CANARY*")] + [p for p in ROOT.glob("CANARY*")]
     assert found == [], found
 

@@ -39,7 +39,7 @@ from pathlib import Path
 
 from . import io
 
-__all__ = ["STAMP_DIR", "code_stamp", "foreign_package_notice", "spec_file", "spec_of", "recorded_spec", "spec_changes", "align_spec_trigger", "scan",
+__all__ = ["STAMP_DIR", "hold_run_lock", "code_stamp", "foreign_package_notice", "spec_file", "spec_of", "recorded_spec", "spec_changes", "align_spec_trigger", "scan",
            "export_bundle", "import_bundle", "BundleError", "CACHED_DIRS"]
 
 STAMP_DIR = "code"
@@ -205,6 +205,43 @@ def scan(results_dir) -> list[str]:
             path.unlink(missing_ok=True)
             messages.append(f"ridgerenorm: {err}; removed, it will be rebuilt")
     return messages
+
+
+RUN_LOCK = "ridgerenorm-run.lock"
+_held_run_lock = None  # the open lock file of this process's run (closed, and so released, when it ends)
+
+
+def hold_run_lock(folder) -> str | None:
+    """Mark this Snakemake process as the run of this checkout: an exclusive flock on folder/RUN_LOCK (the
+    checkout's .snakemake/), released by the kernel when the process ends, however it ends, so it is never
+    stale.  Returns None when taken; else one line naming the process that holds it.  The second of two
+    runs that would build the same files is stopped by Snakemake's own lock (.snakemake/locks), whose
+    message offers --unlock: this line comes first and says the other run is alive."""
+    import fcntl
+    import shlex
+
+    global _held_run_lock
+    if _held_run_lock is not None:
+        return None
+    path = Path(folder) / RUN_LOCK
+    path.parent.mkdir(parents=True, exist_ok=True)
+    f = open(path, "a+")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.seek(0)
+        holder = " ".join(f.read().split())[:160] or "?"
+        f.close()
+        return (f"ridgerenorm: another Snakemake process is running in this checkout ({holder}); a run that "
+                "builds the same files stops at Snakemake's lock: wait for it, and do not --unlock while it runs")
+    f.seek(0)
+    f.truncate()
+    started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
+    command = shlex.join(["snakemake", *sys.argv[1:]])  # argv[0] is snakemake's script or __main__.py
+    f.write(f"pid {os.getpid()} on {os.uname().nodename} since {started}: {command[:100]}\n")
+    f.flush()
+    _held_run_lock = f
+    return None
 
 
 def _sha256_bytes(data: bytes) -> str:

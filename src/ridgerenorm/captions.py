@@ -19,7 +19,10 @@ from pathlib import Path
 import xarray as xr
 
 from . import config as rr_config
+from .grids import ridge_power
 from .models import model_of
+from .spectrum_kinds import caption_words
+from .spectrum_kinds.base import number as _num, numbers as _nums
 from .plotting import FIGURE_KINDS
 
 
@@ -99,22 +102,6 @@ def _model_words(spec) -> str:
         return str(spec.get("model"))
 
 
-def _num(v) -> str:
-    """A number as a caption states it: integers whole, others to 3 significant digits."""
-    if v is None:
-        return "–"
-    if isinstance(v, bool):
-        return str(v).lower()
-    v = float(v)
-    if v.is_integer() and abs(v) < 1e6:
-        return str(int(v))
-    return f"{v:.3g}"
-
-
-def _nums(values) -> str:
-    return ", ".join(_num(v) for v in values)
-
-
 def _value(v) -> str:
     """A spec value in words: numbers, lists, log/linear grids; anything else as plain text."""
     if isinstance(v, dict) and len(v) == 1:
@@ -123,8 +110,6 @@ def _value(v) -> str:
             return f"{int(args[2])} log-spaced values from {_num(10.0 ** args[0])} to {_num(10.0 ** args[1])}"
         if key in ("linspace", "inverse_linspace") and len(args) == 3:
             return f"{int(args[2])} values from {_num(args[0])} to {_num(args[1])}"
-        if key == "power":
-            return f"P^-{_num(args)}"
     if isinstance(v, dict):
         return "; ".join(f"{k} {_value(x)}" for k, x in v.items())
     if isinstance(v, (list, tuple)):
@@ -146,29 +131,6 @@ def _grid(values, name: str) -> str:
     return f"{name} = {_num(min(values))} to {_num(max(values))} ({len(values)} values)"
 
 
-def _spectrum_words(sp: dict) -> str:
-    kind = sp.get("kind")
-    if kind == "power_law":
-        return f"power-law spectrum λ_k ∝ k^-α, α = {_num(sp['alpha'])}, D = {_num(sp['D'])}"
-    if kind == "isotropic":
-        return f"isotropic spectrum, D = {_num(sp['D'])}"
-    if kind == "blocks":
-        return (f"block spectrum, {len(sp['sizes'])} blocks of sizes {_nums(sp['sizes'])} with eigenvalues "
-                f"{_nums(sp['values'])} (D = {_num(sum(sp['sizes']))})")
-    return "spectrum " + _value(sp)
-
-
-def _teacher_words(t: dict) -> str:
-    norm = "" if t.get("norm") is None else f", norm {_num(t['norm'])}"
-    if t.get("kind") == "power_law":
-        return f"power-law target, source exponent r = {_num(t['r'])}{norm}"
-    if t.get("kind") == "flat":
-        return f"flat target{norm}"
-    if t.get("kind") == "blocks":
-        return f"block target, values {_nums(t['values'])}{norm}"
-    return "target " + _value(t)
-
-
 _HANDLED = {"model", "spectrum", "teacher", "widths", "ridge", "sigma_eps", "sigma_xi", "activation", "draws",
             "feature_draws", "sample_size", "width_grid", "weight_exponents", "weight_exponent", "samples",
             "theory_samples", "name", "seed", "D", "block"}
@@ -178,8 +140,7 @@ def experiment_parameters(sim, theory=None) -> str:
     """One line of an experiment's parameters, from its merged simulation file (the spec it ran with and its
     sample grid) and its theory file (the theory grid)."""
     spec = json.loads(sim.attrs["spec"])
-    words = [_model_words(spec), _spectrum_words(spec["spectrum"]),
-             _teacher_words(spec["teacher"])]
+    words = [_model_words(spec), *caption_words(spec["spectrum"], spec["teacher"])]
     if spec.get("widths"):
         words.append(("N = " if len(spec["widths"]) == 1 else "hidden widths N = ") + _nums(spec["widths"]))
     if spec.get("activation"):
@@ -187,7 +148,8 @@ def experiment_parameters(sim, theory=None) -> str:
     if spec.get("sigma_xi"):
         words.append(f"feature noise σ_ξ = {_num(spec['sigma_xi'])}")
     ridge = spec.get("ridge")
-    words.append(f"ridge λ = {_value(ridge)}")
+    power = ridge_power(ridge)
+    words.append(f"ridge λ = {_value(ridge) if power is None else f'P^-{_num(power)}'}")
     words.append(f"label noise σ_ε = {_num(spec.get('sigma_eps', 0.0))}")
     if spec.get("sample_size"):
         words.append(f"P = {_num(spec['sample_size'])}")
@@ -301,6 +263,19 @@ class FigureFacts:
             files = meta[PAPER_KEY["png"]].removeprefix(PAPER_PREFIX)
             parts.append(f"**The authors' figure files** ({PAPER_SOURCE}): {_rst_text(files)}")
         return "\n\n".join(parts) + "\n"
+
+    def explore_rst(self, port: int = 8050) -> str:
+        """Links that open `ridgerenorm explore` at each experiment of the figure (while it runs)."""
+        from .explore.core import explorable_models
+
+        curves = {m["name"] for m in explorable_models()}
+        names = [e for e in _experiments(self.cfg["figures"][self.fid])
+                 if self.cfg["experiments"][e]["model"] in curves]
+        if not names:
+            return ""
+        links = ", ".join(f"`{_rst_text(n)} <http://127.0.0.1:{port}/?experiment={n}>`__" for n in names)
+        return (f"**Explore** these parameters: with ``ridgerenorm explore --scale {self.cfg['scale']}`` running "
+                f"(docs/explorer.md), open {links}.\n")
 
     def rst(self) -> str:
         fig = self.cfg["figures"][self.fid]

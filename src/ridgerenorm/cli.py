@@ -9,13 +9,21 @@ import sys
 import time
 from pathlib import Path
 
-from . import config as cfg
-from . import io, spectra
 from .commands import build_parser
 
+# config, io and spectra (numpy, xarray, ...) are imported by main(), inside its handling of Ctrl-C: a job
+# interrupted while it starts up says one line too (deps.py follows the imports of _load_modules).
 # Imports placed inside the cmd_<step> functions are placed there on purpose: a step's code stamp (deps.py),
 # which its results record and the workflow reruns it by, is the import closure of this module's top-level
-# imports plus those inside its own functions.  An import moved to the top joins every step's stamp.
+# imports plus those inside _load_modules and its own functions.  An import moved to the top joins every
+# step's stamp.
+cfg = io = spectra = None
+
+
+def _load_modules() -> None:
+    global cfg, io, spectra
+    from . import config as cfg
+    from . import io, spectra
 
 
 class InputError(ValueError):
@@ -62,7 +70,11 @@ def _figure_spec(text: str, command: str) -> dict:
 
 
 def cmd_check_config(args) -> None:
-    config = cfg.load_config(*args.configfiles)
+    from .inventory import load_alone_or_overlay
+
+    config = load_alone_or_overlay(args.configfiles)
+    for line in cfg.config_warnings(config):
+        print(line, file=sys.stderr)
     print(f"config OK: scale {config['scale']!r}, {len(config['experiments'])} experiments, {len(config['figures'])} figures")
 
 
@@ -95,7 +107,7 @@ def cmd_simulate(args) -> None:
     print(f"[{spec['name']}] done in {wall:.1f} s, {gflops:.1f} GFLOP ({gflops / wall:.1f} GFLOP/s)", file=sys.stderr)
     from .costs import check_observed
 
-    note = check_observed(args.threads, res.flops_gemm, res.flops_factor, wall)
+    note = check_observed(args.threads, res.flops_gemm, res.flops_factor, wall, res.extra.get("flops_gemm32", 0.0))
     if note:
         print(f"[{spec['name']}] {note}", file=sys.stderr)
 
@@ -127,6 +139,18 @@ def cmd_theory(args) -> None:
     spec = _spec(args.spec, "theory", "theory")
     th = model_of(spec).theory(spec, io.read_dataset(args.spectrum))
     io.write_dataset(th, args.out, io.provenance(spec=spec, inputs=[args.spectrum], wall_time=time.perf_counter() - t0))
+
+
+def cmd_curve(args) -> None:
+    from . import curve
+
+    t0 = time.perf_counter()
+    try:
+        ds = curve.run(args)
+    except curve.CurveError as err:
+        raise InputError(str(err)) from None
+    print(f"curve: {ds.sizes['P']} sample sizes, {ds.attrs['model']}, D = {ds.attrs['D']}, written to {args.out} "
+          f"in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
 
 
 def _draw_range(text: str) -> tuple[int, int]:
@@ -189,7 +213,7 @@ def cmd_figure(args) -> None:
         if role not in pairs:
             raise SystemExit(f"error: --data: figure kind {spec['kind']!r} needs {role}=FILE[,FILE...]")
     data = {role: [io.read_dataset(p) for p in paths] for role, paths in pairs.items()}
-    render(spec, data, args.out, args.png, record=_figure_record(spec, pairs, data))
+    render(spec, data, args.out, args.png, record=_figure_record(spec, pairs, data), scale=args.scale)
     print(f"figure {spec.get('id', '?')} rendered in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
 
 
@@ -200,7 +224,7 @@ def cmd_contact_sheet(args) -> None:
 
 
 def cmd_agreement(args) -> None:
-    from .estimators import write_agreement_csv
+    from .agreement import write_agreement_csv
 
     pairs = {name: tuple(io.read_dataset(p) for p in paths) for name, paths in _pairs(args.pair, "--pair").items()}
     for r in write_agreement_csv(pairs, args.out):
@@ -277,10 +301,11 @@ def cmd_status(args) -> None:
 
 
 def cmd_plan(args) -> None:
-    from .costs import machine_rates, predicted_seconds, rates_cache_file
+    from .costs import experiment_seconds, machine_rates, rates_note
+    from .inventory import load_alone_or_overlay
     from .models import model_of
 
-    config = cfg.load_config(*args.configfiles)
+    config = load_alone_or_overlay(args.configfiles)
     names = sorted(config["experiments"])
     if args.experiments is not None:
         unknown = sorted(set(args.experiments) - set(names))
@@ -293,25 +318,41 @@ def cmd_plan(args) -> None:
         return
     threads = int(config.get("threads", 2))
     rates = machine_rates(threads, remeasure=args.remeasure)  # at the threads a simulate job gets
-    when = f"measured {rates['measured']}; kept in {rates_cache_file()}, --remeasure to refresh"
-    if rates["fresh"] and not rates["kept"]:
-        why = f"load average {rates['load']:.1f}" if rates["stable"] else "its timings did not agree within 10 %"
-        when = f"measured now under load: {why}; not kept, the next plan measures again"
-    elif rates["fresh"]:
-        when = f"measured now; kept in {rates_cache_file()}"
-    print(f"scale {config['scale']!r}: float64 GEMM {rates['gemm']:.0f} GFLOP/s ({threads} threads), "
-          f"Cholesky {rates['factor']:.1f} GFLOP/s per thread ({when})")
+    print(f"scale {config['scale']!r}: GEMM {rates['gemm']:.0f} GFLOP/s float64, {rates['gemm32']:.0f} float32 "
+          f"({threads} threads), Cholesky {rates['factor']:.1f} GFLOP/s per thread ({rates_note(rates)})")
     print(f"{'experiment':<24}{'model':<27}{'GEMM TFLOP':>11}{'factor TFLOP':>13}{'fits':>9}{'est. time':>11}")
     total = 0.0
     for name in names:
         spec = cfg.experiment_spec(config, name)
         f = model_of(spec).flops(spec)
-        jobs = len(cfg.draw_blocks(spec))
-        # GEMM on all threads; factorizations one per thread; ~3 s interpreter start-up per job.
-        seconds = predicted_seconds(rates, f["gemm"] + f["merge"], f["factor"], threads) + 3.0 * (jobs + 3)
+        seconds = experiment_seconds(rates, f, len(cfg.draw_blocks(spec)), threads)
         total += seconds
         print(f"{name:<24}{spec['model']:<27}{f['gemm'] / 1e12:>11.2f}{f['factor'] / 1e12:>13.2f}{f['fits']:>9d}{seconds / 60:>9.1f} min")
     print(f"total simulation estimate: {total / 60:.1f} min on this machine (figures, theory: about 10 s per job more)")
+
+
+def cmd_explore(args) -> None:
+    from .explore.app import serve
+
+    serve(args.root, args.scale, args.port, open_browser=not args.no_browser)
+
+
+def cmd_list(args) -> None:
+    from . import inventory
+
+    raise SystemExit(inventory.list_main(args.configfile))
+
+
+def cmd_clean(args) -> None:
+    from . import inventory
+
+    raise SystemExit(inventory.clean_main(args.configfile, args.scale, yes=args.yes))
+
+
+def cmd_summary(args) -> None:
+    from . import summary
+
+    raise SystemExit(summary.main(args.results, args.since, args.configfile or ()))
 
 
 # the function that runs each subcommand (commands.py holds their arguments)
@@ -320,15 +361,20 @@ COMMANDS = {
     "audit": cmd_audit,
     "cache": cmd_cache,
     "check-config": cmd_check_config,
+    "clean": cmd_clean,
     "compare": cmd_compare,
     "contact-sheet": cmd_contact_sheet,
+    "curve": cmd_curve,
+    "explore": cmd_explore,
     "figure": cmd_figure,
+    "list": cmd_list,
     "merge": cmd_merge,
     "plan": cmd_plan,
     "simulate": cmd_simulate,
     "spectra-data": cmd_spectra_data,
     "spectrum": cmd_spectrum,
     "status": cmd_status,
+    "summary": cmd_summary,
     "theory": cmd_theory,
 }
 
@@ -341,10 +387,15 @@ def main(argv=None) -> int:
     """Run one subcommand.  A bad input (config, spec, path, file) is one line on stderr and exit status 2."""
     args = build_parser().parse_args(argv)
     try:
+        _load_modules()
         for target in (getattr(args, "out", None), getattr(args, "png", None)):
             if target:
                 io.probe_writable(target)  # before any compute: a read-only folder fails in a second, not an hour
         COMMANDS[args.command](args)
+    except KeyboardInterrupt:  # Ctrl-C: one line, no traceback; a half-written output is removed (io.atomic_path).
+        # This clause comes first: cfg and io may not be loaded yet.
+        print(f"ridgerenorm {args.command}: interrupted", file=sys.stderr)
+        return 130
     except (cfg.ConfigError, InputError, io.CorruptFileError) as err:
         print(str(err), file=sys.stderr)
         return 2

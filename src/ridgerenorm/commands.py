@@ -12,6 +12,44 @@ DESCRIPTION = ("Command-line entry point: one subcommand per pipeline step, so e
                "line a person can rerun by hand.  Run `ridgerenorm <command> --help` for the arguments.")
 
 
+def _curve_arguments(s: argparse.ArgumentParser) -> None:
+    """The options of `ridgerenorm curve` (curve.py reads them; the module is imported only when it runs)."""
+    g = s.add_argument_group("population (one of three)")
+    g.add_argument("--config", nargs="+", metavar="FILE", help="config YAML files, merged in order (with --experiment)")
+    g.add_argument("--experiment", metavar="NAME", help="take spectrum, teacher, model and parameters from this experiment")
+    g.add_argument("--spectrum", metavar="KIND", help="a spectrum kind of the config (isotropic, power_law, blocks)")
+    g.add_argument("--D", type=int, help="input dimension (isotropic, power_law)")
+    g.add_argument("--alpha", type=float, help="power-law exponent: eta_k = k^-alpha")
+    g.add_argument("--sizes", type=int, nargs="+", help="block sizes (blocks)")
+    g.add_argument("--values", type=float, nargs="+", help="block eigenvalues (blocks)")
+    g.add_argument("--r", type=float, help="source exponent of a power-law teacher (implies --teacher-kind power_law)")
+    g.add_argument("--teacher-kind", help="teacher kind (default: power_law with --r, blocks with --teacher-values, "
+                   "else flat)")
+    g.add_argument("--teacher-values", type=float, nargs="+", help="teacher weight on each block (blocks)")
+    g.add_argument("--teacher-norm", type=float, help="rescale the teacher to this Euclidean norm")
+    g.add_argument("--eigenvalues", metavar="FILE", help="population eigenvalues, .npy or .csv (one a line)")
+    g.add_argument("--teacher", metavar="FILE", help="teacher weights in the eigenbasis, .npy or .csv (one a line)")
+    m = s.add_argument_group("model")
+    m.add_argument("--model", help="linear_ridge (default) or random_features")
+    m.add_argument("--widths", type=int, nargs="+", metavar="N",
+                   help="feature-layer widths N_1 .. N_L (random_features; several: deep features)")
+    m.add_argument("--sigma-eps", type=float, help="label-noise std (default 0)")
+    m.add_argument("--sigma-xi", type=float, help="additive feature-noise std (random_features; default 0)")
+    r = m.add_mutually_exclusive_group()
+    r.add_argument("--ridge", type=float, help="a constant ridge lambda")
+    r.add_argument("--ridge-power", type=float, metavar="L", help="the ridge schedule lambda = P^-L")
+    m.add_argument("--optimal-ridge", action="store_true",
+                   help="add the theory-optimal ridge lambda*(P) and the E_g there (lam_opt, eg_opt)")
+    m.add_argument("--lambda-bounds", type=float, nargs=2, default=[1e-10, 1e4], metavar=("LO", "HI"),
+                   help="search range of the optimal ridge (default: 1e-10 1e4)")
+    p = s.add_argument_group("sample sizes (default: the experiment's theory grid, else 1 .. 10 D, 200 points)")
+    p.add_argument("--P-min", type=float, help="smallest P")
+    p.add_argument("--P-max", type=float, help="largest P")
+    p.add_argument("--points", type=int, help="number of P, geometrically spaced (default 200)")
+    s.add_argument("--out", required=True, help="netCDF file to write")
+    s.add_argument("--png", help="figure to write (default: --out with suffix .png)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -49,6 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("archive", help="a .tar.gz written by `ridgerenorm cache export`")
     i.add_argument("--root", default=".", help="the checkout to install into (default: .)")
 
+    s = sub.add_parser("explore", help="a local web page that redraws an experiment's theory as you move its "
+                       "parameters (needs the extra [explore])")
+    s.add_argument("--scale", default="quick", help="the scale whose experiments and simulations are shown: "
+                   "config/config.yaml plus config/<scale>.yaml, results/<scale>/ (default: quick)")
+    s.add_argument("--port", type=int, default=8050, help="port on 127.0.0.1 (0: any free port; default: 8050)")
+    s.add_argument("--no-browser", action="store_true", help="print the address without opening a browser")
+    s.add_argument("--root", default=".", help="the checkout whose config/ and results/ to read (default: .)")
+
     s = sub.add_parser("status", help="every result of a config: up to date, stale (and why) or missing, from the files alone")
     s.add_argument("configfiles", nargs="*", help="config YAML files, merged in order (default: config/config.yaml, "
                    "plus config/<scale>.yaml with --scale)")
@@ -61,6 +107,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only these experiments (the workflow passes those it will simulate; none: nothing to plan)")
     s.add_argument("--remeasure", action="store_true",
                    help="measure this machine's rates again instead of reusing the kept measurement")
+
+    s = sub.add_parser("list", help="every figure and experiment of a config, with its estimated time at each scale")
+    s.add_argument("--configfile", nargs="+", metavar="FILE",
+                   help="overlays merged on config/config.yaml, as snakemake --configfile (default: none, the paper scale)")
+
+    s = sub.add_parser("clean", help="files under results/<scale>/ of experiments or figures the config no longer has "
+                       "(a dry run; --yes deletes them)")
+    s.add_argument("--scale", help="a scale whose overlay is config/<scale>.yaml (default: paper, config/config.yaml alone)")
+    s.add_argument("--configfile", nargs="+", metavar="FILE", help="overlays merged on config/config.yaml, instead of --scale")
+    s.add_argument("--yes", action="store_true", help="delete the files listed (without it nothing is deleted)")
+
+    s = sub.add_parser("summary", help="what a finished run made: figures and where, the worst agreement rows, "
+                       "how to build the report")
+    s.add_argument("results", help="a results/<scale> folder")
+    s.add_argument("--since", type=float, help="the run's start (seconds since the epoch): count the figures it wrote")
+    s.add_argument("--configfile", nargs="*", metavar="FILE", help="the run's --configfile overlays (for the report command)")
+
+    s = sub.add_parser("curve", help="theory learning curve E_g(P) for a spectrum of your own, optionally at the "
+                       "optimal ridge (no Snakemake)")
+    _curve_arguments(s)
 
     s = sub.add_parser("spectrum", help="write an experiment's population spectrum and teacher")
     s.add_argument("--spec", required=True, help="experiment parameters as JSON, inline or @FILE")
@@ -91,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data", nargs="*", default=[], help="ROLE=file.nc[,file.nc...]")
     s.add_argument("--out", required=True, help="PDF path")
     s.add_argument("--png", required=True, help="PNG path")
+    s.add_argument("--scale", help="the config's scale; any but paper is tagged in the figure's footnote band")
 
     s = sub.add_parser("contact-sheet", help="every figure PNG of a scale as one PDF, a page each, to review")
     s.add_argument("--out", required=True, help="the PDF to write")

@@ -11,16 +11,19 @@ params (its kind's schema and check, plotting/) and the models of the experiment
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import os
+from pathlib import Path
 
 import jsonschema
 import numpy as np
 
-from . import spectra
+from . import grids, spectra, spectrum_kinds
 from .errors import ConfigError, config_error, short_repr, suggestion
 from .finite import check_finite
-from .limits import HEADROOM, MAX_JOBS, MAX_SIZE, SCHEMA_PATH, machine_memory_bytes, schema_file
+from .limits import (HEADROOM, MAX_EXPERIMENT_DAYS, MAX_JOBS, MAX_SIZE, SCHEMA_PATH, machine_memory_bytes,
+                     schema_file)
 from .strict_yaml import read_config_file
 
 # Where imports sit decides what a code stamp holds (deps.py): a pipeline step's results record the hash of
@@ -29,12 +32,23 @@ from .strict_yaml import read_config_file
 # step, which runs no model, then does not depend on (and does not rerun after an edit to) any model module.
 
 __all__ = ["ConfigError", "SCHEMA_PATH", "schema", "experiment_schema", "load_config", "read_config_file",
-           "validate_config", "experiment_spec", "check_experiment", "check_figure", "check_step_spec", "step_spec",
-           "draw_blocks", "job_memory_mb", "check_experiment_memory", "workflow_jobs", "check_job_count"]
+           "validate_config", "config_warnings", "experiment_spec", "check_experiment", "check_figure",
+           "check_step_spec", "step_spec", "draw_blocks", "job_memory_mb", "check_experiment_memory",
+           "simulation_seconds", "check_simulation_times", "workflow_jobs", "check_job_count"]
+
+
+@functools.lru_cache(maxsize=4)
+def _schema_with_kinds(kinds_version: int) -> dict:
+    base = copy.deepcopy(schema_file())
+    base["$defs"]["spectrum"] = spectrum_kinds.spectrum_schema()
+    base["$defs"]["teacher"] = spectrum_kinds.teacher_schema()
+    return base
+
 
 def _base_schema() -> dict:
-    """The schema file's contents (parsed once; a fresh copy each call, so callers may change it)."""
-    return copy.deepcopy(schema_file())
+    """The schema file's contents with the spectrum and teacher mappings assembled from the spectrum-kind
+    registry (built once per state of the registry; a fresh copy each call, so callers may change it)."""
+    return copy.deepcopy(_schema_with_kinds(spectrum_kinds.version()))
 
 
 def experiment_schema(model: str | None = None) -> dict:
@@ -82,9 +96,34 @@ def load_config(*paths) -> dict:
         raise ConfigError("config error: no config file given")
     config: dict = {}
     for p in paths:
-        config = merge(config, read_config_file(p))
+        config = merge(config, anchor_paths(read_config_file(p), p))
     validate_config(config)
     return config
+
+
+def anchor_paths(config: dict, config_file) -> dict:
+    """`config` (the contents of config_file) with each spectrum's file paths resolved against the file's
+    directory (spectrum_kinds.anchor_paths), in place; returned for chaining."""
+    experiments = config.get("experiments") if isinstance(config, dict) else None
+    if isinstance(experiments, dict):
+        base_dir = Path(config_file).parent
+        for exp in experiments.values():
+            if isinstance(exp, dict) and isinstance(exp.get("spectrum"), dict):
+                spectrum_kinds.anchor_paths(exp["spectrum"], base_dir)
+    return config
+
+
+def anchor_config_paths(config: dict, config_files) -> None:
+    """The merged `config` (as Snakemake reads it) with the file paths of each spectrum resolved against the
+    directory of the last config file that gives them, in place."""
+    targets = config.get("experiments") if isinstance(config, dict) else None
+    for f in config_files:
+        own = anchor_paths(read_config_file(f), f)
+        for name, exp in (own.get("experiments") or {}).items():
+            target = targets.get(name) if isinstance(targets, dict) else None
+            if isinstance(exp, dict) and isinstance(exp.get("spectrum"), dict) and isinstance(target, dict):
+                for key in spectrum_kinds.file_keys(exp["spectrum"]):
+                    target["spectrum"][key] = exp["spectrum"][key]
 
 
 # ------------------------------------------------------------------------------------ schema errors
@@ -205,42 +244,23 @@ def _check_population(exp: dict, base: tuple) -> None:
     spec, teacher = exp.get("spectrum"), exp.get("teacher")
     if spec is None:
         return
-    kind = spec["kind"]
-    need = {"isotropic": ["D"], "power_law": ["D", "alpha"], "blocks": ["sizes", "values"]}[kind]
-    for key in need:
-        if key not in spec:
-            _fail(base + ("spectrum", key), None, f"required for spectrum.kind = {kind!r}")
-    if kind == "blocks" and len(spec["sizes"]) != len(spec["values"]):
-        _fail(base + ("spectrum", "values"), spec["values"],
-              f"length {len(spec['values'])} != length of spectrum.sizes ({len(spec['sizes'])})")
-    tkind = (teacher or {}).get("kind")
-    if tkind == "power_law":
-        if kind != "power_law":
-            _fail(base + ("teacher", "kind"), tkind, f"needs spectrum.kind = 'power_law', got {kind!r}")
-        if "r" not in teacher:
-            _fail(base + ("teacher", "r"), None, "required for teacher.kind = 'power_law'")
-    if tkind == "blocks":
-        if kind != "blocks":
-            _fail(base + ("teacher", "kind"), tkind, f"needs spectrum.kind = 'blocks', got {kind!r}")
-        if len(teacher.get("values", [])) != len(spec["sizes"]):
-            _fail(base + ("teacher", "values"), teacher.get("values"),
-                  f"length must equal length of spectrum.sizes ({len(spec['sizes'])})")
+    fail = lambda path, value, why: _fail(base + tuple(path), value, why)  # noqa: E731
+    spectrum_kinds.check(spec, teacher, fail)
     D = spectra.dimension(spec)
     if D > MAX_SIZE:
-        _fail(base + ("spectrum", "sizes"), spec["sizes"], f"D = {D:.3g} is more than {MAX_SIZE:.0e}")
+        key = spectrum_kinds.dimension_key(spec)
+        _fail(base + ("spectrum", key), spec[key], f"D = {D:.3g} is more than {MAX_SIZE:.0e}")
     for key in ("samples", "theory_samples"):
         if key in exp:
             _check_grid(base + (key,), exp[key], D)
-    ridge = exp.get("ridge")
-    if isinstance(ridge, dict) and ridge["power"] < 0:
-        _fail(base + ("ridge", "power"), ridge["power"], "must be >= 0 (lambda = P^-l must not grow with P)")
+    grids.check_ridge(exp.get("ridge"), lambda path, value, why: fail(("ridge",) + path, value, why))
 
 
 def _check_grid(path, grid, D: int) -> None:
     """A q grid evaluates to finite q > 0 (10^a can overflow) giving 1 <= P = int(D/q) <= MAX_SIZE."""
     with np.errstate(all="ignore"):
-        q = spectra.grid_q(grid)
-        P = np.floor(D / q + 1e-9)
+        q = grids.grid_q(grid)
+        P = grids.sizes_from_q(D, q)
     if q.size == 0:
         _fail(path, grid, "grid is empty")
     bad = q[~(np.isfinite(q) & (q > 0))]
@@ -314,14 +334,40 @@ def validate_config(config: dict) -> None:
     check_job_count(config)
     for name in config["experiments"]:
         check_experiment_memory(config, name)
+    check_simulation_times(config)
     for fid, fig in config["figures"].items():
         check_figure(fid, fig, config["experiments"])
+
+
+def config_warnings(config: dict) -> list[str]:
+    """One line for each experiment whose theory grid (theory_samples and the simulated sample sizes) holds
+    a sample size where its theory at ridge 0 is infinite (Model.theory_poles): not an error (the figure
+    draws the curve up to it), but a point with no finite theory value."""
+    from .errors import dotted
+    from .models import model_of
+    from .models.base import theory_sample_sizes
+
+    lines = []
+    for name in config["experiments"]:
+        spec = experiment_spec(config, name)
+        model = model_of(spec)
+        poles = model.theory_poles(spec)
+        if not poles:
+            continue
+        P, _ = theory_sample_sizes(spec)
+        for pole, why in poles:
+            at = P[P == pole]
+            if at.size and spectra.ridge_values(spec["ridge"], at)[0] == 0:
+                lines.append(f"warning: {dotted(('experiments', name, 'ridge'))} = {short_repr(spec['ridge'])}: "
+                             f"{why}, a point of its theory grid")
+    return lines
 
 
 def experiment_spec(config: dict, name: str) -> dict:
     """The fully resolved parameters of one experiment (defaults filled in), as passed to the CLI."""
     exp = copy.deepcopy(config["experiments"][name])
     exp["name"] = name
+    spectrum_kinds.resolve(exp)
     exp.setdefault("sigma_eps", 0.0)
     exp["seed"] = int(config.get("seed", 0))
     D = spectra.dimension(exp["spectrum"])
@@ -398,21 +444,33 @@ def step_spec(config: dict, name: str, step: str) -> dict:
 #
 # * every experiment's simulation job fits: the model's own estimate (`Model.memory_mb`) for the largest
 #   block of data draws is at most this machine's memory and at most `mem_budget_gb` plus HEADROOM;
+# * its merge and theory jobs, which hold their arrays whole (`Model.merge_memory_mb`, `theory_memory_mb`),
+#   fit this machine's memory;
+# * simulating it takes at most MAX_EXPERIMENT_DAYS by `ridgerenorm plan`'s estimate (the models' flop counts
+#   at this machine's kept rates, costs.py; before any are measured, at ASSUMED_RATES, faster than any CPU);
 # * the workflow stays a sane size: spectrum, merge and theory jobs plus one simulation job per block of
 #   data draws, per experiment, plus the figure jobs, at most MAX_JOBS.
 #
 # Which key a message names.  A job within the machine but above the budget names `mem_budget_gb` (and the
 # experiment).  A job larger than the machine names `mem_budget_gb` or `threads` when one is set above what
 # this machine has and bringing it down is enough; otherwise each size key of the experiment (data draws per
-# job, the model's `size_keys`, dimension, sample grid, threads) is shrunk tenfold in turn, the way a user
-# would edit it, and the key whose shrinking cuts the estimate most is named (within 5 %: the earlier one).
-# The random-matrix figures compare their own job with the machine (their kind's `memory`, plotting/).
+# job, the model's `size_keys`, the spectrum kind's size keys, sample grid, threads) is shrunk tenfold in
+# turn, the way a user would edit it, and the key whose shrinking cuts the estimate most is named (within
+# 5 %: the earlier one).  The merge, theory and time checks name a size key the same way (with draws in all,
+# not per job, and the theory grid's number of points among the keys), except that the first key whose
+# tenfold shrinking alone is enough is named, if one is.  The random-matrix figures compare their own job
+# with the machine (their kind's `memory`, plotting/).
 
 FIXED_EXPERIMENT_JOBS = 3  # spectrum, merge, theory
 FIXED_WORKFLOW_JOBS = 3  # agreement, benchmark summary, all
 
-# shared experiment keys a simulation job's size depends on, and how a user would shrink each tenfold
-SHARED_SIZE_KEYS = {("spectrum", "D"): "size", ("spectrum", "sizes"): "size", ("samples",): "q_grid"}
+# shared experiment keys a simulation job's size depends on, and how a user would shrink each tenfold (the
+# spectrum's own come first: its kind's size_keys)
+SHARED_SIZE_KEYS = {("samples",): "q_grid", ("theory_samples",): "grid_points"}
+JOB_KINDS = ("simulation", "merge", "theory")  # the jobs of an experiment whose memory is checked
+# rates assumed when this machine's are not measured yet: faster than any CPU node, so that the time check
+# then refuses only what no machine would finish
+ASSUMED_RATES = {"gemm": 2000.0, "factor": 100.0}
 
 
 def _fits(config: dict, need_bytes: float) -> bool:
@@ -428,17 +486,25 @@ def _largest_block(exp: dict) -> int:
     return min(draws, int(exp.get("block", draws)))
 
 
-def job_memory_mb(config: dict, name: str) -> float | None:
-    """The model's memory estimate (MB) of the largest simulation job of experiment `name`; None when the
-    model gives no estimate."""
+def job_memory_mb(config: dict, name: str, job: str = "simulation", spec: dict | None = None) -> float | None:
+    """The model's memory estimate (MB) of a job of experiment `name`: its largest simulation job, its merge
+    or its theory job (JOB_KINDS); None when the model gives no estimate.  `spec`: the experiment's resolved
+    spec, when the caller has it."""
     from .models import model_of
 
-    spec = experiment_spec(config, name)
-    budget_bytes = float(config.get("mem_budget_gb", 16)) * 1e9
-    try:
-        return float(model_of(spec).memory_mb(spec, _largest_block(spec), budget_bytes, int(config.get("threads", 2))))
-    except NotImplementedError:
-        return None
+    spec = experiment_spec(config, name) if spec is None else spec
+    model = model_of(spec)
+    if job == "merge":
+        need = model.merge_memory_mb(spec)
+    elif job == "theory":
+        need = model.theory_memory_mb(spec)
+    else:
+        budget_bytes = float(config.get("mem_budget_gb", 16)) * 1e9
+        try:
+            need = model.memory_mb(spec, _largest_block(spec), budget_bytes, int(config.get("threads", 2)))
+        except NotImplementedError:
+            need = None
+    return None if need is None else float(need)
 
 
 def _tenth(n) -> int:
@@ -457,6 +523,12 @@ def _shrunk(value, how: str):
         return {**value, "logspace": [a - 1, b - 1, n]}
     if how == "q_grid":
         return [10.0 * q for q in _q_values(value)]
+    if how == "grid_points":
+        if isinstance(value, dict):
+            form = "logspace" if "logspace" in value else "inverse_linspace"
+            a, b, n = value[form]
+            return {**value, form: [a, b, _tenth(n)]}
+        return value[: _tenth(len(value))]
     raise ValueError(f"unknown way to shrink a size key: {how!r}")
 
 
@@ -494,19 +566,28 @@ def _trial(config: dict, name: str, path, value) -> dict:
     return trial
 
 
-def _candidates(config: dict, name: str):
+def _candidates(config: dict, name: str, per_job: bool = True):
     """(config path, shrunk config) of every size key of experiment `name`, in the order ties are broken:
-    draws per job, the model's size keys, the shared ones, threads."""
+    draws (per job when `per_job`, else in all), the model's size keys, the shared ones, threads."""
     from .models import MODELS
 
     exp = config["experiments"][name]
     base = ("experiments", name)
-    n = _tenth(_largest_block(exp))
-    per_job = _trial(config, name, base + ("draws",), n)  # for every model: a job of n draws
-    per_job["experiments"][name]["block"] = n
-    out = [(base + ("block" if "block" in exp else "draws",), per_job)]
+    if per_job:
+        n = _tenth(_largest_block(exp))
+        fewer = _trial(config, name, base + ("draws",), n)  # for every model: a job of n draws
+        fewer["experiments"][name]["block"] = n
+        out = [(base + ("block" if "block" in exp else "draws",), fewer)]
+    else:
+        n = _tenth(exp["draws"])
+        fewer = _trial(config, name, base + ("draws",), n)
+        if "block" in exp:
+            fewer["experiments"][name]["block"] = min(int(exp["block"]), n)
+        out = [(base + ("draws",), fewer)]
     model = MODELS.get(exp.get("model"))
-    keys = [((k,), how) for k, how in getattr(model, "size_keys", {}).items()] + list(SHARED_SIZE_KEYS.items())
+    keys = [((k,), how) for k, how in getattr(model, "size_keys", {}).items()]
+    keys += [(("spectrum", k), how) for k, how in spectrum_kinds.size_keys(exp["spectrum"]).items()]
+    keys += list(SHARED_SIZE_KEYS.items())
     for path, how in keys:
         value = _get(exp, path)
         if value is not None:
@@ -527,39 +608,105 @@ def _machine_culprit(config: dict, name: str):
     return None
 
 
-def _culprit(config: dict, name: str, need_mb: float):
-    """The config path of the key a job too large for this machine depends on most: a machine setting above
-    the machine (_machine_culprit), else the size key whose tenfold shrinking cuts the estimate most."""
-    found = _machine_culprit(config, name)
-    if found is not None:
-        return found
+def _largest_cut(config: dict, name: str, need: float, cost, per_job: bool = True, within: float | None = None):
+    """The config path of the size key of experiment `name` whose tenfold shrinking cuts cost(config, name)
+    (of value `need`) most; ties within 5 % go to the earlier key (_candidates).  Given `within`, the first
+    key whose tenfold shrinking alone brings the cost within it is named, if there is one."""
     best, best_ratio = ("experiments", name), 0.0
-    for path, trial in _candidates(config, name):
+    for path, trial in _candidates(config, name, per_job):
         try:
-            smaller = job_memory_mb(trial, name)
+            smaller = cost(trial, name)
         except (ValueError, ArithmeticError):  # a shrink that leaves no valid grid is not a way out
             continue
-        if smaller is not None and smaller > 0 and need_mb / smaller > best_ratio * 1.05:
-            best, best_ratio = path, need_mb / smaller
+        if smaller is not None and within is not None and smaller <= within:
+            return path
+        if smaller is not None and smaller > 0 and need / smaller > best_ratio * 1.05:
+            best, best_ratio = path, need / smaller
     return best
 
 
+def _culprit(config: dict, name: str, need_mb: float, job: str = "simulation"):
+    """The config path of the key a job too large for this machine depends on most: for a simulation job a
+    machine setting above the machine (_machine_culprit), else the size key whose tenfold shrinking cuts the
+    estimate most."""
+    found = _machine_culprit(config, name) if job == "simulation" else None
+    if found is not None:
+        return found
+    simulation = job == "simulation"
+    return _largest_cut(config, name, need_mb, lambda c, n: job_memory_mb(c, n, job), per_job=simulation,
+                        within=None if simulation else machine_memory_bytes() / 1e6)
+
+
 def check_experiment_memory(config: dict, name: str) -> None:
-    """ConfigError when the largest simulation job of experiment `name` needs more memory than this machine
-    has (naming the key it depends on most) or than mem_budget_gb allows with HEADROOM (naming the budget)."""
-    need_mb = job_memory_mb(config, name)
-    if need_mb is None or _fits(config, need_mb * 1e6):
-        return
+    """ConfigError when a job of experiment `name` needs more memory than this machine has (naming the key it
+    depends on most): its largest simulation job, its merge or its theory job; or when the simulation job
+    needs more than mem_budget_gb allows with HEADROOM (naming the budget).  The merge and theory jobs hold
+    their arrays whole (they are not chunked to the budget), so only the machine bounds them."""
+
     machine = machine_memory_bytes()
     budget = float(config.get("mem_budget_gb", 16))
-    if need_mb * 1e6 > machine:
-        path = _culprit(config, name, need_mb)
-        job = "a simulation job" if path[0] == "experiments" else f"a simulation job of {name}"
-        raise config_error(path, _get(config, path), f"{job} needs {need_mb:.3g} MB, more than this machine's "
-                                                     f"{machine / 1e9:.1f} GB (mem_budget_gb = {budget:g})")
+    spec = experiment_spec(config, name)
+    needs = {}
+    for job in JOB_KINDS:
+        need_mb = needs[job] = job_memory_mb(config, name, job, spec)
+        if need_mb is None or need_mb * 1e6 <= machine:
+            continue
+        path = _culprit(config, name, need_mb, job)
+        if job == "simulation":
+            who = "a simulation job" if path[0] == "experiments" else f"a simulation job of {name}"
+            raise config_error(path, _get(config, path), f"{who} needs {need_mb:.3g} MB, more than this machine's "
+                                                         f"{machine / 1e9:.1f} GB (mem_budget_gb = {budget:g})")
+        who = f"the {job} job" + ("" if path[:2] == ("experiments", name) else f" of {name}")
+        raise config_error(path, _get(config, path), f"{who} needs {need_mb:.3g} MB, more than this machine's "
+                                                     f"{machine / 1e9:.1f} GB")
+    need_mb = needs["simulation"]
+    if need_mb is None or _fits(config, need_mb * 1e6):
+        return
     raise config_error(("mem_budget_gb",), config.get("mem_budget_gb", 16),
                        f"a simulation job of {name} needs {need_mb:.3g} MB, more than the budget allows "
                        f"({budget * (1 + HEADROOM):.1f} GB with {HEADROOM:.0%} headroom)")
+
+
+# ----------------------------------------------------------------------------------------- run time
+
+
+def simulation_seconds(config: dict, name: str, rates: dict) -> float:
+    """`ridgerenorm plan`'s estimate of experiment `name`'s simulation time at `rates` (costs.py)."""
+    from .costs import experiment_seconds
+    from .models import model_of
+
+    spec = experiment_spec(config, name)
+    try:
+        flops = model_of(spec).flops(spec)
+    except NotImplementedError:
+        return 0.0
+    return experiment_seconds(rates, flops, len(draw_blocks(spec)), int(config.get("threads", 2)))
+
+
+def _duration(seconds: float) -> str:
+    days = seconds / 86400
+    return f"{days / 365.25:.3g} years" if days >= 365.25 else f"{days:.3g} days"
+
+
+def check_simulation_times(config: dict) -> None:
+    """ConfigError when simulating an experiment would take more than MAX_EXPERIMENT_DAYS at this machine's
+    kept rates (costs.kept_rates, looked up once; ASSUMED_RATES before any are measured), naming the size key
+    whose tenfold shrinking alone brings it within the limit (the first, in _candidates' order), else the one
+    that cuts it most."""
+    from .costs import kept_rates
+
+    rates = kept_rates(int(config.get("threads", 2)))
+    where = "at this machine's measured rates" if rates else "even at an assumed 2 TFLOP/s (none measured yet)"
+    rates = rates or ASSUMED_RATES
+    limit = MAX_EXPERIMENT_DAYS * 86400
+    for name in config["experiments"]:
+        need = simulation_seconds(config, name, rates)
+        if need <= limit:
+            continue
+        path = _largest_cut(config, name, need, lambda c, n: simulation_seconds(c, n, rates), per_job=False,
+                            within=limit)
+        raise config_error(path, _get(config, path), f"simulating {name} would take about {_duration(need)} "
+                                                     f"{where}, more than {MAX_EXPERIMENT_DAYS:g} days")
 
 
 # ------------------------------------------------------------------------------------------ DAG size

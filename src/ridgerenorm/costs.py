@@ -30,7 +30,8 @@ from .io import atomic_path
 from .parallel import gram_flops  # counted where the product is formed; models read it here
 
 __all__ = ["gram_flops", "factor_flops", "covariance_copies", "declared_mb", "matmul_rate", "measured_rates", "machine_rates",
-           "rates_cache_file", "stable_time", "quiet", "predicted_seconds", "check_observed"]
+           "rates_cache_file", "stable_time", "quiet", "predicted_seconds", "experiment_seconds", "kept_rates",
+           "rates_note", "check_observed"]
 
 AGREE = 0.10  # the fastest timings of a stable measurement agree within 10 %
 AGREEING = 3  # how many of them
@@ -85,13 +86,14 @@ def quiet(load: float, threads: int, cores: int | None = None) -> bool:
     return load <= max(cores - int(threads), 0) + 0.5
 
 
-def matmul_rate(threads: int, n: int = 3000, tries: int = TRIES, stable: dict | None = None) -> float:
-    """Float64 GEMM rate (n x n times n x n) on `threads` BLAS threads, in GFLOP/s, from stable_time:
-    the reference the simulation rates are compared with.  The threads are set here, not inherited:
+def matmul_rate(threads: int, n: int = 3000, tries: int = TRIES, stable: dict | None = None,
+                dtype=np.float64) -> float:
+    """GEMM rate (n x n times n x n, float64 unless `dtype`) on `threads` BLAS threads, in GFLOP/s, from
+    stable_time: the reference the simulation rates are compared with.  The threads are set here, not inherited:
     Snakemake runs jobs and onstart with OPENBLAS_NUM_THREADS=1.  `stable`, if given, receives whether the
     timings agreed and their spread."""
     rng = np.random.default_rng(0)
-    a, b = rng.standard_normal((n, n)), rng.standard_normal((n, n))
+    a, b = rng.standard_normal((n, n)).astype(dtype), rng.standard_normal((n, n)).astype(dtype)
     with threadpool_limits(limits=max(1, int(threads)), user_api="blas"):
         a @ b
         seconds, ok, spread = stable_time(lambda: a @ b, tries=tries)
@@ -114,16 +116,54 @@ def measured_rates(threads: int, n_factor: int = 800) -> dict:
         chol_inverse_trace(A)
         seconds, factor_ok, _ = stable_time(lambda: chol_inverse_trace(A))
     factor = factor_flops(n_factor, 1.0) / seconds / 1e9
-    gemm_info = {}
+    gemm_info, gemm32_info = {}, {}
     gemm = matmul_rate(threads, stable=gemm_info)
-    ok = bool(factor_ok and gemm_info["stable"])
-    return {"gemm": gemm, "factor": factor, "stable": ok, "load": load, "quiet": ok and quiet(load, threads)}
+    gemm32 = matmul_rate(threads, stable=gemm32_info, dtype=np.float32)
+    ok = bool(factor_ok and gemm_info["stable"] and gemm32_info["stable"])
+    return {"gemm": gemm, "gemm32": gemm32, "factor": factor, "stable": ok, "load": load,
+            "quiet": ok and quiet(load, threads)}
 
 
-def predicted_seconds(rates: dict, flops_gemm: float, flops_factor: float, threads: int) -> float:
-    """Time the kept rates allow for a job's flops: GEMM on all threads, factorizations one per thread
-    (what `ridgerenorm plan` estimates, without the start-up)."""
-    return flops_gemm / (rates["gemm"] * 1e9) + flops_factor / (rates["factor"] * 1e9 * max(1, int(threads)))
+def predicted_seconds(rates: dict, flops_gemm: float, flops_factor: float, threads: int,
+                      flops_gemm32: float = 0.0) -> float:
+    """Time the kept rates allow for a job's flops: GEMM on all threads (the part `flops_gemm32` of
+    `flops_gemm` at the float32 rate: the feature product), factorizations one per thread (what
+    `ridgerenorm plan` estimates, without the start-up)."""
+    rate32 = rates.get("gemm32", rates["gemm"])  # a rate table without the float32 rate: as float64
+    return ((flops_gemm - flops_gemm32) / (rates["gemm"] * 1e9) + flops_gemm32 / (rate32 * 1e9)
+            + flops_factor / (rates["factor"] * 1e9 * max(1, int(threads))))
+
+
+STARTUP_S = 3.0  # interpreter start-up of one job
+
+
+def experiment_seconds(rates: dict, flops: dict, jobs: int, threads: int) -> float:
+    """Estimated simulation time of one experiment (`ridgerenorm plan`'s column): its flops (Model.flops:
+    simulation GEMM and merge on all threads, factorizations one per thread) at `rates`, plus STARTUP_S for
+    each of its `jobs` simulation jobs and its spectrum, merge and theory jobs."""
+    return (predicted_seconds(rates, flops["gemm"] + flops["merge"], flops["factor"], threads, flops.get("gemm32", 0.0))
+            + STARTUP_S * (jobs + 3))
+
+
+def kept_rates(threads: int) -> dict | None:
+    """This machine's rates at `threads` as `machine_rates` kept them, without measuring; None when none are kept."""
+    table = _read_table(rates_cache_file())
+    kept = table.get(machine_key(threads)) if table else None  # (the key inspects the loaded libraries)
+    return kept if _usable(kept) else None
+
+
+STARTUP_S = 3.0  # interpreter start-up and file handling per job, about
+
+
+def rates_note(rates: dict) -> str:
+    """Where machine_rates' answer comes from, in words: kept from when, measured now and kept, or
+    measured now under load and not kept."""
+    if rates["fresh"] and not rates["kept"]:
+        why = f"load average {rates['load']:.1f}" if rates["stable"] else "its timings did not agree within 10 %"
+        return f"measured now under load: {why}; not kept, the next plan measures again"
+    if rates["fresh"]:
+        return f"measured now; kept in {rates_cache_file()}"
+    return f"measured {rates['measured']}; kept in {rates_cache_file()}, --remeasure to refresh"
 
 
 def rates_cache_file() -> Path:
@@ -175,7 +215,8 @@ def machine_rates(threads: int, remeasure: bool = False) -> dict:
 
 
 def _usable(entry) -> bool:
-    return isinstance(entry, dict) and all(isinstance(entry.get(k), float) and entry[k] > 0 for k in ("gemm", "factor"))
+    return isinstance(entry, dict) and all(isinstance(entry.get(k), float) and entry[k] > 0
+                                           for k in ("gemm", "gemm32", "factor"))
 
 
 def _read_table(path: Path) -> dict:
@@ -194,7 +235,8 @@ def _write_table(path: Path, table: dict) -> None:
         pass
 
 
-def check_observed(threads: int, flops_gemm: float, flops_factor: float, wall: float) -> str | None:
+def check_observed(threads: int, flops_gemm: float, flops_factor: float, wall: float,
+                   flops_gemm32: float = 0.0) -> str | None:
     """After a simulation job of `wall` seconds: if the kept rates of this machine and thread count predict
     at least MIN_PREDICTED_S for its flops and it ran more than OFF_FACTOR times faster, they were measured
     under load, so they are dropped (the next `plan` measures again).  Returns a line saying so, or None.
@@ -204,7 +246,7 @@ def check_observed(threads: int, flops_gemm: float, flops_factor: float, wall: f
     kept = table.get(key)
     if not _usable(kept):
         return None
-    predicted = predicted_seconds(kept, flops_gemm, flops_factor, threads)
+    predicted = predicted_seconds(kept, flops_gemm, flops_factor, threads, flops_gemm32)
     if predicted < MIN_PREDICTED_S or predicted <= OFF_FACTOR * wall:
         return None
     del table[key]

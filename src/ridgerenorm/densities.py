@@ -79,7 +79,8 @@ import xarray as xr
 from scipy.integrate import cumulative_trapezoid
 from scipy.optimize import brentq
 
-from .errors import ConvergenceError
+from .errors import ConvergenceError, not_eigenvalues
+from .grids import sizes_from_q
 
 __all__ = [
     "ConvergenceError",
@@ -158,7 +159,9 @@ def wishart_eigenvalues(eta, P: int, entropy, *, method: str = "auto") -> np.nda
     O(P D²) (A2's q = 0.1 panel: P = 30000, D = 3000).
     """
     eta = np.asarray(eta, dtype=float)
-    if eta.ndim != 1 or np.any(eta < 0):
+    if eta.ndim != 1:
+        raise ValueError(not_eigenvalues("eta", eta.shape))
+    if np.any(eta < 0):
         raise ValueError("eta must be a 1-D array of non-negative variances")
     if method not in ("auto", "direct"):
         raise ValueError(f"method must be 'auto' or 'direct', got {method!r}")
@@ -451,7 +454,9 @@ def silverstein_density(x, eta, q: float, eps: float = 1e-6, *, tol: float = 1e-
     along x.  Raises ConvergenceError if any point misses the residual tolerance.
     """
     eta = np.asarray(eta, dtype=float)
-    if eta.ndim != 1 or eta.size == 0 or np.any(eta < 0) or not np.all(np.isfinite(eta)):
+    if eta.ndim != 1 or eta.size == 0:
+        raise ValueError(not_eigenvalues("eta", eta.shape))
+    if np.any(eta < 0) or not np.all(np.isfinite(eta)):
         raise ValueError("eta must be a non-empty 1-D array of finite non-negative eigenvalues")
     q, eps = float(q), float(eps)
     if q <= 0 or not 0 < eps < 1:
@@ -587,7 +592,7 @@ def _ks_nonzero(ev, lam, dens, zero_mass):
 
 def _q_grid(spec, D):
     q_nominal = _values(spec["q"])
-    P = np.floor(D / q_nominal + 1e-9).astype(np.int64)
+    P = sizes_from_q(D, q_nominal).astype(np.int64)
     if np.any(P < 1):
         raise ValueError(f"q grid {spec['q']!r} gives P < 1 for N = {D}")
     return q_nominal, P, D / P

@@ -2,8 +2,8 @@
 
 A step is a CLI subcommand, `ridgerenorm <step>`.  Its modules are the import closure of `ridgerenorm.cli`
 that the subcommand reaches: every module-level import of every module reached, plus the imports placed
-inside the functions that belong to the step (`cmd_<step>` in cli.py, and functions or model methods named
-after the step, such as `Model.simulate`).  The package keeps step-specific heavy imports inside those
+inside the functions that belong to the step (cli.py's `_load_modules`, which every step runs, `cmd_<step>`,
+and functions or model methods named after the step, such as `Model.simulate`).  The package keeps step-specific heavy imports inside those
 functions (models import theory.py only in their `theory` method), so an edit to a module reruns exactly
 the steps that import it.  tests/test_deps.py checks the closure against the modules a real run of each
 subcommand has loaded.
@@ -114,7 +114,7 @@ def step_modules(step: str) -> set[str]:
     """Dotted names of the package modules `ridgerenorm <step>` imports."""
     if step not in STEPS:
         raise ValueError(f"unknown step {step!r} (known: {', '.join(STEPS)})")
-    functions = {f"cmd_{step.replace('-', '_')}", step.replace("-", "_"), *STEP_FUNCTIONS.get(step, ())}
+    functions = {"_load_modules", f"cmd_{step.replace('-', '_')}", step.replace("-", "_"), *STEP_FUNCTIONS.get(step, ())}
     return closure([f"{PACKAGE}.cli"], functions)
 
 

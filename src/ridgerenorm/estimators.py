@@ -11,7 +11,7 @@ import numpy as np
 from .quantities import agreement_pairs
 
 __all__ = ["one_way_components", "two_way_components", "two_way_statistics", "deleted_sums", "label_noise_components", "jackknife_se",
-           "mean_and_se", "relative_deviation", "agreement_rows", "write_agreement_csv"]
+           "mean_and_se", "relative_deviation", "agreement_rows"]
 
 
 def _one_way(s1: np.ndarray, s2: np.ndarray, n: np.ndarray | int):
@@ -209,19 +209,4 @@ def agreement_rows(experiment: str, sim, theory) -> list[dict]:
             "median_abs_dev_over_se": float(np.nanmedian(z)) if np.isfinite(z).any() else float("nan"),
             "chi2_per_point": chi2_per_point(s[ok], t[ok], se[ok]),
         })
-    return rows
-
-
-def write_agreement_csv(pairs: dict, path) -> list[dict]:
-    """Rows for every experiment in `pairs` (name -> (simulation, theory)), written as CSV."""
-    import csv
-
-    from .io import atomic_path
-
-    rows = [r for name in sorted(pairs) for r in agreement_rows(name, *pairs[name])]
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=AGREEMENT_COLUMNS)
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
     return rows

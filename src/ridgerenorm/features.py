@@ -4,6 +4,13 @@ A feature map draws its weights for feature draw j from the features stream and 
 Phi.  The fits (fits.py) only see Phi, so a new feature model plugs in here without touching them.
 `LinearFeatures` is the map of docs/theory.md §4: phi(x) = F^T x with F = F_1 ... F_L (deep), layer l of
 entries N(0, 1/N_{l-1}) and, for structured weights, columns scaled by k^(-alpha_F/2).
+
+The product X F is the only step computed in float32 (FEATURE_DTYPE): it is most of a random-feature
+simulation's flops and float32 GEMM runs about twice as fast.  X and F are drawn in float64 and rounded to
+float32 once; the features are stored back in float64, so every Gram, covariance, factorization and the
+population risk |F v - w|^2_Sigma (with F in float64) stay in float64, where round-off meets ridges as small
+as 1e-8.  The rounding is a relative perturbation of each feature of about 1e-7 sqrt(D) ~ 1e-5, orders of
+magnitude below the sampling error of any reported mean (benchmarks/zscores.py; docs/performance.md).
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from .streams import STREAM_FEATURES, seed_sequence
 
 __all__ = ["feature_weights", "feature_runs", "LinearFeatures"]
 
+FEATURE_DTYPE = np.float32  # the feature product's precision (module docstring)
 FEATURE_RUN_FLOPS = 1e8  # flops of the feature products one pool task takes together (~1 ms)
 
 
@@ -76,16 +84,23 @@ class LinearFeatures:
         """Flops of one draw's layer products F_1 ... F_L."""
         return sum(2.0 * self.D * a * b for a, b in zip(self.widths[:-1], self.widths[1:]))
 
-    def apply(self, X, weights, Phi, threads: int) -> None:
-        """Phi[t] = X F_t for the g feature draws of `weights` = [F_1 ... F_g] (each D x N, contiguous), in
-        fixed 256-row blocks of X, one GEMM per (block, draw) written straight into the per-draw layout
-        (g, P, N), where every later product reads contiguous rows.  Every GEMM has the same shape whatever
-        g is, so the features, and everything after them, do not depend on how draws are grouped (one wide
-        X [F_1 ... F_g] product did: OpenBLAS's edge tiles moved with g)."""
-        runs = feature_runs(X.shape, weights)
+    @staticmethod
+    def rounded(weights) -> list:
+        """The float32 copies of [F_1 ... F_g] that `apply` multiplies with (made once per feature group)."""
+        return [F.astype(FEATURE_DTYPE) for F in weights]
+
+    def apply(self, X, weights32, Phi, threads: int) -> None:
+        """Phi[t] = X F_t for the g feature draws of `weights32` = rounded([F_1 ... F_g]) (each D x N,
+        contiguous float32), in fixed 256-row blocks of X rounded to float32, one float32 GEMM per (block,
+        draw), stored into the float64 per-draw layout (g, P, N), where every later product reads contiguous
+        rows.  Every GEMM has the same shape whatever g is, so the features, and everything after them, do
+        not depend on how draws are grouped (one wide X [F_1 ... F_g] product did: OpenBLAS's edge tiles
+        moved with g)."""
+        X32 = X.astype(FEATURE_DTYPE)
+        runs = feature_runs(X.shape, weights32)
 
         def run(tasks):
             for start, t in tasks:
-                np.matmul(X[start:start + MATMUL_BLOCK], weights[t], out=Phi[t, start:start + MATMUL_BLOCK])
+                Phi[t, start:start + MATMUL_BLOCK] = X32[start:start + MATMUL_BLOCK] @ weights32[t]
 
         list(worker_pool(threads).map(run, runs))

@@ -1,9 +1,10 @@
 """Facts every layer may read: the size cap of every count in a configuration, the workflow's job cap, the
-memory headroom of a job, and this machine's memory.
+longest simulation of one experiment, the memory headroom of a job, and this machine's memory.
 
 A leaf module: it imports nothing of the package but errors.py, so the numeric kernels, the registries
 (models, figure kinds) and the pipeline can all read it.  The checks of a whole configuration against these
-facts (does each simulation job fit, is the workflow a sane size) live with the configuration (config.py).
+facts (does each job fit, does each simulation end in time, is the workflow a sane size) live with the
+configuration (config.py).
 
 MAX_SIZE, the largest dimension, width, sample size or draw count, is the `maximum` of `positive_int` in
 the config schema (schemas/config.schema.yaml): stated once, there, where Snakemake's own validation reads
@@ -22,8 +23,8 @@ import yaml
 
 from .errors import config_error
 
-__all__ = ["SCHEMA_PATH", "schema_file", "MAX_SIZE", "MAX_JOBS", "HEADROOM", "ENV_MAX_MEMORY",
-           "machine_memory_bytes"]
+__all__ = ["SCHEMA_PATH", "schema_file", "MAX_SIZE", "MAX_JOBS", "MAX_EXPERIMENT_DAYS", "HEADROOM",
+           "ENV_MAX_MEMORY", "machine_memory_bytes"]
 
 SCHEMA_PATH = Path(str(resources.files("ridgerenorm") / "schemas" / "config.schema.yaml"))
 
@@ -37,6 +38,7 @@ def schema_file() -> dict:
 
 MAX_SIZE = int(schema_file()["$defs"]["positive_int"]["maximum"])
 MAX_JOBS = 20_000  # jobs a workflow may have (Snakemake's DAG and scheduler slow down long before 10^5)
+MAX_EXPERIMENT_DAYS = 30.0  # longest estimated simulation of one experiment on this machine
 HEADROOM = 0.5  # a job may declare mem_budget_gb * (1 + HEADROOM): the budget bounds its chunked arrays;
 #                 its outputs, factorization workspace and the scheduler's 20 % + 300 MB come on top
 ENV_MAX_MEMORY = "RIDGERENORM_MAX_MEMORY_GB"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,9 @@ from . import cache, io
 from . import config as cfg
 from .deps import kind_stamp, stamp_files
 
-__all__ = ["Result", "results_of", "check", "main"]
+__all__ = ["Result", "results_of", "check", "simulation_progress", "remaining_minutes", "main"]
+
+_STEP = re.compile(r"\] draws (\d+)/(\d+) ")  # a simulation log's progress line (progress.Progress)
 
 
 @dataclass
@@ -120,6 +123,70 @@ def main(configfiles, root=".", show_all: bool = True) -> int:
     for state, path, why in rows:
         if show_all or state != "up to date":
             print(f"{state:<11} {path}" + (f": {why}" if why else ""))
+    progress = simulation_progress(config, rows, root)
+    if progress:
+        print(progress)
     print(f"scale {config['scale']!r} ({' + '.join(map(str, configfiles))}): {len(rows)} results, "
           + ", ".join(f"{n} {s}" for s, n in counts.items()) + f" ({time.perf_counter() - t0:.1f} s)")
     return 0 if counts["stale"] == counts["missing"] == 0 else 1
+
+
+def remaining_minutes(work: dict, observed_flops: float, observed_wall: float):
+    """(done flops, total flops, observed GFLOP/s, minutes left): `work` maps an experiment to (its flops,
+    the fraction of them done); the rate is that of the simulation work finished under the current code
+    (flops counted as float64 GEMM-equivalent, as the plan counts them), None before any finished."""
+    total = sum(f for f, _ in work.values())
+    done = sum(f * frac for f, frac in work.values())
+    if observed_wall <= 0 or observed_flops <= 0:
+        return done, total, None, None
+    rate = observed_flops / observed_wall
+    return done, total, rate / 1e9, (total - done) / rate / 60.0
+
+
+def simulation_progress(config: dict, rows, root=".") -> str | None:
+    """One line on the simulation work of the config: how much of its flops is done (up-to-date merged files,
+    finished blocks and, from its log, the running block's steps) and, at the rate the finished work ran,
+    how long the rest takes.  None when nothing is left to simulate."""
+    from .models import model_of
+
+    R = Path(root) / "results" / config["scale"]
+    state = {Path(path): s for s, path, _ in rows}
+    used = sorted({e for f in config["figures"].values() for e in f.get("experiments", {}).values()})
+    work, seen_flops, seen_wall = {}, 0.0, 0.0
+    for exp in used:
+        spec = cfg.experiment_spec(config, exp)
+        f = model_of(spec).flops(spec)
+        flops, frac = f["gemm"] + f["factor"], 0.0
+        merged = R / "simulation" / f"{exp}.nc"
+        if state.get(merged) == "up to date":
+            attrs = io.read_attrs(merged)
+            seen_flops += float(attrs.get("flops_total", 0.0))
+            seen_wall += float(attrs.get("simulation_wall_time_s", 0.0))
+            work[exp] = (flops, 1.0)
+            continue
+        today = cfg.step_spec(config, exp, "simulate")
+        for log in sorted((R / "logs" / "simulate" / exp).glob("draws_*.log")):
+            lo, hi = (int(x) for x in log.stem.split("_", 1)[1].split("-"))
+            share = (hi - lo) / int(spec["draws"])
+            block = R / "simulation" / exp / f"{log.stem}.nc"
+            if block.is_file():
+                attrs = io.read_attrs(block)
+                if cache.spec_of(attrs) != today:
+                    continue
+                frac += share
+                seen_flops += float(attrs.get("flops_gemm", 0.0)) + float(attrs.get("flops_factor", 0.0))
+                seen_wall += float(attrs.get("wall_time_s", 0.0))
+            elif log.stat().st_mtime >= merged.stat().st_mtime if merged.is_file() else True:
+                steps = _STEP.findall(log.read_text(errors="replace"))
+                if steps:
+                    k, n = (int(x) for x in steps[-1])
+                    frac += share * k / max(n, 1)
+        work[exp] = (flops, min(frac, 1.0))
+    done, total, rate, minutes = remaining_minutes(work, seen_flops, seen_wall)
+    if total <= 0 or done >= total:
+        return None
+    line = f"simulation: {done / 1e12:.1f} of {total / 1e12:.1f} TFLOP done ({done / total:.0%})"
+    if rate is None:
+        return line + "; nothing finished yet to time (`ridgerenorm plan` estimates from measured rates)"
+    return line + (f"; the finished work ran at {rate:.0f} GFLOP/s, at which the rest takes about "
+                   f"{minutes:.0f} min")

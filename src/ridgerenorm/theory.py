@@ -34,6 +34,7 @@ __all__ = [
 
 
 from .errors import ConvergenceError  # noqa: E402  (re-exported: part of this module's API)
+from .errors import not_eigenvalues  # noqa: E402
 
 
 # ---------------------------------------------------------------------------------------------
@@ -67,7 +68,7 @@ def _check_spectrum(eta, name: str = "eta") -> np.ndarray:
     """Population eigenvalues: a non-empty 1-D array of finite numbers >= 0."""
     eta = _as_real_array(eta, name)
     if eta.ndim != 1 or eta.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array of eigenvalues, got shape {eta.shape}")
+        raise ValueError(not_eigenvalues(name, eta.shape))
     _require(eta, np.isfinite(eta) & (eta >= 0), name, "finite and >= 0 (eigenvalues)")
     return eta
 

@@ -8,6 +8,10 @@ the ETA.  The ETA extrapolates the run's own pace (elapsed time per finished job
 firms up once the first simulations have finished; `ridgerenorm plan`, printed at the start, gives the
 flop-count estimate per experiment.  When standard error is not a terminal (CI logs, pipes, tests) or in a
 dry run, the handler stands aside and Snakemake prints its usual plain text, unchanged.
+
+Ctrl-C, in either mode, prints one line (INTERRUPTED) instead of a failure report, log and traceback per
+stopped job: a filter on Snakemake's logger (InterruptFilter) rewrites Snakemake's "Terminating processes"
+line and drops every record after it; the stopped jobs' own `ridgerenorm` commands exit with one line too.
 """
 
 from __future__ import annotations
@@ -19,9 +23,40 @@ from rich.progress import ProgressColumn
 from rich.text import Text
 from snakemake_logger_plugin_rich import LogHandler as RichLogHandler
 
-__all__ = ["LogHandler", "RunETA"]
+__all__ = ["LogHandler", "RunETA", "InterruptFilter", "INTERRUPTED"]
 
 TOTAL = "Total Progress"  # the rich plugin's name for the whole-run bar
+TERMINATING = "Terminating processes on user request"  # Snakemake's line on Ctrl-C
+INTERRUPTED = ("Interrupted: the running jobs were stopped and their partial outputs removed; every finished "
+               "result is kept, so the same command resumes from there.")
+
+
+class InterruptFilter(logging.Filter):
+    """On Snakemake's logger: its Ctrl-C line becomes INTERRUPTED and every record after it is dropped (each
+    stopped job would otherwise report its failure, its log and its command's traceback)."""
+
+    def __init__(self):
+        super().__init__()
+        self.interrupted = False
+
+    def filter(self, record) -> bool:
+        if self.interrupted:
+            return False
+        if getattr(record, "event", None) is None and str(record.msg).startswith(TERMINATING):
+            self.interrupted = True
+            record.msg, record.args = INTERRUPTED, ()
+        return True
+
+
+def install_interrupt_filter(logger=None) -> InterruptFilter:
+    """The InterruptFilter of Snakemake's logger, added once."""
+    logger = logger or logging.getLogger("snakemake.logging")
+    for f in logger.filters:
+        if isinstance(f, InterruptFilter):
+            return f
+    f = InterruptFilter()
+    logger.addFilter(f)
+    return f
 
 
 class RunETA(ProgressColumn):
@@ -40,6 +75,7 @@ class RunETA(ProgressColumn):
 
 class LogHandler(RichLogHandler):
     def __post_init__(self) -> None:
+        install_interrupt_filter()
         self.live = bool(sys.stderr.isatty()) and not getattr(self.common_settings, "dryrun", False)
         if self.live:
             super().__post_init__()
@@ -48,9 +84,14 @@ class LogHandler(RichLogHandler):
             logging.Handler.__init__(self)  # a plain, silent handler (Snakemake may still attach its filter)
 
     def emit(self, record):
-        if self.live:
-            return super().emit(record)
-        return None
+        if not self.live:
+            return None
+        if record.msg == INTERRUPTED:  # the live display goes (it is transient) and the one line stays
+            self.progress.stop()
+            self.live_display.stop()
+            self.console.print(INTERRUPTED, style="yellow", soft_wrap=True, highlight=False)
+            return None
+        return super().emit(record)
 
     def close(self):
         if self.live:

@@ -12,6 +12,7 @@ from ridgerenorm.cache import (
     align_spec_trigger,
     code_stamp,
     foreign_package_notice,
+    hold_run_lock,
     scan,
     spec_file,
 )
@@ -29,12 +30,18 @@ from ridgerenorm.models import model_of
 # One clear line naming the offending key and value, before Snakemake's own (verbose) schema check.
 # Snakemake has read the config files itself, keeping the last of two equal keys without a word, so each
 # file is read again strictly first (duplicate keys, empty files): the messages of `ridgerenorm check-config`.
+# A spectrum's file paths are relative to the config file that gives them: resolved here, before any check.
 try:
     for configfile in workflow.configfiles:
         rr_config.read_config_file(configfile)
+    rr_config.anchor_config_paths(config, workflow.configfiles)
     rr_config.validate_config(config)
 except rr_config.ConfigError as err:
     sys.exit(str(err))
+if workflow.is_main_process:
+    # a theory infinite on its own grid (ridge 0 at an interpolation threshold): one line each, not an error
+    for line in rr_config.config_warnings(config):
+        print(line, file=sys.stderr)
 validate(config, schema="../schemas/config.schema.yaml")
 
 R = f"results/{config['scale']}"
@@ -48,6 +55,10 @@ FIGURES = config["figures"]
 # Before the DAG is built: leftover temporary files and corrupt or truncated netCDF files are removed
 # (one line each), so the jobs that make them are planned again instead of crashing downstream.
 if workflow.is_main_process:
+    # Two runs in one checkout: the second is named the other (live) process before Snakemake's lock stops it.
+    _busy = hold_run_lock(".snakemake")
+    if _busy:
+        print(_busy, file=sys.stderr)
     for line in scan(R):
         print(line, file=sys.stderr)
     # The jobs run `ridgerenorm` from PATH: say so when that is not this checkout's own code (one line).

@@ -29,10 +29,12 @@ rule figure:
             f"{role}={','.join(files)}"
             for role, files in figure_inputs(wc.fid).items()
         ),
+        # a figure of any scale but paper says so in its footnote band
+        scale=config["scale"],
         # Read only by the report caption; not a plain value, so Snakemake's params trigger ignores it.
         caption_facts=lambda wc: FigureFacts(config, wc.fid, R),
     shell:
-        "ridgerenorm figure --spec {params.spec} --data {params.data}"
+        "ridgerenorm figure --spec {params.spec} --data {params.data} --scale {params.scale:q}"
         " --out {output.pdf} --png {output.png} 2> {log}"
 
 

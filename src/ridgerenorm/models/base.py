@@ -21,8 +21,8 @@ import xarray as xr
 from .. import spectra
 from ..quantities import add_derived, attrs
 
-__all__ = ["Model", "SimulationResult", "sample_grid", "theory_sample_sizes", "concat_blocks", "summaries",
-           "grid_theory_dataset", "FUNCTIONALS"]
+__all__ = ["Model", "SimulationResult", "sample_grid", "theory_sample_sizes", "grid_theory_memory_mb", "concat_blocks",
+           "summaries", "grid_theory_dataset", "FUNCTIONALS"]
 
 # docs/theory.md §1: the spectral functionals every theory caption starts from
 FUNCTIONALS = ("df₁(κ) = (1/D) Σ_k η_k/(η_k + κ), df₂(κ) = (1/D) Σ_k η_k²/(η_k + κ)², "
@@ -58,6 +58,7 @@ class Model:
     merge_needs_spectrum: bool = False
     error_quantities: tuple = ()  # error components the merge and theory produce (quantities.py names)
     param_quantities: tuple = ()  # renormalized parameters the theory produces
+    derived: tuple = ()  # quantities the theory file adds to the theory's own (quantities.add_derived)
 
     # ---------------------------------------------------------------- configuration
 
@@ -86,10 +87,31 @@ class Model:
         """The theory on the experiment's grid, as the file the theory step writes."""
         raise NotImplementedError
 
+    def point_theory(self, spec: dict, eta, w, P, lam) -> xr.Dataset:
+        """The theory (theory.py) at sample sizes P and ridges lam (equal-length arrays, one lambda per P)
+        for population eigenvalues eta and teacher w, as a Dataset over `point`.  Models whose theory is a
+        function of (P, lambda) on a sample grid provide it; `ridgerenorm curve` evaluates it."""
+        raise NotImplementedError(f"model {self.name!r} has no theory over (P, lambda)")
+
     # ---------------------------------------------------------------- costs and captions
 
     def memory_mb(self, spec: dict, n_draws: int, mem_budget_bytes: float, threads: int) -> int:
         raise NotImplementedError
+
+    def merge_memory_mb(self, spec: dict) -> int | None:
+        """Memory (MB) of the merge job, which holds every block at once (not chunked to mem_budget_gb);
+        None when the model gives no estimate (a merge whose size the simulation job's already bounds)."""
+        return None
+
+    def theory_poles(self, spec: dict) -> list[tuple[int, str]]:
+        """(P, why) of each sample size where the theory at ridge 0 is infinite (an interpolation threshold
+        whose divergence nothing regularizes); config.config_warnings warns when one lies on the theory grid
+        at ridge 0."""
+        return []
+
+    def theory_memory_mb(self, spec: dict) -> int | None:
+        """Memory (MB) of the theory job; None when the model gives no estimate."""
+        return None
 
     def flops(self, spec: dict) -> dict:
         """{'gemm', 'factor', 'merge', 'fits'} of the whole experiment's simulation."""
@@ -117,6 +139,15 @@ def theory_sample_sizes(spec: dict):
     P_sim, _ = sample_grid(spec)
     P_dense = spec["D"] / spectra.grid_q(spec["theory_samples"])
     return np.unique(np.concatenate([P_dense, P_sim.astype(float)])), P_sim
+
+
+def grid_theory_memory_mb(spec: dict) -> int:
+    """Memory (MB) of a theory job on a sample grid: theory.py forms (point, D) arrays, at most three at a time
+    (measured: 24-25 bytes per point per dimension for linear ridge, linear and nonlinear random features)."""
+    from ..costs import declared_mb
+
+    P, _ = theory_sample_sizes(spec)
+    return declared_mb(3 * 8.0 * P.size * int(spec["D"]), 0, 0)
 
 
 def concat_blocks(spec: dict, blocks: list) -> xr.Dataset:

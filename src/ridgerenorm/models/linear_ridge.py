@@ -20,7 +20,7 @@ from ..quantities import attrs
 from ..spectra import ridge_values
 from ..streams import draw_rows
 from .base import (FUNCTIONALS, Model, SimulationResult, block_provenance, concat_blocks, grid_theory_dataset,
-                   sample_grid, summaries, theory_sample_sizes)
+                   grid_theory_memory_mb, sample_grid, summaries, theory_sample_sizes)
 
 __all__ = ["LINEAR_RIDGE", "simulate_linear_ridge", "bytes_per_draw"]
 
@@ -133,12 +133,15 @@ class LinearRidge(Model):
         return xr.Dataset(out, coords=coords), block_provenance(spec, blocks)
 
     def theory(self, spec, population):
-        from .. import theory
-
         P, P_sim = theory_sample_sizes(spec)
         lam = ridge_values(spec["ridge"], P)
-        th = theory.linear_ridge(population.eta.values, population.w.values, P, lam, spec["sigma_eps"])
+        th = self.point_theory(spec, population.eta.values, population.w.values, P, lam)
         return grid_theory_dataset(th, spec, P, P_sim)
+
+    def point_theory(self, spec, eta, w, P, lam):
+        from .. import theory
+
+        return theory.linear_ridge(eta, w, P, lam, spec["sigma_eps"])
 
     def memory_mb(self, spec, n_draws, mem_budget_bytes, threads):
         D = int(spec["D"])
@@ -146,6 +149,21 @@ class LinearRidge(Model):
         need = (_draws_per_chunk(D, P_grid, n_draws, mem_budget_bytes) * bytes_per_draw(D, P_grid)
                 + 8.0 * n_draws * P_grid.size * (D + 6))
         return declared_mb(need, min(int(P_grid.max()), D), threads)
+
+    def merge_memory_mb(self, spec):
+        # every draw's whitened errors (draw, P, D): the blocks read, their concatenation and two temporaries
+        # of one_way_components (measured 33 bytes per draw, P and dimension)
+        return declared_mb(4 * 8.0 * int(spec["draws"]) * self.sample_sizes(spec).size * int(spec["D"]), 0, 0)
+
+    def theory_memory_mb(self, spec):
+        return grid_theory_memory_mb(spec)
+
+    def theory_poles(self, spec):
+        # Var_Xeps = sigma_eps^2 gamma/(1 - gamma) with gamma = 1 at P = D, lambda = 0
+        if spec.get("sigma_eps", 0.0) > 0:
+            return [(int(spec["D"]), f"with label noise sigma_eps = {spec['sigma_eps']:g} the theory is infinite "
+                                     f"at P = D = {spec['D']} (q = 1)")]
+        return []
 
     def flops(self, spec):
         D = int(spec["D"])

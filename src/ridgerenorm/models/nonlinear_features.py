@@ -36,10 +36,10 @@ from ..fits import build_systems, split_grid, systems_flops
 from ..parallel import MATMUL_BLOCK, gram, map_fits, worker_pool
 from ..progress import Progress
 from ..quantities import attrs
-from ..spectra import ridge_values
+from ..spectra import ridge_values, sample_sizes
 from ..streams import fill_rows
 from .base import (FUNCTIONALS, Model, SimulationResult, block_provenance, concat_blocks, grid_theory_dataset,
-                   sample_grid, theory_sample_sizes, two_way_dataset)
+                   grid_theory_memory_mb, sample_grid, theory_sample_sizes, two_way_dataset)
 from .random_features import RANDOM_FEATURES, RF_COMMON_EQUATIONS, rf_group_bytes
 
 __all__ = ["ACTIVATIONS", "NONLINEAR_RANDOM_FEATURES", "NonlinearFeatures", "gaussian_equivalent", "kernel",
@@ -293,6 +293,13 @@ def two_way_statistics_from_blocks(block, n: int, m: int, nP: int) -> dict:
             "cg": T.sum(axis=0), "ge": T, "rc": rc}
 
 
+def _merge_bytes(spec: dict) -> float:
+    """Arrays of the merge: every F_j and the readouts twice (transposed copies), one N x N kernel block."""
+    D, N, m = int(spec["D"]), int(spec["widths"][-1]), int(spec["feature_draws"])
+    nP = sample_sizes(spec["samples"], D).size
+    return 8.0 * (m * D * N + 4 * int(spec["draws"]) * m * nP * N + 3 * N * N)
+
+
 def nl_error_statistics(v_clean, v_noise, eta, w, fmap: NonlinearFeatures):
     """Two-way statistics of the clean predictors f_ij = v_ij^T phi_j - w^T x in L2(N(0, Sigma)), and the
     label-noise sums per data draw: noise_row_sq[i] = |mean_j g_ij|^2 and noise_within[i] = sum_j |g_ij -
@@ -426,9 +433,13 @@ class NonlinearRandomFeatures(Model):
         N, m = int(spec["widths"][-1]), int(spec["feature_draws"])
         g = nl_group_size(D, P_grid, N, m, mem_budget_bytes)
         need = nl_group_bytes(D, P_grid, N, g) + 8.0 * n_draws * m * P_grid.size * (2 * N + 5)
-        # the merge holds every F_j and the readouts twice (transposed copies)
-        merge = 8.0 * (m * D * N + 4 * int(spec["draws"]) * m * P_grid.size * N + 3 * N * N)
-        return declared_mb(max(need, merge), min(int(P_grid.max()), N), threads)
+        return declared_mb(max(need, _merge_bytes(spec)), min(int(P_grid.max()), N), threads)
+
+    def merge_memory_mb(self, spec):
+        return declared_mb(_merge_bytes(spec), 0, 0)
+
+    def theory_memory_mb(self, spec):
+        return grid_theory_memory_mb(spec)
 
     def flops(self, spec):
         D = int(spec["D"])

@@ -24,7 +24,7 @@ from ..quantities import attrs
 from ..spectra import ridge_values
 from ..streams import STREAM_FEATURE_NOISE, fill_rows, seed_sequence
 from .base import (FUNCTIONALS, Model, SimulationResult, block_provenance, concat_blocks, grid_theory_dataset,
-                   sample_grid, theory_sample_sizes, two_way_dataset)
+                   grid_theory_memory_mb, sample_grid, theory_sample_sizes, two_way_dataset)
 
 __all__ = ["RANDOM_FEATURES", "RF_COMMON_EQUATIONS", "simulate_random_features", "rf_error_statistics",
            "rf_group_bytes", "rf_group_size", "feature_map"]
@@ -40,12 +40,13 @@ def feature_map(spec: dict) -> LinearFeatures:
 
 def rf_group_bytes(D: int, P_grid, N: int, g: int) -> float:
     """Peak memory of one data draw against a group of g feature draws: rows, the group's weights and
-    features, one 256-row block of features per thread (two threads counted), Gram or covariance
+    features (and the float32 copies of both the feature product reads), one 256-row block of features per thread (two threads counted), Gram or covariance
     matrices and eigh workspace."""
     P_grid, P_max, dual, Pd = split_grid(P_grid, N)
     block = 2 * MATMUL_BLOCK * N
-    return 8.0 * (P_max * (D + 3) + g * (D * N + P_max * N + block + Pd * Pd + (covariance_copies(dual) + 1) * N * N
-                                          + 3 * N))
+    rounded = 4.0 * (P_max * D + g * D * N)  # the float32 copies of X and the F_j (features.py)
+    return rounded + 8.0 * (P_max * (D + 3) + g * (D * N + P_max * N + block + Pd * Pd
+                                                     + (covariance_copies(dual) + 1) * N * N + 3 * N))
 
 
 def rf_group_size(D: int, P_grid, N: int, m: int, budget_bytes: float) -> int:
@@ -121,13 +122,14 @@ def simulate_random_features(eta, w, P_grid, lam_grid, widths, sigma_eps: float,
     with threadpool_limits(limits=1, user_api="blas"):
         for group in groups:
             weights = list(pool.map(fmap.weights, group))  # F_j, each (D, N)
+            weights32 = fmap.rounded(weights)  # what the feature product multiplies with (features.py)
             flops += len(group) * fmap.weight_flops()
             work = {"Phi": np.empty((len(group), P_max, N)), "X": np.empty((P_max, D)), "eps": np.empty(P_max)}
             rows = pool.submit(fill_rows, work["X"], work["eps"], draws[0], prob.sqrt_eta, sigma_eps, experiment, seed)
             for i, draw in enumerate(draws):
                 rows.result()  # this draw's rows are in work["X"], work["eps"]
                 next_draw = draws[i + 1] if i + 1 < n else None
-                f, f_factor, rows = _draw_group(prob, acc, i, draw, next_draw, group, weights, work)
+                f, f_factor, rows = _draw_group(prob, acc, i, draw, next_draw, group, weights, weights32, work)
                 flops += f
                 flops_factor += f_factor
                 steps += 1
@@ -137,12 +139,13 @@ def simulate_random_features(eta, w, P_grid, lam_grid, widths, sigma_eps: float,
     out["noise_row_sq"] = np.einsum("ipd,ipd->ip", row_mean, row_mean)
     out["noise_within"] = acc.noise_sq - m * out["noise_row_sq"]
     out["flops"] = flops
+    out["flops_features"] = n * m * 2.0 * P_max * D * N  # the float32 part of out["flops"] (features.py)
     out["flops_factor"] = flops_factor
     out["feature_groups"] = len(groups)
     return out
 
 
-def _draw_group(prob: Problem, acc: Accumulator, i: int, draw: int, next_draw, group, weights, work):
+def _draw_group(prob: Problem, acc: Accumulator, i: int, draw: int, next_draw, group, weights, weights32, work):
     """Fit data draw `draw` (rows in work["X"], work["eps"]) against the feature draws of `group`; fills
     row i of the accumulator (noise sums added in j order, so grouping does not change their bits).
     Once the rows are used, the pool starts generating next_draw's (if any) into the same arrays, beside
@@ -155,7 +158,7 @@ def _draw_group(prob: Problem, acc: Accumulator, i: int, draw: int, next_draw, g
     yc = work["X"] @ w
     eps = work["eps"].copy()  # the next draw's noise overwrites work["eps"] while the fits run
     Phi = work["Phi"]
-    fmap.apply(work["X"], weights, Phi, threads)
+    fmap.apply(work["X"], weights32, Phi, threads)
     rows = None
     if next_draw is not None:
         rows = pool.submit(fill_rows, work["X"], work["eps"], next_draw, sqrt_eta, prob.sigma_eps, experiment, seed)
@@ -312,7 +315,8 @@ class RandomFeatures(Model):
                   "k": ("k", population.k.values), "fdraw": ("fdraw", np.arange(m))}
         seeds = {"root_seed": spec["seed"], "experiment": spec["name"], "data_draws": [draws.start, draws.stop],
                  "streams": "data=0 (X, eps), features=1 (F_j), feature noise=2 (xi_ij)", "feature_draws": [0, m]}
-        return SimulationResult(xr.Dataset(data, coords=coords), res["flops"], res["flops_factor"], seeds)
+        return SimulationResult(xr.Dataset(data, coords=coords), res["flops"], res["flops_factor"], seeds,
+                                {"flops_gemm32": res["flops_features"]})
 
     def merge(self, spec, blocks, population):
         from ..estimators import label_noise_components, two_way_components
@@ -325,15 +329,18 @@ class RandomFeatures(Model):
         return two_way_dataset(spec, ds, comp, PER_DRAW), block_provenance(spec, blocks)
 
     def theory(self, spec, population):
-        from .. import theory
-
         P, P_sim = theory_sample_sizes(spec)
         lam = ridge_values(spec["ridge"], P)
+        th = self.point_theory(spec, population.eta.values, population.w.values, P, lam)
+        return grid_theory_dataset(th, spec, P, P_sim, self.derived)
+
+    def point_theory(self, spec, eta, w, P, lam):
+        from .. import theory
+
         alpha_f = spec.get("weight_exponent", 0.0)
         spectra_w = [np.arange(1, n + 1) ** -alpha_f for n in spec["widths"]] if alpha_f else None
-        th = theory.random_features(population.eta.values, population.w.values, P, spec["widths"], lam,
-                                    sigma_eps=spec["sigma_eps"], sigma_xi=spec["sigma_xi"], weight_spectra=spectra_w)
-        return grid_theory_dataset(th, spec, P, P_sim, self.derived)
+        return theory.random_features(eta, w, P, spec["widths"], lam, sigma_eps=spec["sigma_eps"],
+                                      sigma_xi=spec["sigma_xi"], weight_spectra=spectra_w)
 
     def memory_mb(self, spec, n_draws, mem_budget_bytes, threads):
         D = int(spec["D"])
@@ -342,6 +349,29 @@ class RandomFeatures(Model):
         g = rf_group_size(D, P_grid, N, m, mem_budget_bytes)
         need = rf_group_bytes(D, P_grid, N, g) + 8.0 * n_draws * m * P_grid.size * (N + 6)
         return declared_mb(need, min(int(P_grid.max()), N), threads)
+
+    def merge_memory_mb(self, spec):
+        # the readouts v (draw, fdraw, P, N) read and concatenated; rf_error_statistics' errors of one feature
+        # draw, their row sum R and the column sums C (P x D', D' = D (+ N with feature noise)); one F_j
+        D, N = int(spec["D"]), int(spec["widths"][-1])
+        n, m, nP = int(spec["draws"]), int(spec["feature_draws"]), self.sample_sizes(spec).size
+        D_ext = D + (N if spec.get("sigma_xi") else 0)
+        return declared_mb(8.0 * (2 * n * m * nP * N + 4 * n * nP * D_ext + m * nP * D_ext + D * N), 0, 0)
+
+    def theory_memory_mb(self, spec):
+        return grid_theory_memory_mb(spec)
+
+    def theory_poles(self, spec):
+        # At lambda = 0 the theory diverges where P reaches the features' rank: at P = N (the narrowest layer)
+        # when N <= D, through Var_F, label noise or not; when every layer is wider than D, at P = D through
+        # the label noise, unless feature noise (sigma_xi > 0) keeps the features full rank.
+        D, N = int(spec["D"]), min(int(n) for n in spec["widths"])
+        if N <= D:
+            return [(N, f"the ridgeless theory is infinite at the interpolation threshold P = N = {N}")]
+        if spec.get("sigma_eps", 0.0) > 0 and not spec.get("sigma_xi"):
+            return [(D, f"with label noise sigma_eps = {spec['sigma_eps']:g} the ridgeless theory is infinite "
+                        f"at P = D = {D} (every width is above D)")]
+        return []
 
     def flops(self, spec):
         D = int(spec["D"])
@@ -353,7 +383,8 @@ class RandomFeatures(Model):
         weights = m * sum(2.0 * D * a * b for a, b in zip(widths[:-1], widths[1:]))
         merge = 2 * m * 2.0 * n * P.size * N * D
         factor = n * m * sum(factor_flops(min(int(p), N), lam_p) for p, lam_p in zip(P, lam))
-        return {"gemm": n * m * per_pair + weights, "factor": factor, "merge": merge, "fits": n * m * P.size}
+        return {"gemm": n * m * per_pair + weights, "gemm32": n * m * 2.0 * P_max * D * N, "factor": factor,
+                "merge": merge, "fits": n * m * P.size}
 
     def equations(self, spec):
         lines = [FUNCTIONALS + " All functionals of the data spectrum at κ₂."]

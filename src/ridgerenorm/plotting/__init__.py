@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from . import params as _params
 from .params import SCHEMAS, check_scaling, data_job_check
 
-__all__ = ["FIGURE_KINDS", "FigureKind", "register", "PNG_DPI", "draw", "render", "build_data", "contact_sheet"]
+__all__ = ["FIGURE_KINDS", "FigureKind", "register", "PNG_DPI", "draw", "render", "save_figure", "build_data", "contact_sheet"]
 
 # the PNGs are read on screens: at 200 dpi the smallest text (6.5 pt) is 18 pixels high
 PNG_DPI = 200
@@ -203,27 +203,37 @@ def draw(spec: dict, data: dict):
     return fig
 
 
-def render(spec: dict, data: dict, pdf_path, png_path, record: dict | None = None) -> None:
-    """Draw the figure of `spec` with its footnote (the note computed from `data`, the paper's file names)
-    and save it as PDF and PNG (each written atomically), the footnote's texts also in their metadata, and
-    `record` (the figure's provenance, JSON) under io.FIGURE_RECORD_KEY: the PNG's text chunk, the PDF's
-    Info entry."""
-    import warnings
-
-    from ..io import FIGURE_RECORD_KEY, atomic_path
+def render(spec: dict, data: dict, pdf_path, png_path, record: dict | None = None, scale: str | None = None):
+    """Draw the figure of `spec` with its footnote (a tag when `scale` is not the paper's, the note computed
+    from `data`, the paper's file names) and save it as PDF and PNG (each written atomically), the footnote's
+    texts also in their metadata, and `record` (the figure's provenance, JSON) under io.FIGURE_RECORD_KEY:
+    the PNG's text chunk, the PDF's Info entry.  Returns the figure."""
     from ..notes import NOTE_KEY, PAPER_KEY, note_text, paper_line
-    from .style import footnote
+    from .style import footnote, scale_tag
 
     fig = draw(spec, data)
     # the note is computed once, here, from the data drawn; the caption reads it back from the PNG
     note, paper = note_text(spec, data, FIGURE_KINDS[spec["kind"]].roles), paper_line(spec)
-    footnote(fig, note, paper)
+    footnote(fig, note, paper, scale_tag(scale))
     for path, fmt in ((pdf_path, "pdf"), (png_path, "png")):
-        meta = {} if fmt == "png" else {"CreationDate": None}
-        meta |= {key[fmt]: text for key, text in ((NOTE_KEY, note), (PAPER_KEY, paper)) if text}
-        if record is not None:
-            meta[FIGURE_RECORD_KEY[fmt]] = json.dumps(dict(record, note=note), sort_keys=True)  # ASCII: a PNG tEXt chunk
-        with atomic_path(path) as tmp, warnings.catch_warnings():
-            # a PDF Info entry of our own is valid PDF; matplotlib warns about keys it does not know
-            warnings.filterwarnings("ignore", message="Unknown infodict keyword")
-            fig.savefig(tmp, format=fmt, dpi=PNG_DPI, metadata=meta)
+        texts = {key[fmt]: text for key, text in ((NOTE_KEY, note), (PAPER_KEY, paper)) if text}
+        save_figure(fig, path, fmt, None if record is None else dict(record, note=note), texts)
+    return fig
+
+
+def save_figure(fig, path, fmt: str, record: dict | None = None, texts: dict | None = None) -> None:
+    """Save `fig` as `fmt` ("pdf" or "png") atomically at PNG_DPI, with `record` (a provenance record, JSON)
+    under io.FIGURE_RECORD_KEY and the metadata entries `texts`; a PDF gets no creation date, so its bytes
+    depend on its contents only.  `ridgerenorm audit` reads the record back."""
+    import warnings
+
+    from ..io import FIGURE_RECORD_KEY, atomic_path
+
+    meta = {} if fmt == "png" else {"CreationDate": None}
+    meta |= texts or {}
+    if record is not None:
+        meta[FIGURE_RECORD_KEY[fmt]] = json.dumps(record, sort_keys=True)  # ASCII: a PNG tEXt chunk
+    with atomic_path(path) as tmp, warnings.catch_warnings():
+        # a PDF Info entry of our own is valid PDF; matplotlib warns about keys it does not know
+        warnings.filterwarnings("ignore", message="Unknown infodict keyword")
+        fig.savefig(tmp, format=fmt, dpi=PNG_DPI, metadata=meta)

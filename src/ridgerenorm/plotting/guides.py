@@ -17,16 +17,17 @@ from typing import Callable
 
 import numpy as np
 
+from ..grids import ridge_power
+from ..spectrum_kinds import guide_facts
+
 __all__ = ["Guide", "GUIDES", "VLINES", "parameters", "guide_line", "vline_position"]
 
 
 def parameters(spec: dict) -> dict:
     """alpha, r, l (ridge exponent, lambda = P^-l; None for a constant ridge), N, D, sigma_eps, sigma_xi."""
-    ridge = spec.get("ridge")
     return {
-        "alpha": spec.get("spectrum", {}).get("alpha"),
-        "r": spec.get("teacher", {}).get("r"),
-        "l": float(ridge["power"]) if isinstance(ridge, dict) else None,
+        **guide_facts(spec.get("spectrum", {}), spec.get("teacher", {})),
+        "l": ridge_power(spec.get("ridge")),
         "N": float(spec["widths"][-1]) if spec.get("widths") else None,
         "D": float(spec["D"]),
         "sigma_eps": float(spec.get("sigma_eps", 0.0)),

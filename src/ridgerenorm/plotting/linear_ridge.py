@@ -14,8 +14,8 @@ from matplotlib.patches import Circle, Rectangle
 
 from .guides import guide_line
 from .params import MULTIPLE_DESCENT_DEFAULT
-from .style import (COLORS, ERROR_AXIS, PARAMETER_AXIS, guide_curve, new_figure, panel_label, parameter_line,
-                    sim_points, theory_line)
+from .style import (COLORS, ERROR_AXIS, PARAMETER_AXIS, guide_curve, new_figure, panel_label, panels_line,
+                    parameter_line, sim_points, theory_line, wrapped)
 
 ERRORS = ("eg", "etr", "bias", "var_x", "var_xeps")
 PARAMS = ("kappa", "df1", "df2", "gamma")
@@ -127,7 +127,8 @@ def plot_isotropic(spec: dict, data: dict):
     axes[3].set_xlim(0.0, 2.05)
     axes[3].set_ylim(-0.5, 4.5)
     panel_label(axes[3], "d")
-    fig.suptitle(parameter_line(_spec(sim)) + "; (d) the same on linear axes", fontsize=8)
+    fig.suptitle(wrapped(panels_line([("(a)-(c)", _spec(sim)), ("(d)", _spec(sim_dd))]), 150)
+                 + "; (d) on linear axes", fontsize=8)
     return fig
 
 
@@ -150,7 +151,8 @@ def plot_powerlaw(spec: dict, data: dict):
         _finish(ax, "P", ERROR_AXIS, ncol=2)
         ax.set_title(f"r = {_spec(th_r)['teacher']['r']:g}", loc="right")
         panel_label(ax, letter)
-    fig.suptitle(parameter_line(_spec(sim)).replace(f", r={s['teacher']['r']:g}", ""), fontsize=8)
+    fig.suptitle(wrapped(panels_line([("(a), (b)", _spec(sim)), ("(c)", _spec(data["source"][0]))]), 120),
+                 fontsize=8)
     return fig
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..grids import sizes_from_q
 from ..limits import MAX_SIZE, machine_memory_bytes
 
 __all__ = ["ParamError", "SCHEMAS", "ERROR_CURVES", "PARAM_CURVES", "MULTIPLE_DESCENT_CURVES",
@@ -206,7 +207,7 @@ def _sample_sizes(params: dict) -> np.ndarray:
     if not np.all(np.isfinite(q) & (q > 0)):
         raise ParamError(("q",), params["q"], "q values must be finite and > 0")
     with np.errstate(all="ignore"):
-        P = np.floor(N / q + 1e-9)
+        P = sizes_from_q(N, q)
     if np.any(P < 1):
         raise ParamError(("q",), params["q"], f"gives P < 1 for N = {N} (q up to {q.max():g})")
     if np.any(P > MAX_SIZE):

@@ -60,8 +60,8 @@ from ..quantities import value_of
 from .guides import guide_line, vline_position
 from .params import ERROR_CURVES, PARAM_CURVES, REFERENCE_KEYS, check_scaling
 from .params import check_names as _check_names
-from .style import (COLORS, ERROR_AXIS, LABELS, PARAMETER_AXIS, guide_curve, new_figure, panel_label, parameter_line,
-                    sim_points, theory_line, wrapped)
+from .style import (COLORS, ERROR_AXIS, LABELS, PARAMETER_AXIS, guide_curve, new_figure, panel_label, panels_line,
+                    parameter_line, sim_points, theory_line, wrapped)
 
 OPTIONAL_THEORY = ("k2sq_tf1p", "k2_tf1")  # drawn only if the theory provides them
 DEFAULT_CURVES = ("eg", "bias", "var_x", "var_f_xf", "gcv")
@@ -282,7 +282,8 @@ def plot_nonlinear(spec: dict, data: dict):
         _finish(ax, axis, ERROR_AXIS, ncol=3)
         panel_label(ax, letter)
         ax.set_title(f"{role}: simulation vs Gaussian equivalent", loc="right", fontsize=8)
-    fig.suptitle(wrapped(parameter_line(_spec(data[roles[0]][0])), 60 * len(roles)), fontsize=8)
+    panels = [(f"({letter}) {role}", _spec(data[role][0])) for role, letter in zip(roles, "ab")]
+    fig.suptitle(wrapped(panels_line(panels), 60 * len(roles)), fontsize=8)
     return fig
 
 

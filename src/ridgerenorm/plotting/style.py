@@ -9,7 +9,9 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from ..grids import ridge_power  # noqa: E402
 from ..quantities import QUANTITIES  # noqa: E402
+from ..spectrum_kinds import label_parts  # noqa: E402
 
 # colour and legend label of each quantity, from the one vocabulary (quantities.py)
 COLORS = {q.name: q.color for q in QUANTITIES.values() if q.color}
@@ -116,17 +118,14 @@ def wrapped(text: str, width: int = 70) -> str:
 def parameter_line(spec: dict) -> str:
     """The parameters of an experiment, as a figure states them (read from its data file's spec)."""
     parts = [f"D={spec['D']:g}"]
-    spectrum, teacher = spec.get("spectrum", {}), spec.get("teacher", {})
-    if spectrum.get("kind") == "power_law":
-        parts.append(rf"$\alpha$={spectrum['alpha']:g}")
-    if teacher.get("kind") == "power_law":
-        parts.append(f"r={teacher['r']:g}")
+    parts += label_parts(spec.get("spectrum", {}), spec.get("teacher", {}))
     widths = spec.get("widths") or []
     if widths:
         parts.append(f"N={widths[-1]:g}" if len(widths) == 1 else "widths " + "-".join(f"{n:g}" for n in widths))
     ridge = spec.get("ridge")
-    if isinstance(ridge, dict):
-        parts.append(rf"$\lambda=P^{{-{ridge['power']:g}}}$")
+    power = ridge_power(ridge)
+    if power is not None:
+        parts.append(rf"$\lambda=P^{{-{power:g}}}$")
     elif ridge is not None:
         parts.append(rf"$\lambda$={ridge:g}")
     parts.append(rf"$\sigma_\epsilon$={spec.get('sigma_eps', 0.0):g}")
@@ -137,6 +136,24 @@ def parameter_line(spec: dict) -> str:
     return ", ".join(parts)
 
 
+def panels_line(panels) -> str:
+    """The title of a figure whose panels draw different experiments, stating only what they show: the
+    parameters all of them share (parameter_line), then, per panel label, the parameters that differ.
+    `panels`: [(label, spec), ...] in panel order."""
+    parts = [parameter_line(spec).split(", ") for _, spec in panels]
+    common = [p for p in parts[0] if all(p in q for q in parts[1:])]
+    differ = [(label, [p for p in q if p not in common]) for (label, _), q in zip(panels, parts)]
+    return "; ".join([", ".join(common)] + [f"{label}: {', '.join(d)}" for label, d in differ if d])
+
+
+def scale_tag(scale: str | None) -> str:
+    """The footnote band's tag of a figure not made at the paper scale (config `scale`), else ''."""
+    if scale in (None, "paper"):
+        return ""
+    return f"{scale} scale: not the paper's parameters (config/config.yaml is the paper scale)"
+
+
+SCALE_COLOR = "#b34700"  # the scale tag stands out from the grey note
 FOOTNOTE_SIZE, PAPER_SIZE = 6.5, 5.5  # points: the note, and the smaller line naming the paper's files
 FOOTNOTE_GAP = 0.06  # inches between the lowest drawn artist and the band, and between its lines
 
@@ -154,13 +171,15 @@ def _fill(fig, text, renderer, width_px: float, **kw):
         chars = int(chars * 0.95)
 
 
-def footnote(fig, note: str, paper: str = "") -> None:
-    """Draw a footnote band under everything the figure draws (axes, legends below them, titles): the note,
-    then the paper's file names smaller, each wrapped within the drawn width.  The layout is frozen first so
-    the band cannot move the axes; the saved file's tight bounding box grows to include it."""
+def footnote(fig, note: str, paper: str = "", tag: str = "") -> None:
+    """Draw a footnote band under everything the figure draws (axes, legends below them, titles): the scale
+    tag (scale_tag) first, in colour, then the note, then the paper's file names smaller, each wrapped within
+    the drawn width.  The layout is frozen first so the band cannot move the axes; the saved file's tight
+    bounding box grows to include it."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    lines = [(t, size, color) for t, size, color in ((note, FOOTNOTE_SIZE, "0.1"), (paper, PAPER_SIZE, "0.35"))
+    lines = [(t, size, color) for t, size, color in ((tag, PAPER_SIZE, SCALE_COLOR), (note, FOOTNOTE_SIZE, "0.1"),
+                                                     (paper, PAPER_SIZE, "0.35"))
              if t]
     if not lines:
         return

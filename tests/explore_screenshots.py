@@ -1,0 +1,81 @@
+"""Screenshots of `ridgerenorm explore` in headless Chromium, in three states (docs/explorer.md shows them):
+
+  1. explore_experiment.png   a config experiment opened by its address (?experiment=b3_capacity): theory, its
+                              simulation's markers and its agreement rows
+  2. explore_moved.png        an additive-noise random-feature experiment (d3_additive) with N, sigma_xi and
+                              lambda moved off it, a second guide shown, and "Save as experiment" pressed
+  3. explore_error.png        a bad combination (nonlinear features given two layers): the library's line, the
+                              last curves kept
+
+    python tests/explore_screenshots.py --root . --scale quick --out explore_check/
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+import explore_driver as drv
+
+
+def capture(root: Path, scale: str, out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    server = drv.Server(root, scale)
+    driver = None
+    shots = []
+    try:
+        driver = drv.browser(1500, 1050)
+        drv.open_page(driver, server.url + "?experiment=b3_capacity")
+        drv.settled(driver)
+        shots.append(out / "explore_experiment.png")
+        driver.save_screenshot(str(shots[-1]))
+
+        drv.open_page(driver, server.url + "?experiment=d3_additive")
+        drv.settled(driver)
+        drv.slide(driver, "N", 2.5)
+        drv.slide(driver, "sigma_xi", -1.3)
+        drv.slide(driver, "lam", -4.0)
+        drv.settled(driver)
+        driver.execute_script("const gd = document.getElementById('plot');"
+                              "const i = gd.data.findIndex(t => t.meta.name === 'feature_noise_ridge');"
+                              "if (i >= 0) Plotly.restyle(gd, {visible: true}, [i]);")
+        driver.find_element("id", "save").click()
+        drv.wait(driver, "return document.getElementById('saved-yaml').textContent.length > 0")
+        shots.append(out / "explore_moved.png")
+        driver.set_window_size(1500, 1500)
+        driver.save_screenshot(str(shots[-1]))
+        driver.set_window_size(1500, 1050)
+
+        drv.open_page(driver, server.url + "?experiment=e2_relu")
+        drv.settled(driver)
+        drv.choose(driver, "depth", "2")
+        drv.settled(driver)
+        shots.append(out / "explore_error.png")
+        driver.save_screenshot(str(shots[-1]))
+    finally:
+        if driver is not None:
+            driver.quit()
+        server.stop()
+    return shots
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--root", default=str(drv.ROOT), help="checkout whose config/ and results/ to show")
+    p.add_argument("--scale", default="quick", help="scale (default: quick)")
+    p.add_argument("--out", default="explore_check", help="folder for the PNGs (default: explore_check/)")
+    args = p.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a kill still closes the browser and the server
+    why = drv.missing()
+    if why:
+        print(f"cannot take screenshots: {why}", file=sys.stderr)
+        return 2
+    for path in capture(Path(args.root), args.scale, Path(args.out)):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,259 @@
+"""`ridgerenorm curve`: theory learning curves without the pipeline.
+
+Its E_g is the theory API's (bit for bit, for every model kind it offers), its optimal ridge is a minimum and
+matches the isotropic closed form, bad spectrum files get one line naming the option and the file, its
+outputs carry their provenance, and an installed wheel alone runs it (no checkout around it)."""
+
+import json
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ridgerenorm import cli, io, spectra, theory
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_curve(tmp_path, *argv, name="curve.nc"):
+    out = tmp_path / name
+    assert cli.main(["curve", *[str(a) for a in argv], "--out", str(out)]) == 0
+    return io.read_dataset(out), out
+
+
+POWER_LAW = ("--spectrum", "power_law", "--D", 300, "--alpha", 1.5, "--r", 0.6, "--teacher-norm", 1.0)
+GRID = ("--P-min", 2, "--P-max", 3000, "--points", 25)
+
+
+@pytest.mark.parametrize("model_args, call", [
+    (("--ridge-power", 1.2, "--sigma-eps", 0.3),
+     lambda eta, w, P, lam: theory.linear_ridge(eta, w, P, lam, 0.3)),
+    (("--model", "random_features", "--widths", 120, "--ridge", 1e-3),
+     lambda eta, w, P, lam: theory.random_features(eta, w, P, [120], lam)),
+    (("--model", "random_features", "--widths", 200, 80, "--ridge", 1e-4, "--sigma-eps", 0.1),  # deep
+     lambda eta, w, P, lam: theory.random_features(eta, w, P, [200, 80], lam, sigma_eps=0.1)),
+    (("--model", "random_features", "--widths", 150, "--sigma-xi", 0.05, "--ridge-power", 0.5),  # additive noise
+     lambda eta, w, P, lam: theory.random_features(eta, w, P, [150], lam, sigma_xi=0.05)),
+], ids=["ridge", "rf", "deep_rf", "noisy_rf"])
+def test_curve_is_the_theory_api_bit_for_bit(tmp_path, model_args, call):
+    ds, _ = run_curve(tmp_path, *POWER_LAW, *model_args, *GRID)
+    eta, w = spectra.population({"kind": "power_law", "D": 300, "alpha": 1.5}, {"kind": "power_law", "r": 0.6, "norm": 1.0})
+    P = ds.P.values
+    assert np.array_equal(P, np.geomspace(2, 3000, 25))
+    ridge = [float(a) for k, a in zip(model_args, model_args[1:]) if k in ("--ridge", "--ridge-power")][0]
+    lam = P ** -ridge if "--ridge-power" in model_args else np.full_like(P, ridge)
+    assert np.array_equal(ds["lam"].values, lam)
+    direct = call(eta, w, P, lam)
+    for name in ("eg", "bias", "var_x", "etr"):
+        assert np.array_equal(ds[name].values, direct[name].values), name
+    assert np.all(np.isfinite(ds["eg"].values)) and np.all(ds["eg"].values > 0)
+
+
+def test_optimal_ridge_is_a_minimum(tmp_path):
+    ds, _ = run_curve(tmp_path, *POWER_LAW, "--model", "random_features", "--widths", 100, "--sigma-eps", 0.4,
+                      "--optimal-ridge", "--P-min", 5, "--P-max", 2000, "--points", 8)
+    eta, w = spectra.population({"kind": "power_law", "D": 300, "alpha": 1.5}, {"kind": "power_law", "r": 0.6, "norm": 1.0})
+    P, lam = ds.P.values, ds["lam_opt"].values
+    # no fixed ridge: the main curve is the theory at lambda*(P) (evaluated as one batch, eg_opt point by point:
+    # the sums over the spectrum may differ in the last bits)
+    assert np.array_equal(ds["lam"].values, lam)
+    np.testing.assert_allclose(ds["eg"].values, ds["eg_opt"].values, rtol=1e-12)
+    interior = ~ds["lam_opt_at_bound"].values
+    assert interior.sum() >= 6  # with label noise, a positive ridge helps at almost every P
+    eg = ds["eg_opt"].values
+    for factor in (1.1, 1 / 1.1, 2.0, 0.5):
+        other = theory.random_features(eta, w, P, [100], lam * factor, sigma_eps=0.4)["eg"].values
+        assert np.all(other[interior] >= eg[interior]), factor
+    # and it beats a fixed ridge everywhere
+    fixed = theory.random_features(eta, w, P, [100], np.full_like(P, 1e-3), sigma_eps=0.4)["eg"].values
+    assert np.all(eg <= fixed)
+
+
+def test_optimal_ridge_matches_the_isotropic_closed_form(tmp_path):
+    """Isotropic data (eta = 1), teacher norm |w|, label noise sigma: the theory's E_g(lambda) is smallest at
+    lambda* = sigma^2 q / |w|^2, q = D/P (the posterior mean of a Gaussian prior of variance |w|^2/D per
+    coordinate is the ridge estimator (X^T X/P + lambda)^-1 X^T y/P with that lambda, and the deterministic
+    equivalent is exact for that average)."""
+    sigma, norm, D = 0.5, 1.3, 80
+    ds, _ = run_curve(tmp_path, "--spectrum", "isotropic", "--D", D, "--teacher-norm", norm, "--sigma-eps", sigma,
+                      "--ridge", 1e-2, "--optimal-ridge", "--P-min", 8, "--P-max", 800, "--points", 9)
+    P = ds.P.values
+    closed = sigma**2 * (D / P) / norm**2
+    np.testing.assert_allclose(ds["lam_opt"].values, closed, rtol=1e-4)
+    eta, w = np.ones(D), np.full(D, norm / np.sqrt(D))
+    at_closed = theory.linear_ridge(eta, w, P, closed, sigma)["eg"].values
+    np.testing.assert_allclose(ds["eg_opt"].values, at_closed, rtol=1e-9)
+    assert np.all(ds["eg_opt"].values <= at_closed * (1 + 1e-12))
+    assert np.all(ds["eg_opt"].values < ds["eg"].values)  # lambda = 0.01 is not optimal here
+    assert not ds["lam_opt_at_bound"].values.any()
+
+
+def test_noiseless_optimum_is_flagged_at_the_lower_bound(tmp_path):
+    """Without label noise, ridge only adds bias on a power-law problem: E_g falls as lambda -> 0, so lambda*
+    sits on the lower search bound and says so."""
+    ds, _ = run_curve(tmp_path, *POWER_LAW, "--optimal-ridge", "--lambda-bounds", 1e-8, 1.0, "--P-min", 10,
+                      "--P-max", 100, "--points", 3)
+    assert ds["lam_opt_at_bound"].values.all()
+    np.testing.assert_allclose(ds["lam_opt"].values, 1e-8)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "npy"])
+def test_spectrum_files(tmp_path, fmt):
+    rng = np.random.default_rng(3)
+    eta = np.sort(rng.gamma(0.5, size=64))[::-1]
+    w = rng.normal(size=64) / 8
+    paths = []
+    for name, values in (("eta", eta), ("w", w)):
+        path = tmp_path / f"{name}.{fmt}"
+        if fmt == "npy":
+            np.save(path, values)
+        else:
+            path.write_text("# one number a line\n" + "\n".join(repr(float(v)) for v in values) + "\n")
+        paths.append(path)
+    ds, out = run_curve(tmp_path, "--eigenvalues", paths[0], "--teacher", paths[1], "--ridge", 1e-3,
+                        "--sigma-eps", 0.1, "--P-min", 4, "--P-max", 400, "--points", 12)
+    direct = theory.linear_ridge(eta, w, ds.P.values, ds["lam"].values, 0.1)
+    assert np.array_equal(ds["eg"].values, direct["eg"].values)
+    inputs = json.loads(ds.attrs["inputs"])
+    assert inputs == {str(paths[0]): io.sha256(paths[0]), str(paths[1]): io.sha256(paths[1])}
+    # the figure records the data checksum of the file it draws
+    record = io.read_record(out.with_suffix(".png"))
+    assert json.loads(record["inputs"]) == {str(out): "data:" + ds.attrs["data_sha256"]}
+    assert json.loads(record["spec"])["population"] == {"eigenvalues": str(paths[0]), "teacher": str(paths[1])}
+
+
+BAD_FILES = [
+    ("eta", "1\n2\nnan\n", "--eigenvalues", "number 3 of the file (nan) is not finite"),
+    ("eta", "1\ninf\n", "--eigenvalues", "number 2 of the file (inf) is not finite"),
+    ("eta", "1\n-0.5\n0.2\n", "--eigenvalues", "number 2 of the file (-0.5) is negative"),
+    ("eta", "0\n0\n0\n", "--eigenvalues", "every eigenvalue is 0"),
+    ("eta", "1,2\n3,4\n5,6\n", "--eigenvalues", "is 2-D (shape (3, 2))"),
+    ("eta", "1\nabc\n", "--eigenvalues", "cannot read numbers"),
+    ("eta", "# nothing\n", "--eigenvalues", "holds no numbers"),
+    ("w", "1\n2\n", "--teacher", "has 2 values, --eigenvalues"),
+    ("w", "1\nnan\n3\n", "--teacher", "number 2 of the file (nan) is not finite"),
+]
+
+
+@pytest.mark.parametrize("which, text, option, why", BAD_FILES)
+def test_bad_spectrum_files_get_one_line(tmp_path, capsys, which, text, option, why):
+    files = {"eta": tmp_path / "eta.csv", "w": tmp_path / "w.csv"}
+    files["eta"].write_text("1\n0.5\n0.25\n")
+    files["w"].write_text("1\n1\n1\n")
+    files[which].write_text(text)
+    out = tmp_path / "c.nc"
+    code = cli.main(["curve", "--eigenvalues", str(files["eta"]), "--teacher", str(files["w"]), "--ridge", "0.1",
+                     "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and not out.exists()
+    assert err.count("\n") == 1 and err.startswith(f"error: {option} {files[which]}") and why in err, err
+
+
+def test_bad_npy_files(tmp_path, capsys):
+    eta, w = tmp_path / "eta.npy", tmp_path / "w.npy"
+    np.save(eta, np.ones((4, 2)))
+    np.save(w, np.ones(8))
+    args = ["curve", "--eigenvalues", str(eta), "--teacher", str(w), "--ridge", "0.1", "--out", str(tmp_path / "c.nc")]
+    assert cli.main(args) == 2
+    assert capsys.readouterr().err == f"error: --eigenvalues {eta}: is 2-D (shape (4, 2)); expected one number a line (1-D)\n"
+    np.save(eta, np.array(["a", "b"]))
+    assert cli.main(args) == 2
+    assert capsys.readouterr().err.startswith(f"error: --eigenvalues {eta}: ")
+    txt = tmp_path / "eta.txt"
+    txt.write_text("1\n")
+    assert cli.main(["curve", "--eigenvalues", str(txt), "--teacher", str(w), "--ridge", "0.1", "--out", "x.nc"]) == 2
+    assert capsys.readouterr().err == f"error: --eigenvalues {txt}: expected a .npy or .csv file, got suffix '.txt'\n"
+    assert cli.main(["curve", "--eigenvalues", str(tmp_path / "none.csv"), "--teacher", str(w), "--ridge", "0.1",
+                     "--out", str(tmp_path / "c.nc")]) == 2
+    assert capsys.readouterr().err == f"error: --eigenvalues {tmp_path / 'none.csv'}: no such file\n"
+
+
+@pytest.mark.parametrize("argv, why", [
+    (POWER_LAW + ("--widths", 10, "--ridge", 0.1), "error: --widths [10]: not a parameter of model 'linear_ridge'"),
+    (POWER_LAW + ("--model", "random_features", "--ridge", 0.1), "error: --widths: required for model 'random_features'"),
+    (POWER_LAW + ("--model", "rf_width_sweep", "--ridge", 0.1), "error: --model 'rf_width_sweep': has no theory learning curve"),
+    (POWER_LAW, "error: --ridge: give --ridge LAMBDA, --ridge-power L or --optimal-ridge"),
+    (POWER_LAW + ("--ridge", "nan"), "error: --ridge nan: must be a finite number >= 0"),
+    (POWER_LAW + ("--ridge", 0.1, "--sigma-eps", -1), "error: --sigma-eps -1.0: must be a finite number >= 0"),
+    (POWER_LAW + ("--ridge", 0.1, "--P-min", 10, "--P-max", 5), "error: --P-max 5: must be greater than --P-min (10)"),
+    (("--spectrum", "power_law", "--D", 30, "--ridge", 0.1), "config error: curve.spectrum.alpha = None: required"),
+    (("--spectrum", "isotropic", "--D", 30, "--r", 0.5, "--ridge", 0.1), "config error: curve.teacher.kind = 'power_law'"),
+    (("--spectrum", "isotropic", "--D", 30, "--experiment", "b3", "--ridge", 0.1), "error: give exactly one population"),
+    (("--eigenvalues", "e.csv", "--teacher", "w.csv", "--D", 30), "error: --D 30: describes a spectrum kind, only with"),
+])
+def test_bad_options_get_one_line(tmp_path, capsys, argv, why):
+    out = tmp_path / "c.nc"
+    assert cli.main(["curve", *[str(a) for a in argv], "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(why), err
+    assert not out.exists()
+
+
+def test_experiment_of_a_config(tmp_path):
+    """--config/--experiment: the experiment's theory file's E_g at the same P (the theory step's arithmetic)."""
+    from ridgerenorm import config as cfg
+
+    files = [ROOT / "config" / "config.yaml", ROOT / "config" / "quick.yaml"]
+    ds, _ = run_curve(tmp_path, "--config", *files, "--experiment", "c5_noise_mitigated")
+    spec = cfg.experiment_spec(cfg.load_config(*files), "c5_noise_mitigated")
+    eta, w = spectra.population(spec["spectrum"], spec["teacher"])
+    P = ds.P.values
+    assert np.array_equal(P, np.unique(spec["D"] / spectra.grid_q(spec["theory_samples"])))
+    direct = theory.random_features(eta, w, P, spec["widths"], P ** -2.0, sigma_eps=spec["sigma_eps"],
+                                    sigma_xi=spec["sigma_xi"])
+    assert np.array_equal(ds["eg"].values, direct["eg"].values)
+    assert ds.attrs["model"] == "random_features" and json.loads(ds.attrs["spec"])["population"]["experiment"] == "c5_noise_mitigated"
+
+
+def test_curve_reads_nothing_from_a_checkout():
+    """The module names no file of the repository (config/, docs/, results/, the package's own folder)."""
+    text = (ROOT / "src" / "ridgerenorm" / "curve.py").read_text()
+    for word in ("__file__", "ROOT", '"config/', "'config/", "results/", "docs/", "resources", "os.getcwd", "Path.cwd"):
+        assert word not in text, word
+
+
+def test_installed_wheel_alone_runs_curve(tmp_path):
+    """Build the wheel, install it (without dependencies, which the running environment has) into a fresh
+    virtual environment, and run `ridgerenorm curve` in an empty folder with no checkout on the path."""
+    wheels = tmp_path / "wheels"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels),
+                    str(ROOT)], check=True, capture_output=True)
+    env_dir = tmp_path / "env"
+    venv.create(env_dir, system_site_packages=True, with_pip=False)
+    python = env_dir / "bin" / "python"
+    wheel = next(wheels.glob("ridgerenorm-*.whl"))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q", str(wheel)],
+                   check=True, capture_output=True, env=env)
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    where = subprocess.run([str(python), "-c", "import ridgerenorm; print(ridgerenorm.__file__)"], cwd=work, env=env,
+                           capture_output=True, text=True, check=True).stdout.strip()
+    assert where.startswith(str(env_dir)), where
+    res = subprocess.run([str(env_dir / "bin" / "ridgerenorm"), "curve", *map(str, POWER_LAW), "--model",
+                          "random_features", "--widths", "50", "--ridge", "1e-3", "--optimal-ridge", "--points", "5",
+                          "--out", "c.nc"], cwd=work, env=env, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert (work / "c.nc").is_file() and (work / "c.png").is_file()
+    ds = io.read_dataset(work / "c.nc")
+    assert "site-packages" in where and "/src/" not in where
+    assert json.loads(ds.attrs["package_modules"])["ridgerenorm.curve"] == io.sha256(ROOT / "src" / "ridgerenorm" / "curve.py")[:12]
+
+
+def test_optimal_ridge_finds_the_global_minimum(tmp_path):
+    """Two spectral blocks: near P = 30, E_g(lambda) has two minima (one at the small block's scale, one at the
+    large one's); lambda* jumps between them.  At every P, E_g at lambda* is below E_g on a dense lambda grid."""
+    ds, _ = run_curve(tmp_path, "--spectrum", "blocks", "--sizes", 10, 100, "--values", 1, 0.01, "--teacher-values",
+                      1, 10, "--sigma-eps", 0.1, "--optimal-ridge", "--P-min", 20, "--P-max", 50, "--points", 7)
+    eta = np.repeat([1.0, 0.01], [10, 100])
+    w = np.repeat([1.0, 10.0], [10, 100])
+    grid = np.logspace(-10, 4, 561)
+    for P, lam, eg in zip(ds.P.values, ds["lam_opt"].values, ds["eg_opt"].values):
+        dense = theory.linear_ridge(eta, w, np.full_like(grid, P), grid, 0.1)["eg"].values
+        assert eg <= dense.min() * (1 + 1e-9), (P, lam, grid[np.argmin(dense)])
+    jump = np.abs(np.diff(np.log10(ds["lam_opt"].values)))
+    assert jump.max() > 2  # the optimum moves from one minimum to the other within the range

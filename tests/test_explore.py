@@ -1,0 +1,341 @@
+"""`ridgerenorm explore`: the curves it draws are the package's theory at the page's parameters, the markers are
+the matching experiment's simulation, a bad combination shows the library's one-line error, and "Save as
+experiment" gives a config `check-config` accepts.  The browser test drives the real page in headless Chromium
+(tests/explore_driver.py); the others call the explorer's core directly."""
+
+import contextlib
+import io as io_
+import json
+import sys
+
+import numpy as np
+import pytest
+import yaml
+
+import explore_driver as drv
+from ridgerenorm import cli
+from ridgerenorm import config as cfg
+from ridgerenorm import io, spectra, theory
+from ridgerenorm.explore.core import Explorer, config_yaml, html_label
+from ridgerenorm.models.base import theory_sample_sizes
+from ridgerenorm.models.nonlinear_features import equivalent_theory
+from ridgerenorm.plotting.style import log_error_bars
+from ridgerenorm.quantities import value_of
+
+TINY = {
+    "model": "linear_ridge",
+    "spectrum": {"kind": "power_law", "D": 60, "alpha": 1.5},
+    "teacher": {"kind": "power_law", "r": 0.8, "norm": 1.0},
+    "ridge": 1.0e-3,
+    "sigma_eps": 0.2,
+    "samples": {"logspace": [-1, 1, 5]},
+    "theory_samples": {"logspace": [-1, 1, 40]},
+    "draws": 4,
+}
+
+
+def _cli(*args) -> str:
+    """`ridgerenorm ARGS` run in this process (no interpreter start-up per step); its standard output."""
+    out, err = io_.StringIO(), io_.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main([str(a) for a in args])
+    assert code == 0, err.getvalue()
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def tiny_root(tmp_path_factory):
+    """A checkout-like folder: a config with one small experiment, its simulation, theory and agreement rows."""
+    root = tmp_path_factory.mktemp("explore_root")
+    (root / "config").mkdir()
+    config = {"scale": "paper", "seed": 7, "threads": 1, "experiments": {"tiny": TINY}, "figures": {}}
+    (root / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    config = cfg.load_config(root / "config" / "config.yaml")
+    res = root / "results" / "paper"
+    specs = {step: json.dumps(cfg.step_spec(config, "tiny", step)) for step in ("spectrum", "simulate", "theory")}
+    _cli("spectrum", "--spec", specs["spectrum"], "--out", res / "spectra" / "tiny.nc")
+    _cli("simulate", "--spec", specs["simulate"], "--spectrum", res / "spectra" / "tiny.nc", "--draws", "0:4",
+         "--out", res / "blocks" / "tiny.0.nc")
+    _cli("merge", "--spec", specs["simulate"], "--out", res / "simulation" / "tiny.nc", res / "blocks" / "tiny.0.nc")
+    _cli("theory", "--spec", specs["theory"], "--spectrum", res / "spectra" / "tiny.nc",
+         "--out", res / "theory" / "tiny.nc")
+    _cli("agreement", "--pair", f"tiny={res / 'simulation' / 'tiny.nc'},{res / 'theory' / 'tiny.nc'}",
+         "--out", res / "agreement.csv")
+    return root
+
+
+def api_theory(exp: dict, P):
+    """The theory API (theory.py, or the nonlinear model's Gaussian equivalent) at an experiment's parameters."""
+    eta, w = spectra.population(exp["spectrum"], exp["teacher"])
+    lam = spectra.ridge_values(exp["ridge"], P)
+    if exp["model"] == "linear_ridge":
+        return theory.linear_ridge(eta, w, P, lam, exp["sigma_eps"])
+    if exp["model"] == "random_features":
+        return theory.random_features(eta, w, P, exp["widths"], lam, sigma_eps=exp["sigma_eps"],
+                                      sigma_xi=exp["sigma_xi"])
+    return equivalent_theory(eta, w, P, exp["widths"][-1], lam, exp["activation"], exp["sigma_eps"])
+
+
+def assert_curves_are_the_theory(curves, exp, rtol=1e-9):
+    """Each drawn theory curve (name, P, y with None for non-finite) equals the API's value at its P."""
+    assert curves, "no theory curve drawn"
+    for name, P, y in curves:
+        th = api_theory(exp, np.asarray(P, dtype=float))
+        want = np.asarray(value_of(th, name), dtype=float)
+        got = np.array([np.nan if v is None else v for v in y], dtype=float)
+        assert np.array_equal(np.isfinite(got), np.isfinite(want)), name
+        np.testing.assert_allclose(got[np.isfinite(got)], want[np.isfinite(want)], rtol=rtol, atol=0, err_msg=name)
+
+
+def one_line_error(exp: dict) -> str:
+    """The config's own one-line message for an experiment it rejects."""
+    with pytest.raises(cfg.ConfigError) as err:
+        cfg.check_experiment("explore", exp)
+    return " ".join(str(err.value).split())
+
+
+# ------------------------------------------------------------------------------------------ without a browser
+
+
+def test_core_draws_the_theory_and_the_matching_simulation(tiny_root):
+    ex = Explorer(tiny_root, "paper")
+    state = ex.experiment_state("tiny")
+    out = ex.evaluate(state)
+    assert "error" not in out
+    assert [c["name"] for c in out["curves"]] == ["eg", "etr", "bias", "var_x", "var_xeps"]
+    # the figures' colours, as CSS: E_g black, E_tr tab:blue
+    assert [c["color"] for c in out["curves"][:2]] == ["#000000", "#1f77b4"]
+    # the dense grid merged with the simulated P (the ends coincide): 43 points, as the theory step has them
+    assert out["P"] == theory_sample_sizes(ex.spec(ex.experiment(state)))[0].tolist() and len(out["P"]) == 43
+    assert_curves_are_the_theory([(c["name"], out["P"], c["y"]) for c in out["curves"]], state)
+    assert out["experiment"]["name"] == "tiny"
+    sim = io.read_dataset(tiny_root / "results" / "paper" / "simulation" / "tiny.nc")
+    eg = next(m for m in out["experiment"]["markers"] if m["name"] == "eg")
+    np.testing.assert_array_equal(eg["y"], sim["eg"].values)
+    np.testing.assert_array_equal(eg["se"], sim["eg_se"].values)
+    assert {r["quantity"] for r in out["experiment"]["agreement"]} >= {"eg", "bias", "var_x"}
+    # another ridge: the same curves as the API there, and no longer the experiment
+    moved = dict(state, ridge=0.05)
+    out = ex.evaluate(moved)
+    assert "experiment" not in out
+    assert_curves_are_the_theory([(c["name"], out["P"], c["y"]) for c in out["curves"]], moved)
+    # the guides are the package's (plotting/guides.py): P^(-2 alpha min(r, 1)) for alpha = 1.5, r = 0.8
+    signal = next(g for g in out["guides"] if g["name"] == "signal")
+    slope = np.diff(np.log(signal["y"])) / np.diff(np.log(signal["x"]))
+    np.testing.assert_allclose(slope, -2 * 1.5 * 0.8, rtol=1e-9)
+
+
+@pytest.mark.parametrize("model, extra", [
+    ("linear_ridge", {}),
+    ("random_features", {"widths": [30, 20], "sigma_xi": 0.05}),
+    ("nonlinear_random_features", {"widths": [30], "activation": "erf"}),
+])
+def test_a_split_grid_is_the_same_theory(tiny_root, model, extra):
+    """The explorer evaluates a large grid in parts on two threads: the same file as one Model.theory call, to
+    the rounding of a matrix-vector product over fewer rows (measured: at most 1 ulp, 3.3e-16 relative)."""
+    whole = Explorer(tiny_root, "paper", workers=1)
+    split = Explorer(tiny_root, "paper", workers=2, split_above=0)
+    spec = whole.spec(whole.experiment(dict(whole.experiment_state("tiny"), model=model, **extra)))
+    one, parts = whole.theory(spec), split.theory(spec)
+    assert one.sizes == parts.sizes and set(one.data_vars) == set(parts.data_vars)
+    np.testing.assert_array_equal(parts.P.values, one.P.values)
+    np.testing.assert_array_equal(parts.simulated.values, one.simulated.values)
+    for name in one.data_vars:
+        np.testing.assert_allclose(parts[name].values, one[name].values, rtol=1e-13, atol=0, err_msg=name)
+
+
+@pytest.mark.parametrize("change, key", [
+    ({"spectrum": {"kind": "isotropic", "D": 60}}, "teacher.kind"),
+    ({"ridge": -1.0}, "ridge"),
+    ({"model": "nonlinear_random_features", "widths": [20, 20], "activation": "relu"}, "widths"),
+    ({"model": "random_features", "widths": [0]}, "widths"),
+    ({"teacher": {"kind": "power_law", "r": 0.8, "norm": -2}}, "teacher.norm"),
+])
+def test_core_bad_combination_is_the_library_line(tiny_root, change, key):
+    ex = Explorer(tiny_root, "paper")
+    exp = ex.experiment(dict(ex.experiment_state("tiny"), **change))
+    out = ex.evaluate(exp)
+    assert set(out) == {"error"}
+    assert out["error"] == one_line_error(exp) and f"experiments.explore.{key}" in out["error"]
+    assert "\n" not in out["error"] and "Traceback" not in out["error"]
+
+
+def test_core_theory_error_is_one_line(tiny_root):
+    """Parameters the config accepts but the theory rejects (a zero teacher rescaled to norm 1 is 0/0) come back
+    as the theory's own one-line message."""
+    ex = Explorer(tiny_root, "paper")
+    exp = dict(ex.experiment_state("tiny"), spectrum={"kind": "blocks", "sizes": [10, 50], "values": [1.0, 0.01]},
+               teacher={"kind": "blocks", "values": [0.0, 0.0], "norm": 1.0})
+    cfg.check_experiment("explore", ex.experiment(exp))  # the config has nothing against it
+    with np.errstate(all="ignore"):
+        eta, w = spectra.population(exp["spectrum"], exp["teacher"])
+    with pytest.raises(ValueError) as err:
+        theory.linear_ridge(eta, w, 10.0, 1e-3)
+    assert ex.evaluate(exp) == {"error": str(err.value)} == {"error": "w must be finite, got nan"}
+
+
+def test_saved_experiment_passes_check_config(tiny_root, tmp_path):
+    ex = Explorer(tiny_root, "paper")
+    state = dict(ex.experiment_state("tiny"), model="random_features", widths=[30], sigma_xi=0.1)
+    out = ex.save(state, "my_rf")
+    assert "error" not in out, out
+    path = tmp_path / "saved.yaml"
+    path.write_text(out["yaml"])
+    assert "config OK" in _cli("check-config", path)
+    saved = yaml.safe_load(out["yaml"])["experiments"]["my_rf"]
+    assert saved["widths"] == [30] and saved["sigma_xi"] == 0.1 and saved["feature_draws"] >= 3
+    # pasted into the checkout's config, it is an experiment the explorer then finds (same curve)
+    assert ex.save(state, "Bad Name")["error"].startswith("config error: experiments.Bad Name")
+    assert config_yaml("x", {"a": 1}).startswith("scale: explore\n")
+
+
+def test_labels_become_html():
+    assert html_label(r"Var$_{X\epsilon}$") == "Var<sub>Xε</sub>"
+    assert html_label(r"Bias$^2$") == "Bias<sup>2</sup>"
+    assert html_label(r"$\kappa_2^2\,\mathrm{tf}_1'$") == "κ<sub>2</sub><sup>2</sup> tf<sub>1</sub>'"
+
+
+def test_unknown_experiment_names_the_known_ones(tiny_root):
+    ex = Explorer(tiny_root, "paper")
+    with pytest.raises(ValueError, match=r"experiment 'nope': not an experiment of the paper config \(known: tiny\)"):
+        ex.experiment_state("nope")
+
+
+def test_without_the_extra_one_line_says_how_to_install(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # import uvicorn raises ImportError, as when not installed
+    assert cli.main(["explore", "--port", "0", "--no-browser"]) == 2
+    err = capsys.readouterr().err
+    assert err == ("error: ridgerenorm explore needs the optional extra [explore] (uvicorn is not installed): "
+                   "pip install -e '.[explore]'\n")
+
+
+@pytest.mark.skipif(drv.missing() is not None, reason=str(drv.missing()))
+def test_a_port_in_use_is_one_line(tiny_root, capsys):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert cli.main(["explore", "--root", str(tiny_root), "--scale", "paper", "--port", str(port),
+                         "--no-browser"]) == 2
+    assert capsys.readouterr().err == f"error: --port {port}: cannot listen on 127.0.0.1 (Address already in use)\n"
+
+
+# ------------------------------------------------------------------------------------------ in Chromium
+
+
+def drawn_theory(driver):
+    return [(t["meta"]["name"], t["x"], t["y"]) for t in drv.traces(driver) if t["meta"]["kind"] == "theory"]
+
+
+@pytest.mark.skipif(drv.missing() is not None, reason=str(drv.missing()))
+def test_page_in_chromium(tiny_root, tmp_path):
+    from selenium.webdriver.common.keys import Keys
+
+    server = drv.Server(tiny_root, "paper")
+    driver = None
+    try:
+        assert server.url.startswith("http://127.0.0.1:")
+        driver = drv.browser()
+        drv.open_page(driver, server.url + "?experiment=tiny")
+        drv.settled(driver)
+        state = drv.state(driver)
+        assert {k: state[k] for k in TINY} == TINY
+        assert_curves_are_the_theory(drawn_theory(driver), state)
+        sim = io.read_dataset(tiny_root / "results" / "paper" / "simulation" / "tiny.nc")
+        markers = {t["meta"]["name"]: t for t in drv.traces(driver) if t["meta"]["kind"] == "simulation"}
+        assert set(markers) == {"eg", "etr", "bias", "var_x", "var_xeps"}
+        np.testing.assert_array_equal(markers["eg"]["x"], sim.P.values)
+        np.testing.assert_array_equal(markers["eg"]["y"], sim["eg"].values)
+        lower, upper = log_error_bars(sim["eg"].values, sim["eg_se"].values)  # as the figures draw them
+        np.testing.assert_array_equal(markers["eg"]["upper"], upper)
+        np.testing.assert_array_equal(markers["eg"]["lower"], lower)
+        np.testing.assert_array_equal(upper, sim["eg_se"].values)
+        assert "agreement.csv rows" in driver.find_element("id", "agreement").text
+        assert "experiment tiny" in driver.find_element("id", "match").text
+
+        # a real key press on the label-noise slider: the curves follow, the experiment's markers go
+        driver.find_element("id", "s-sigma_eps").send_keys(Keys.ARROW_RIGHT)
+        drv.settled(driver)
+        state = drv.state(driver)
+        assert state["sigma_eps"] != 0.2
+        assert_curves_are_the_theory(drawn_theory(driver), state)
+        assert not any(t["meta"]["kind"] == "simulation" for t in drv.traces(driver))
+
+        drv.slide(driver, "lam", -2.0)
+        drv.settled(driver)
+        assert drv.state(driver)["ridge"] == 0.01
+        assert_curves_are_the_theory(drawn_theory(driver), drv.state(driver))
+
+        # random features, then deep, with feature noise
+        drv.choose(driver, "model", "random_features")
+        drv.slide(driver, "N", np.log10(30))
+        drv.slide(driver, "sigma_xi", -1.0)
+        drv.settled(driver)
+        state = drv.state(driver)
+        assert state["widths"] == [30] and state["sigma_xi"] == 0.1
+        drawn = drawn_theory(driver)
+        assert {"var_f", "var_xf", "var_xfeps"} <= {name for name, _, _ in drawn}
+        assert_curves_are_the_theory(drawn, state)
+        drv.choose(driver, "depth", "2")
+        drv.settled(driver)
+        assert drv.state(driver)["widths"] == [30, 30]
+        assert_curves_are_the_theory(drawn_theory(driver), drv.state(driver))
+
+        # a bad combination: nonlinear features have one layer -- the library's line, the last curves kept
+        drv.choose(driver, "model", "nonlinear_random_features")
+        drv.settled(driver)
+        bad = drv.state(driver)
+        assert drv.error_text(driver) == one_line_error({k: v for k, v in bad.items()} | {"draws": 4,
+                                                                                          "feature_draws": 10})
+        assert drawn_theory(driver) and driver.find_element("id", "plot").get_attribute("class").find("stale") >= 0
+        drv.choose(driver, "depth", "1")
+        drv.settled(driver)
+        assert drv.error_text(driver) is None and drv.state(driver)["activation"] == "relu"
+        assert_curves_are_the_theory(drawn_theory(driver), drv.state(driver))
+        relu = drawn_theory(driver)
+        drv.choose(driver, "activation", "erf")
+        drv.settled(driver)
+        assert drv.state(driver)["activation"] == "erf"
+        assert drawn_theory(driver)[0][2] != relu[0][2]
+        assert_curves_are_the_theory(drawn_theory(driver), drv.state(driver))
+
+        # teacher and spectrum that do not go together
+        drv.choose(driver, "model", "linear_ridge")
+        drv.choose(driver, "spectrum-kind", "isotropic")
+        drv.settled(driver)
+        assert drv.error_text(driver) == one_line_error(drv.state(driver) | {"draws": 4})
+        drv.choose(driver, "teacher-kind", "flat")
+        drv.settled(driver)
+        assert drv.error_text(driver) is None
+        assert_curves_are_the_theory(drawn_theory(driver), drv.state(driver))
+
+        # typed text that is not a number reaches the config's check as typed
+        drv.type_into(driver, "teacher-norm", "abc")
+        drv.settled(driver)
+        assert drv.state(driver)["teacher"]["norm"] == "abc"
+        assert drv.error_text(driver) == one_line_error(drv.state(driver) | {"draws": 4})
+        assert "experiments.explore.teacher.norm = 'abc'" in drv.error_text(driver)
+        drv.type_into(driver, "teacher-norm", "2")
+        drv.settled(driver)
+        assert drv.error_text(driver) is None and drv.state(driver)["teacher"]["norm"] == 2
+        assert_curves_are_the_theory(drawn_theory(driver), drv.state(driver))
+
+        # Save as experiment: the YAML shown passes check-config
+        drv.type_into(driver, "save-name", "saved_from_page")
+        driver.find_element("id", "save").click()
+        drv.wait(driver, "return document.getElementById('saved-yaml').textContent.length > 0")
+        text = driver.find_element("id", "saved-yaml").text
+        path = tmp_path / "saved.yaml"
+        path.write_text(text + "\n")
+        assert "config OK" in _cli("check-config", path)
+        saved = yaml.safe_load(text)["experiments"]["saved_from_page"]
+        state = drv.state(driver)
+        assert {k: saved[k] for k in state} == state
+        timings = driver.execute_script("return window.__explore.timings;")
+        assert all(t["ms"] > 0 for t in timings) and len(timings) >= 8
+    finally:
+        if driver is not None:
+            driver.quit()
+        server.stop()
