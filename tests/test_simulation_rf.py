@@ -85,6 +85,20 @@ def test_bit_identical_across_threads_and_draw_blocks():
         assert np.array_equal(a[key], grouped[key], equal_nan=True), key
 
 
+def test_float32_flops_are_the_plans():
+    """The float32 flops a simulation reports (its feature products X F) are those the plan counts at the
+    float32 rate (Model.flops' gemm32) for the same experiment: 3 data draws x 2 feature draws of a
+    50 x 30 times 30 x 20 product, 2 * 50 * 30 * 20 flops each."""
+    from ridgerenorm.models import get_model
+
+    eta, w = population({"kind": "power_law", "D": 30, "alpha": 1.2}, {"kind": "power_law", "r": 0.6})
+    spec = {"D": 30, "samples": [2.5, 0.6], "ridge": 1e-2, "draws": 3, "widths": [20], "feature_draws": 2}
+    P = np.array([12, 50])
+    out = simulate_random_features(eta, w, P, np.full(2, 1e-2), [20], 0.0, 0.0, range(3), 2, experiment="f", seed=1)
+    assert out["flops_features"] == get_model("random_features").flops(spec)["gemm32"] == 6 * 2 * 50 * 30 * 20
+    assert out["flops_features"] < out["flops"]
+
+
 def test_features_are_laid_out_per_feature_draw():
     """LinearFeatures.apply writes X F_j into Phi[j] (contiguous per feature draw) for a group of draws, with X
     longer than one 256-row block and not a multiple of it."""

@@ -22,7 +22,7 @@ import numpy as np
 from .parallel import MATMUL_BLOCK, worker_pool
 from .streams import STREAM_FEATURES, seed_sequence
 
-__all__ = ["feature_weights", "feature_runs", "LinearFeatures"]
+__all__ = ["feature_weights", "feature_runs", "product_flops", "LinearFeatures"]
 
 FEATURE_DTYPE = np.float32  # the feature product's precision (module docstring)
 FEATURE_RUN_FLOPS = 1e8  # flops of the feature products one pool task takes together (~1 ms)
@@ -41,6 +41,13 @@ def feature_weights(D: int, widths, j: int, *, experiment: str, seed: int, weigh
         F = layer if F is None else F @ layer
         n_in = n_out
     return F
+
+
+def product_flops(pairs: int, rows: int, D: int, N: int) -> float:
+    """Flops of the feature products X F, the float32 step (FEATURE_DTYPE), of `pairs` (data draw, feature
+    draw) pairs, each X of `rows` rows and D columns, F of N columns: a simulation's count and the plan's
+    estimate of the part of the GEMM flops that runs at the float32 rate."""
+    return pairs * 2.0 * rows * D * N
 
 
 def feature_runs(x_shape, weights) -> list:

@@ -15,7 +15,7 @@ import xarray as xr
 from threadpoolctl import threadpool_limits
 
 from ..costs import covariance_copies, declared_mb, factor_flops
-from ..features import LinearFeatures
+from ..features import LinearFeatures, product_flops
 from ..fits import build_systems, split_grid, systems_flops
 from ..limits import MAX_SIZE
 from ..parallel import MATMUL_BLOCK, blocked_matmul_many, map_fits, worker_pool
@@ -139,7 +139,7 @@ def simulate_random_features(eta, w, P_grid, lam_grid, widths, sigma_eps: float,
     out["noise_row_sq"] = np.einsum("ipd,ipd->ip", row_mean, row_mean)
     out["noise_within"] = acc.noise_sq - m * out["noise_row_sq"]
     out["flops"] = flops
-    out["flops_features"] = n * m * 2.0 * P_max * D * N  # the float32 part of out["flops"] (features.py)
+    out["flops_features"] = product_flops(n * m, P_max, D, N)  # the float32 part of out["flops"]
     out["flops_factor"] = flops_factor
     out["feature_groups"] = len(groups)
     return out
@@ -383,7 +383,7 @@ class RandomFeatures(Model):
         weights = m * sum(2.0 * D * a * b for a, b in zip(widths[:-1], widths[1:]))
         merge = 2 * m * 2.0 * n * P.size * N * D
         factor = n * m * sum(factor_flops(min(int(p), N), lam_p) for p, lam_p in zip(P, lam))
-        return {"gemm": n * m * per_pair + weights, "gemm32": n * m * 2.0 * P_max * D * N, "factor": factor,
+        return {"gemm": n * m * per_pair + weights, "gemm32": product_flops(n * m, P_max, D, N), "factor": factor,
                 "merge": merge, "fits": n * m * P.size}
 
     def equations(self, spec):
