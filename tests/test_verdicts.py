@@ -97,3 +97,33 @@ def test_agreement_page_states_the_verdicts(tmp_path):
     assert f"within {v.Z_BULK:g} standard errors" in page  # the page states the thresholds the code uses
     agreement_html(tmp_path / "a.csv", tmp_path / "b.html")  # without figures: the rows alone
     assert "Overall" not in (tmp_path / "b.html").read_text()
+
+
+def test_every_caption_states_its_verdict_as_valid_rst(tmp_path):
+    """FigureFacts.verdict_rst, on an agreement.csv written here, is the verdict of figure_verdict for every
+    configured figure, and renders without a docutils warning (names with underscores, |dev|)."""
+    import yaml
+    from docutils.core import publish_parts
+
+    from ridgerenorm.captions import FigureFacts
+    from ridgerenorm.plotting import FIGURE_KINDS
+    from test_pipeline import ROOT
+
+    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    keys = ["experiment", "quantity", "theory_quantity", "n_points", "median_rel_dev", "max_rel_dev",
+            "median_abs_dev_over_se", "chi2_per_point"]
+    rows = [row("e2_relu", "kappa_hat", z=125.0, rel=0.16, rel_max=0.66, theory="kappa1"),
+            row("b3_source", "etr", z=0.47, chi2=4.1), row("c7_anisotropic_weights", "bias", rel=0.74, rel_max=1.8)]
+    (tmp_path / "agreement.csv").write_text(",".join(keys) + "\n" + "".join(",".join(r[k] for k in keys) + "\n"
+                                                                         for r in rows))
+    seen = set()
+    for fid, fig in cfg["figures"].items():
+        facts = FigureFacts(cfg, fid, str(tmp_path))
+        verdict = v.figure_verdict(v.figure_entry(fig, FIGURE_KINDS[fig["kind"]]), rows)
+        html = publish_parts(facts.verdict_rst(), writer="html",
+                             settings_overrides={"halt_level": 2, "report_level": 2})["body"]
+        assert f"Agreement verdict: {verdict.text}." in html, fid
+        assert verdict.worst is None or verdict.worst_words() in html
+        seen.add(verdict.text)
+    assert {"departs", "agrees except at some points", "agrees within large errors", "not computed yet",
+            "theory only (no simulation)"} <= seen

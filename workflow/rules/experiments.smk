@@ -95,7 +95,10 @@ rule agreement:
         figures=arg_file(
             "agreement_figures.json",
             json.dumps(
-                {fid: figure_entry(FIGURES[fid], figure_kind(fid)) for fid in sorted(FIGURES)},
+                {
+                    fid: figure_entry(FIGURES[fid], figure_kind(fid))
+                    for fid in sorted(FIGURES)
+                },
                 sort_keys=True,
             )
             + "\n",
