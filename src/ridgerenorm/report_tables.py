@@ -80,14 +80,14 @@ def _fmt(text: str, pct: bool = False) -> str:
 # Its tables are narrow enough for that (tests/test_report.py measures it in Chromium).
 _AGREEMENT_STYLE = """
 <style>
-body { font-size: 12px; margin: 0.6em; }
-th, td { padding: 0.1em 0.3em; }
+body { font-size: 12px; margin: 0.5em; }
+th, td { padding: 0.1em 0.25em; }
 th { font-weight: 600; vertical-align: bottom; }
 table { font-size: 11.5px; }
 td.exp { vertical-align: top; }
-td.exp, td.q { white-space: nowrap; }
+td.exp, td.q, td.st { white-space: nowrap; }
 tr.large-errors td.st { background: #e0f2fe !important; }
-tr.some-points-off td.st { background: #fef3c7 !important; }
+tr.points-off td.st { background: #fef3c7 !important; }
 tr.departs td.st { background: #fecaca !important; }
 td.verdict { font-weight: 600; }
 td.worst { font-size: 11px; color: #475569; }
@@ -107,7 +107,7 @@ def _rows_table(rows: list[dict]) -> str:
     for exp, members in groups.items():
         for i, r in enumerate(members):
             status = row_status(r)
-            q = r["quantity"] if r["quantity"] == r["theory_quantity"] else f"{r['quantity']} → {r['theory_quantity']}"
+            q = r["quantity"] if r["quantity"] == r["theory_quantity"] else f"{r['quantity']}\u2009→\u2009{r['theory_quantity']}"
             cells = []
             if i == 0:
                 span = f' rowspan="{len(members)}" class="exp"' if len(members) > 1 else ""
@@ -142,7 +142,7 @@ _RULE_WORDS = (
     "<p>How a verdict is reached (<code>ridgerenorm.verdicts</code>): a row <i>agrees</i> when its median point "
     f"lies within {Z_BULK:g} standard errors (SE) of the theory and χ²/point is at most {CHI2_FLAG:g}, or when "
     f"every point is within {100 * REL_CLOSE:g} %; it has <i>large errors</i> when it agrees so but its median "
-    f"relative deviation exceeds {100 * REL_LOOSE:g} %; <i>some points off</i> when the median point agrees and "
+    f"relative deviation exceeds {100 * REL_LOOSE:g} %; <i>points off</i> when the median point agrees and "
     f"χ²/point exceeds {CHI2_FLAG:g}; it <i>departs</i> when the median point lies more than {Z_BULK:g} SE and "
     f"{100 * REL_CLOSE:g} % away. A figure takes its worst row; \"(see note)\" when the figure's note explains "
     "every such row. The points of one curve share their draws (docs/agreement.md): one fluctuation of a few "

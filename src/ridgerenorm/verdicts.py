@@ -24,7 +24,7 @@ REL_CLOSE = 0.02  # relative deviations this small agree whatever the standard e
 REL_LOOSE = 0.5  # median relative deviation above this while within errors: the errors are too large to test
 
 # row statuses, least to most severe
-AGREES, LOOSE, SOME, DEPARTS = "agrees", "large errors", "some points off", "departs"
+AGREES, LOOSE, SOME, DEPARTS = "agrees", "large errors", "points off", "departs"
 STATUSES = (AGREES, LOOSE, SOME, DEPARTS)
 
 # figure verdicts, in the order the report counts them
@@ -56,7 +56,7 @@ def row_status(row: dict) -> str:
       (or within REL_CLOSE) and chi-squared per point at most CHI2_FLAG;
     - "large errors": as "agrees", but the median relative deviation exceeds REL_LOOSE: the simulation is too
       noisy to test the theory there;
-    - "some points off": the median point agrees, chi-squared per point exceeds CHI2_FLAG (a few points far out,
+    - "points off": the median point agrees, chi-squared per point exceeds CHI2_FLAG (a few points far out,
       or a shared fluctuation of the draws);
     - "departs": the median point lies more than Z_BULK standard errors and more than REL_CLOSE away.
     """
@@ -93,7 +93,7 @@ class Verdict:
 
     def worst_words(self) -> str:
         """The deciding row in a few words: experiment, quantity (→ theory quantity when named differently) and
-        the number behind its status (chi-squared per point for "some points off", the median relative deviation
+        the number behind its status (chi-squared per point for "points off", the median relative deviation
         for "large errors", else the median |dev|/SE)."""
         r = self.worst
         if r is None:
@@ -127,7 +127,7 @@ def figure_verdict(entry: dict, rows: list[dict] | None) -> Verdict:
         return Verdict(VERDICTS[8])
 
     def severity(r):
-        # within a status, the number that gave it: chi-squared for "some points off", the median relative
+        # within a status, the number that gave it: chi-squared for "points off", the median relative
         # deviation for "large errors", else the median |dev|/SE
         status = row_status(r)
         x = _num(r, _DECIDING.get(status, "median_abs_dev_over_se"))
