@@ -24,6 +24,7 @@ from .models import model_of
 from .spectrum_kinds import caption_words
 from .spectrum_kinds.base import number as _num, numbers as _nums
 from .plotting import FIGURE_KINDS
+from .verdicts import Verdict, figure_entry, figure_verdict
 
 
 def _is_spectra_figure(fig: dict) -> bool:
@@ -205,6 +206,27 @@ class FigureFacts:
 
     def __repr__(self) -> str:  # stable: the object never enters a rerun decision
         return f"FigureFacts({self.fid!r}, {str(self.results)!r})"
+
+    def __str__(self) -> str:
+        """What the report's "Job parameters" line shows for it (no shell line uses the object)."""
+        return f"read at report time from {self.results}/ (data files, agreement.csv)"
+
+    def verdict(self) -> Verdict:
+        """The figure's agreement verdict (ridgerenorm.verdicts, the rule the agreement page applies)."""
+        fig = self.cfg["figures"][self.fid]
+        csv_path = self.results / "agreement.csv"
+        rows = None
+        if csv_path.exists():
+            with open(csv_path, newline="") as f:
+                rows = list(csv.DictReader(f))
+        return figure_verdict(figure_entry(fig, FIGURE_KINDS[fig["kind"]]), rows)
+
+    def verdict_rst(self) -> str:
+        """One line: the verdict and the row that decided it."""
+        v = self.verdict()
+        worst = f" Worst: {_rst_text(v.worst_words())}." if v.worst else ""
+        return (f"**Agreement verdict: {_rst_text(v.text)}.**{worst} (The rule and every figure's verdict: the "
+                f"report's *agreement* page.)\n")
 
     def parameters_rst(self) -> str:
         """The figure's parameters as an rst list, read from its data files."""

@@ -1,6 +1,8 @@
 # Experiments: population spectrum -> simulation blocks -> merged simulation; spectrum -> theory.
 # Each rule lists the package modules its command imports (CODE, derived in common.smk) as inputs.
 
+from ridgerenorm.verdicts import figure_entry
+
 
 rule spectrum:
     input:
@@ -88,9 +90,23 @@ rule agreement:
         sims=[f"{R}/simulation/{e}.nc" for e in simulated_experiments()],
         theories=[f"{R}/theory/{e}.nc" for e in simulated_experiments()],
         code=CODE["agreement"],
+        # what the page's figure verdicts need of each figure (ridgerenorm.verdicts.figure_entry), as a
+        # content-addressed file: a changed figure list or note gives a new file name, so the page is rebuilt
+        figures=arg_file(
+            "agreement_figures.json",
+            json.dumps(
+                {
+                    fid: figure_entry(FIGURES[fid], figure_kind(fid))
+                    for fid in sorted(FIGURES)
+                },
+                sort_keys=True,
+            )
+            + "\n",
+        ).path,
     output:
         csv=f"{R}/agreement.csv",
-        # the same table as a page the report shows (a CSV would only be offered as a download)
+        # the same table as a page the report shows (a CSV would only be offered as a download), with one
+        # verdict per figure and the count of figures per verdict
         html=report(
             f"{R}/agreement.html",
             caption="../report/agreement.rst",
@@ -101,6 +117,7 @@ rule agreement:
         f"{R}/logs/agreement.log",
     benchmark:
         f"{R}/benchmarks/agreement.tsv"
+    # one parameter (the report lists every parameter under "Job parameters"); the figures file is an input
     params:
         pairs=arg_file(
             "agreement_pairs.txt",
@@ -109,8 +126,12 @@ rule agreement:
                 for e in simulated_experiments()
             ),
         ),
+    # `ridgerenorm agreement` has no option for the figures yet: its page is rewritten with the verdicts by
+    # report_tables' own entry point (the same function, a module of the agreement step's code stamp)
     shell:
         "ridgerenorm agreement --pair {params.pairs} --out {output.csv} --html {output.html} 2> {log}"
+        " && python -m ridgerenorm.report_tables --csv {output.csv} --figures {input.figures}"
+        " --html {output.html} 2>> {log}"
 
 
 rule benchmark_summary:
