@@ -127,3 +127,19 @@ def test_every_caption_states_its_verdict_as_valid_rst(tmp_path):
         seen.add(verdict.text)
     assert {"departs", "agrees except at some points", "agrees within large errors", "not computed yet",
             "theory only (no simulation)"} <= seen
+
+
+def test_the_agreement_command_refuses_a_bad_figures_file_in_one_line(tmp_path, capsys):
+    from ridgerenorm import cli
+
+    bad = tmp_path / "figures.json"
+    bad.write_text("[1, 2]")
+    csv_path = tmp_path / "agreement.csv"
+    assert cli.main(["agreement", "--pair", "x=a.nc,b.nc", "--figures", str(bad), "--out", str(csv_path)]) == 2
+    assert capsys.readouterr().err == f"error: --figures {bad}: needs --html (the verdicts are drawn on the page)\n"
+    from ridgerenorm.report_tables import read_figure_entries
+
+    with pytest.raises(SystemExit) as err:
+        read_figure_entries(bad)
+    assert str(err.value) == f"error: --figures {bad}: not a JSON object of figure id -> entry"
+    assert not csv_path.exists()

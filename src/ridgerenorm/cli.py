@@ -226,14 +226,16 @@ def cmd_contact_sheet(args) -> None:
 def cmd_agreement(args) -> None:
     from .agreement import write_agreement_csv
 
+    if args.figures and not args.html:
+        raise SystemExit(f"error: --figures {args.figures}: needs --html (the verdicts are drawn on the page)")
     pairs = {name: tuple(io.read_dataset(p) for p in paths) for name, paths in _pairs(args.pair, "--pair").items()}
     for r in write_agreement_csv(pairs, args.out):
         print(f"{r['experiment']:>14s} {r['quantity']:>10s}  median rel dev {r['median_rel_dev']:.3g}  "
               f"max {r['max_rel_dev']:.3g}  median |dev|/SE {r['median_abs_dev_over_se']:.3g}", file=sys.stderr)
     if args.html:
-        from .report_tables import agreement_html
+        from .report_tables import agreement_html, read_figure_entries
 
-        agreement_html(args.out, args.html)
+        agreement_html(args.out, args.html, figures=read_figure_entries(args.figures) if args.figures else None)
 
 
 def cmd_spectra_data(args) -> None:

@@ -167,4 +167,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--pair", nargs="+", required=True, help="EXPERIMENT=simulation.nc,theory.nc, or @FILE with one such pair per line")
     s.add_argument("--out", required=True, help="CSV file to write")
     s.add_argument("--html", help="also write the table as an HTML page (the Snakemake report shows it)")
+    s.add_argument("--figures", help="with --html: JSON file, figure id -> its verdict entry (ridgerenorm.verdicts), "
+                   "for the page's overall verdict and one verdict per figure")
     return p

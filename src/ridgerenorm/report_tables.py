@@ -169,26 +169,18 @@ def agreement_html(csv_path, out_path, scale: str | None = None, figures: dict |
         Path(tmp).write_text(page("Simulation vs theory: agreement", _AGREEMENT_STYLE + "\n".join(parts)))
 
 
-def main(argv=None) -> int:
-    """`python -m ridgerenorm.report_tables --csv agreement.csv --figures FIGURES.json --html agreement.html`:
-    the report's agreement page, the figure verdicts read from a JSON file (id -> verdicts.figure_entry)."""
-    import argparse
+def read_figure_entries(path) -> dict:
+    """The agreement step's figure file: JSON, figure id -> verdicts.figure_entry; one line naming the file if
+    it cannot be read."""
     import json
 
-    parser = argparse.ArgumentParser(description="the report's agreement page (HTML) from agreement.csv")
-    parser.add_argument("--csv", required=True, help="agreement.csv")
-    parser.add_argument("--figures", help="JSON file: figure id -> its verdict entry (ridgerenorm.verdicts)")
-    parser.add_argument("--scale", help="the scale the page names")
-    parser.add_argument("--html", required=True, help="the page to write")
-    args = parser.parse_args(argv)
-    figures = None
-    if args.figures:
-        try:
-            figures = json.loads(Path(args.figures).read_text())
-        except (OSError, ValueError) as err:
-            raise SystemExit(f"error: --figures: {args.figures}: {err}")
-    agreement_html(args.csv, args.html, args.scale, figures)
-    return 0
+    try:
+        entries = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as err:
+        raise SystemExit(f"error: --figures {path}: {err}")
+    if not isinstance(entries, dict):
+        raise SystemExit(f"error: --figures {path}: not a JSON object of figure id -> entry")
+    return entries
 
 
 _SEPARATOR = re.compile(r"^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
@@ -233,6 +225,3 @@ def markdown_html(text: str, title: str) -> str:
             out.append(f"<p>{html.escape(' '.join(para))}</p>")
     return page(title, "\n".join(out))
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -126,12 +126,9 @@ rule agreement:
                 for e in simulated_experiments()
             ),
         ),
-    # `ridgerenorm agreement` has no option for the figures yet: its page is rewritten with the verdicts by
-    # report_tables' own entry point (the same function, a module of the agreement step's code stamp)
     shell:
-        "ridgerenorm agreement --pair {params.pairs} --out {output.csv} --html {output.html} 2> {log}"
-        " && python -m ridgerenorm.report_tables --csv {output.csv} --figures {input.figures}"
-        " --html {output.html} 2>> {log}"
+        "ridgerenorm agreement --pair {params.pairs} --figures {input.figures} --out {output.csv}"
+        " --html {output.html} 2> {log}"
 
 
 rule benchmark_summary:
