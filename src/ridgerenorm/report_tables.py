@@ -16,7 +16,7 @@ from pathlib import Path
 from .io import atomic_path
 from .verdicts import CHI2_FLAG, REL_CLOSE, REL_LOOSE, Z_BULK, figure_verdict, row_status, verdict_counts
 
-__all__ = ["agreement_html", "markdown_html", "page", "table", "main"]
+__all__ = ["agreement_html", "markdown_html", "page", "read_figure_entries", "table"]
 
 _STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; font-size: 14px; margin: 1.5em; color: #1e293b; }
