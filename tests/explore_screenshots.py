@@ -13,26 +13,23 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from pathlib import Path
 
+import explore_browser
 import explore_driver as drv
 
 
 def capture(root: Path, scale: str, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
-    server = drv.Server(root, scale)
-    driver = None
     shots = []
-    try:
-        driver = drv.browser(1500, 1050)
-        drv.open_page(driver, server.url + "?experiment=b3_capacity")
+    with explore_browser.session(root, scale, "?experiment=b3_capacity", 1500, 1050) as s:
+        driver = s.driver
         drv.settled(driver)
         shots.append(out / "explore_experiment.png")
         driver.save_screenshot(str(shots[-1]))
 
-        drv.open_page(driver, server.url + "?experiment=d3_additive")
+        s.open("?experiment=d3_additive")
         drv.settled(driver)
         drv.slide(driver, "N", 2.5)
         drv.slide(driver, "sigma_xi", -1.3)
@@ -48,16 +45,12 @@ def capture(root: Path, scale: str, out: Path) -> list[Path]:
         driver.save_screenshot(str(shots[-1]))
         driver.set_window_size(1500, 1050)
 
-        drv.open_page(driver, server.url + "?experiment=e2_relu")
+        s.open("?experiment=e2_relu")
         drv.settled(driver)
         drv.choose(driver, "depth", "2")
         drv.settled(driver)
         shots.append(out / "explore_error.png")
         driver.save_screenshot(str(shots[-1]))
-    finally:
-        if driver is not None:
-            driver.quit()
-        server.stop()
     return shots
 
 
@@ -66,15 +59,13 @@ def main(argv=None) -> int:
     p.add_argument("--root", default=str(drv.ROOT), help="checkout whose config/ and results/ to show")
     p.add_argument("--scale", default="quick", help="scale (default: quick)")
     p.add_argument("--out", default="explore_check", help="folder for the PNGs (default: explore_check/)")
-    args = p.parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a kill still closes the browser and the server
-    why = drv.missing()
-    if why:
-        print(f"cannot take screenshots: {why}", file=sys.stderr)
-        return 2
-    for path in capture(Path(args.root), args.scale, Path(args.out)):
-        print(path)
-    return 0
+
+    def body(args) -> int:
+        for path in capture(Path(args.root), args.scale, Path(args.out)):
+            print(path)
+        return 0
+
+    return explore_browser.run_script(p, argv, body, "take screenshots")
 
 
 if __name__ == "__main__":

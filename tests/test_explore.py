@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
+import explore_browser
 import explore_driver as drv
 from ridgerenorm import cli
 from ridgerenorm import config as cfg
@@ -233,12 +234,9 @@ def drawn_theory(driver):
 def test_page_in_chromium(tiny_root, tmp_path):
     from selenium.webdriver.common.keys import Keys
 
-    server = drv.Server(tiny_root, "paper")
-    driver = None
-    try:
-        assert server.url.startswith("http://127.0.0.1:")
-        driver = drv.browser()
-        drv.open_page(driver, server.url + "?experiment=tiny")
+    with explore_browser.session(tiny_root, "paper", "?experiment=tiny") as s:
+        driver = s.driver
+        assert s.url.startswith("http://127.0.0.1:")
         drv.settled(driver)
         state = drv.state(driver)
         assert {k: state[k] for k in TINY} == TINY
@@ -335,7 +333,3 @@ def test_page_in_chromium(tiny_root, tmp_path):
         assert {k: saved[k] for k in state} == state
         timings = driver.execute_script("return window.__explore.timings;")
         assert all(t["ms"] > 0 for t in timings) and len(timings) >= 8
-    finally:
-        if driver is not None:
-            driver.quit()
-        server.stop()
