@@ -100,6 +100,7 @@ def serve(root: str, scale: str, port: int, open_browser: bool) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind(("127.0.0.1", port))
+        sock.listen(128)  # connections made as soon as the address is printed wait for the server, not refused
     except OSError as err:
         sock.close()
         raise SystemExit(f"error: --port {port}: cannot listen on 127.0.0.1 ({err.strerror})") from None
