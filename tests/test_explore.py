@@ -7,6 +7,7 @@ import contextlib
 import io as io_
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -65,9 +66,10 @@ def tiny_root(tmp_path_factory):
     return root
 
 
-def api_theory(exp: dict, P):
-    """The theory API (theory.py, or the nonlinear model's Gaussian equivalent) at an experiment's parameters."""
-    eta, w = spectra.population(exp["spectrum"], exp["teacher"])
+def api_theory(exp: dict, P, population=None):
+    """The theory API (theory.py, or the nonlinear model's Gaussian equivalent) at an experiment's parameters
+    (population: the (eta, w) to use instead of the experiment's spectrum and teacher)."""
+    eta, w = population if population is not None else spectra.population(exp["spectrum"], exp["teacher"])
     lam = spectra.ridge_values(exp["ridge"], P)
     if exp["model"] == "linear_ridge":
         return theory.linear_ridge(eta, w, P, lam, exp["sigma_eps"])
@@ -77,11 +79,11 @@ def api_theory(exp: dict, P):
     return equivalent_theory(eta, w, P, exp["widths"][-1], lam, exp["activation"], exp["sigma_eps"])
 
 
-def assert_curves_are_the_theory(curves, exp, rtol=1e-9):
+def assert_curves_are_the_theory(curves, exp, rtol=1e-9, population=None):
     """Each drawn theory curve (name, P, y with None for non-finite) equals the API's value at its P."""
     assert curves, "no theory curve drawn"
     for name, P, y in curves:
-        th = api_theory(exp, np.asarray(P, dtype=float))
+        th = api_theory(exp, np.asarray(P, dtype=float), population)
         want = np.asarray(value_of(th, name), dtype=float)
         got = np.array([np.nan if v is None else v for v in y], dtype=float)
         assert np.array_equal(np.isfinite(got), np.isfinite(want)), name
@@ -223,6 +225,80 @@ def test_a_port_in_use_is_one_line(tiny_root, capsys):
     assert capsys.readouterr().err == f"error: --port {port}: cannot listen on 127.0.0.1 (Address already in use)\n"
 
 
+def power_law_file(path, D=300, alpha=1.3, r=0.6, seed=3):
+    """A small power-law population written as a user would: a .csv with a header eta,w, rows in a shuffled
+    order; (eta descending, w along, normalised to |w| = 1) as the theory takes them."""
+    k = np.arange(1, D + 1, dtype=float)
+    eta, w = k ** -alpha, k ** (-(1 + alpha * (2 * r - 1)) / 2)
+    order = np.random.default_rng(seed).permutation(D)
+    rows = zip(eta[order].tolist(), w[order].tolist())
+    path.write_text("eta,w\n" + "".join(f"{e!r},{v!r}\n" for e, v in rows))
+    return eta, w / np.linalg.norm(w)
+
+
+BAD_UPLOADS = [  # (file name, content, the problem the page names)
+    ("negative.txt", b"1\n0.5\n-0.5\n0.1\n", "eta[2] = -0.5 is negative (eigenvalues of a covariance are >= 0)"),
+    ("nan.csv", b"eta\n1\nnan\n", "eta[1] = nan is not finite"),
+    ("empty.txt", b"", "holds no values"),
+    ("comments.csv", b"# nothing but a comment\n", "holds no values"),
+    ("ragged.csv", b"eta,w\n1,2\n3\n", "row 3 has 1 values, expected 2"),
+    ("many.txt", b"1\n" * 100_001, "100001 eigenvalues, more than the page takes (100000)"),
+    ("spectrum.exe", b"1\n", "expected a .txt, .csv or .npy file of eigenvalues"),
+]
+
+
+@pytest.mark.parametrize("name, data, problem", BAD_UPLOADS, ids=[b[0] for b in BAD_UPLOADS])
+def test_a_bad_upload_is_one_line_naming_the_problem(tiny_root, tmp_path, name, data, problem):
+    ex = Explorer(tiny_root, "paper")
+    assert ex.upload(name, data) == {"error": f"uploaded file {name!r}: {problem}"}
+    assert ex._uploads == {} and (ex._uploads_dir is None or not any(Path(ex._uploads_dir.name).iterdir()))
+    if name.endswith((".csv", ".txt")) and len(data) < 1000:  # the same words as the config's file kind
+        (tmp_path / "eta.csv").write_bytes(data)
+        exp = dict(TINY, spectrum={"kind": "file", "path": str(tmp_path / "eta.csv")}, teacher={"kind": "flat"})
+        assert one_line_error(exp).endswith(problem)
+
+
+def test_a_large_or_pickled_upload_is_refused(tiny_root):
+    ex = Explorer(tiny_root, "paper")
+    assert ex.upload("big.npy", b"\x93NUMPY", size=9 * 2**20) == {
+        "error": "uploaded file 'big.npy': 9.0 MB is more than the page takes (8 MB)"}
+    buf = io_.BytesIO()
+    np.save(buf, np.array([1.0, "os.system"], dtype=object), allow_pickle=True)
+    err = ex.upload("objects.npy", buf.getvalue())["error"]
+    assert err.startswith("uploaded file 'objects.npy': not a readable .npy file (Object arrays cannot be loaded")
+
+
+def test_an_uploaded_spectrum_draws_its_theory(tiny_root, tmp_path):
+    ex = Explorer(tiny_root, "paper")
+    eta, w = power_law_file(tmp_path / "mine.csv")
+    up = ex.upload("../../mine.csv", (tmp_path / "mine.csv").read_bytes())
+    assert up["D"] == 300 and up["teacher"] is True and up["name"] == "mine.csv"
+    state = dict(ex.experiment_state("tiny"), spectrum=up["spectrum"], teacher={"kind": "file", "norm": 1.0})
+    out = ex.evaluate(state)
+    assert "error" not in out and out["D"] == 300 and "experiment" not in out
+    # the curves are the theory of the test's own eigenvalues and teacher, at every P of the grid
+    assert_curves_are_the_theory([(c["name"], out["P"], c["y"]) for c in out["curves"]], state,
+                                 population=(eta, w))
+    eg = next(c for c in out["curves"] if c["name"] == "eg")
+    for i in (0, len(out["P"]) // 2, len(out["P"]) - 1):
+        P = out["P"][i]
+        want = theory.linear_ridge(eta, w, np.array([P]), np.array([state["ridge"]]), state["sigma_eps"])["eg"]
+        assert eg["y"][i] == pytest.approx(float(want.values[0]), rel=1e-9)
+    # without the file's teacher: a flat one
+    flat = ex.evaluate(dict(state, teacher={"kind": "flat", "norm": 1.0}))
+    assert_curves_are_the_theory([(c["name"], flat["P"], c["y"]) for c in flat["curves"]], state,
+                                 population=(eta, np.ones(300) / np.sqrt(300)))
+    saved = ex.save(state, "mine")
+    assert "error" not in saved and saved["check"].endswith("spectrum.path is this page's temporary copy of "
+                                                            "mine.csv: copy that file beside your config and give "
+                                                            "its path there")
+    assert yaml.safe_load(saved["yaml"])["experiments"]["mine"]["spectrum"] == up["spectrum"]
+    # a path the page did not upload is not read
+    other = dict(state, spectrum={"kind": "file", "path": str(tmp_path / "mine.csv")})
+    assert ex.evaluate(other) == {"error": f"spectrum.path = {str(tmp_path / 'mine.csv')!r}: not a file uploaded "
+                                           "to this page nor an input file of the config (upload the spectrum)"}
+
+
 # ------------------------------------------------------------------------------------------ in Chromium
 
 
@@ -333,3 +409,56 @@ def test_page_in_chromium(tiny_root, tmp_path):
         assert {k: saved[k] for k in state} == state
         timings = driver.execute_script("return window.__explore.timings;")
         assert all(t["ms"] > 0 for t in timings) and len(timings) >= 8
+
+
+def upload_in_page(driver, path) -> dict:
+    """Choose `path` in the page's spectrum file input, as a user does; the server's answer."""
+    before = driver.execute_script("return window.__explore.uploads || 0;")
+    driver.find_element("id", "upload").send_keys(str(path))
+    drv.wait(driver, f"return (window.__explore.uploads || 0) > {before};")
+    return driver.execute_script("return window.__explore.upload;")
+
+
+@pytest.mark.skipif(drv.missing() is not None, reason=str(drv.missing()))
+def test_page_draws_an_uploaded_spectrum(tiny_root, tmp_path):
+    """A user's power-law file with its teacher, then a file without one, then bad files: the curves are the
+    theory of the file's own numbers; a bad file is one line naming the problem and the plot is kept."""
+    eta, w = power_law_file(tmp_path / "my_spectrum.csv")
+    np.save(tmp_path / "eigenvalues.npy", eta[::-1])  # ascending: the page sorts them as the file kind does
+    (tmp_path / "bad.txt").write_text("1\n0.5\n-0.5\n0.1\n")
+    (tmp_path / "empty.txt").write_text("")
+    with explore_browser.session(tiny_root, "paper", "?experiment=tiny") as s:
+        driver = s.driver
+        drv.settled(driver)
+        answer = upload_in_page(driver, tmp_path / "my_spectrum.csv")
+        assert answer["D"] == 300 and answer["teacher"] is True and answer["name"] == "my_spectrum.csv"
+        drv.settled(driver)
+        state = drv.state(driver)
+        assert state["spectrum"] == answer["spectrum"] and state["teacher"] == {"kind": "file", "norm": 1}
+        assert drv.error_text(driver) is None and "experiment tiny" not in driver.find_element("id", "match").text
+        drawn = drawn_theory(driver)
+        assert {name for name, _, _ in drawn} == {"eg", "etr", "bias", "var_x", "var_xeps"}
+        assert_curves_are_the_theory(drawn, state, population=(eta, w))
+        _, P, y = next(c for c in drawn if c[0] == "eg")
+        for i in (0, len(P) // 2, len(P) - 1):  # E_g at a few P, from theory.py with the test's own numbers
+            want = theory.linear_ridge(eta, w, np.array([P[i]]), np.array([state["ridge"]]), state["sigma_eps"])
+            assert y[i] == pytest.approx(float(want["eg"].values[0]), rel=1e-9)
+        own = driver.find_element("css selector", "#spectrum-kind option[value=file]").text
+        assert own == "your file my_spectrum.csv (300 eigenvalues)"
+
+        # a bad file: the problem in one line, the last curves kept (greyed)
+        assert upload_in_page(driver, tmp_path / "bad.txt") == {"error": "uploaded file 'bad.txt': eta[2] = -0.5 is "
+                                                                "negative (eigenvalues of a covariance are >= 0)"}
+        assert drv.error_text(driver) == "uploaded file 'bad.txt': eta[2] = -0.5 is negative (eigenvalues of a " \
+                                         "covariance are >= 0)"
+        assert drawn_theory(driver) == drawn and "stale" in driver.find_element("id", "plot").get_attribute("class")
+        upload_in_page(driver, tmp_path / "empty.txt")
+        assert drv.error_text(driver) == "uploaded file 'empty.txt': holds no values"
+
+        # a .npy of eigenvalues alone: a flat teacher, rescaled to norm 1
+        answer = upload_in_page(driver, tmp_path / "eigenvalues.npy")
+        assert answer["D"] == 300 and answer["teacher"] is False
+        drv.settled(driver)
+        state = drv.state(driver)
+        assert state["teacher"] == {"kind": "flat", "norm": 1} and drv.error_text(driver) is None
+        assert_curves_are_the_theory(drawn_theory(driver), state, population=(eta, np.full(300, 300 ** -0.5)))

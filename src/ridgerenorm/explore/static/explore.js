@@ -14,14 +14,16 @@ const ui = {
   tkind: "power_law", r: 1.0, tvalues: [1, 10, 100], norm: 1.0, ridgeMode: "constant", lam: 1e-3, l: 1.0,
   sigma_eps: 0.1, sigma_xi: 0.0, N: 250, depth: 1, activation: null, weight_exponent: 0.0,
   samples: {logspace: [-1, 3, 12]}, theory_samples: {logspace: [-1, 3, 200]}, draws: null, feature_draws: null,
+  upload: null,  // the last spectrum file the server accepted: {spectrum, D, teacher, name}
 };
 let models = {};
 
 function experimentOf(u) {
   const spectrum = {power_law: {kind: "power_law", D: u.D, alpha: u.alpha}, isotropic: {kind: "isotropic", D: u.D},
-                    blocks: {kind: "blocks", sizes: u.sizes, values: u.values}}[u.skind];
+                    blocks: {kind: "blocks", sizes: u.sizes, values: u.values},
+                    file: u.upload && Object.assign({}, u.upload.spectrum)}[u.skind];
   const teacher = {power_law: {kind: "power_law", r: u.r}, flat: {kind: "flat"},
-                   blocks: {kind: "blocks", values: u.tvalues}}[u.tkind];
+                   blocks: {kind: "blocks", values: u.tvalues}, file: {kind: "file"}}[u.tkind];
   teacher.norm = u.norm;
   const exp = {model: u.model, spectrum, teacher, ridge: u.ridgeMode === "power" ? {power: u.l} : u.lam,
                sigma_eps: u.sigma_eps, samples: u.samples, theory_samples: u.theory_samples};
@@ -42,6 +44,8 @@ function loadExperiment(exp) {
                      draws: exp.draws || null, feature_draws: exp.feature_draws || null});
   if (s.D !== undefined) ui.D = s.D;
   if (s.alpha !== undefined) ui.alpha = s.alpha;
+  if (s.path) ui.upload = {spectrum: {kind: s.kind, path: s.path}, D: null, teacher: t.kind === s.kind,
+                           name: s.path.split("/").pop()};
   if (s.sizes) { ui.sizes = s.sizes; ui.values = s.values; ui.D = s.sizes.reduce((a, b) => a + b, 0); }
   if (t.r !== undefined) ui.r = t.r;
   if (t.values) ui.tvalues = t.values;
@@ -104,7 +108,7 @@ function buildSliders() {
 }
 
 function afterSliderChange(key) {
-  if (key === "D" && ui.skind === "blocks") ui.skind = "power_law";
+  if (key === "D" && (ui.skind === "blocks" || ui.skind === "file")) ui.skind = "power_law";
 }
 
 // ---------------------------------------------------------------- the other controls
@@ -137,6 +141,32 @@ function buildControls() {
   for (const id of ["p-min", "p-max", "p-points"]) bindText(id, () => setGrid());
   $("experiment").addEventListener("change", (ev) => openExperiment(ev.target.value));
   $("save").addEventListener("click", save);
+  $("upload").addEventListener("change", upload);
+}
+
+// A spectrum file of the user's: the server stores it and checks it with the spectrum-kind registry's file
+// kind; the page then draws the theory for it (with the file's teacher weights when it holds them).
+async function upload(ev) {
+  const file = ev.target.files[0];
+  if (!file) return;
+  const t0 = performance.now();
+  let out;
+  try {
+    out = await (await fetch("/api/upload?name=" + encodeURIComponent(file.name),
+                             {method: "POST", headers: {"Content-Type": "application/octet-stream"}, body: file})).json();
+  } catch (err) {
+    out = {error: "the explorer's server did not take the file (" + err + ")"};
+  }
+  ev.target.value = "";  // the same file chosen again (after fixing it) is a new upload
+  EXPLORE.uploads = (EXPLORE.uploads || 0) + 1;
+  EXPLORE.upload = out;
+  if (out.error) { showError(out.error); return; }
+  ui.upload = out;
+  ui.skind = "file";
+  ui.D = out.D;
+  ui.tkind = out.teacher ? "file" : "flat";
+  syncControls();
+  changed(t0);
 }
 
 function setGrid() {
@@ -168,7 +198,12 @@ function syncControls() {
   }
   for (const el of document.querySelectorAll(".needs")) el.hidden = !m.keys.includes(el.dataset.key);
   $("c-alpha").hidden = ui.skind !== "power_law";
-  $("c-D").hidden = ui.skind === "blocks";
+  $("c-D").hidden = ui.skind === "blocks" || ui.skind === "file";
+  const own = $("spectrum-kind").querySelector("option[value=file]");
+  own.disabled = !ui.upload;
+  own.textContent = ui.upload ? `your file ${ui.upload.name}` + (ui.upload.D ? ` (${ui.upload.D} eigenvalues)` : "")
+                              : "your file (upload below)";
+  $("teacher-kind").querySelector("option[value=file]").disabled = !(ui.upload && ui.upload.teacher);
   for (const el of document.querySelectorAll(".blocks")) el.hidden = ui.skind !== "blocks";
   for (const el of document.querySelectorAll(".teacher-blocks")) el.hidden = ui.tkind !== "blocks";
   $("c-r").hidden = ui.tkind !== "power_law";
