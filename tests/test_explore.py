@@ -22,7 +22,7 @@ from ridgerenorm.explore.core import Explorer, config_yaml, html_label
 from ridgerenorm.models.base import theory_sample_sizes
 from ridgerenorm.models.nonlinear_features import equivalent_theory
 from ridgerenorm.plotting.style import log_error_bars
-from ridgerenorm.quantities import value_of
+from ridgerenorm.quantities import QUANTITIES, value_of
 
 TINY = {
     "model": "linear_ridge",
@@ -59,6 +59,10 @@ def tiny_root(tmp_path_factory):
     _cli("simulate", "--spec", specs["simulate"], "--spectrum", res / "spectra" / "tiny.nc", "--draws", "0:4",
          "--out", res / "blocks" / "tiny.0.nc")
     _cli("merge", "--spec", specs["simulate"], "--out", res / "simulation" / "tiny.nc", res / "blocks" / "tiny.0.nc")
+    # an unbiased variance estimate from few draws can be negative: make one so, at the second P
+    sim = io.read_dataset(res / "simulation" / "tiny.nc").load()
+    sim["var_x"][1] = -abs(float(sim["var_x"][1]))
+    io.write_dataset(sim, res / "simulation" / "tiny.nc")
     _cli("theory", "--spec", specs["theory"], "--spectrum", res / "spectra" / "tiny.nc",
          "--out", res / "theory" / "tiny.nc")
     _cli("agreement", "--pair", f"tiny={res / 'simulation' / 'tiny.nc'},{res / 'theory' / 'tiny.nc'}",
@@ -299,6 +303,36 @@ def test_an_uploaded_spectrum_draws_its_theory(tiny_root, tmp_path):
                                            "to this page nor an input file of the config (upload the spectrum)"}
 
 
+def test_values_at_or_below_zero_are_marked_not_lost(tiny_root):
+    """On the log axis a value <= 0 cannot be drawn: the explorer lists where they are and a floor below
+    everything drawn, where the page marks them.  A negative variance estimate of the simulation, and E_tr of
+    ridgeless regression, which is exactly 0 below the interpolation threshold P = D."""
+    ex = Explorer(tiny_root, "paper")
+    state = ex.experiment_state("tiny")
+    out = ex.evaluate(state)
+    sim = io.read_dataset(tiny_root / "results" / "paper" / "simulation" / "tiny.nc")
+    markers = {m["name"]: m for m in out["experiment"]["markers"]}
+    assert markers["var_x"]["nonpositive"] == np.flatnonzero(sim["var_x"].values <= 0).tolist() == [1]
+    assert markers["var_x"]["y"][1] == float(sim["var_x"][1]) < 0
+    assert all(not m["nonpositive"] for name, m in markers.items() if name != "var_x")
+    assert all(not c["nonpositive"] for c in out["curves"])
+    drawn = [v for c in out["curves"] for v in c["y"] if v is not None and v > 0]
+    drawn += [y - lo for m in markers.values() for y, lo in zip(m["y"], m["lower"]) if lo is not None]
+    assert 0 < out["floor"] == pytest.approx(min(v for v in drawn if v > 0) / 3, rel=1e-12)
+
+    ridgeless = dict(state, ridge=0.0, sigma_eps=0.2)
+    out = ex.evaluate(ridgeless)
+    assert "experiment" not in out
+    P = np.asarray(out["P"], dtype=float)
+    th = api_theory(ridgeless, P)
+    for c in out["curves"]:  # every theory value <= 0 is listed (E_tr below P = D; Bias^2 above it)
+        assert c["nonpositive"] == np.flatnonzero(np.asarray(value_of(th, c["name"])) <= 0).tolist(), c["name"]
+    etr_curve = next(c for c in out["curves"] if c["name"] == "etr")
+    assert P[etr_curve["nonpositive"]].max() <= 60 and len(etr_curve["nonpositive"]) >= 10
+    assert all(etr_curve["y"][i] == 0.0 for i in etr_curve["nonpositive"])
+    assert out["floor"] < min(v for c in out["curves"] for v in c["y"] if v is not None and v > 0)
+
+
 # ------------------------------------------------------------------------------------------ in Chromium
 
 
@@ -327,6 +361,17 @@ def test_page_in_chromium(tiny_root, tmp_path):
         np.testing.assert_array_equal(markers["eg"]["lower"], lower)
         np.testing.assert_array_equal(upper, sim["eg_se"].values)
         assert "agreement.csv rows" in driver.find_element("id", "agreement").text
+        # the negative var_x estimate: an open down-triangle at the floor, its value in the hover text
+        clipped = [t for t in drv.traces(driver) if t["meta"]["kind"] == "nonpositive"]
+        assert [(t["meta"]["of"], t["meta"]["name"]) for t in clipped] == [("simulation", "var_x")]
+        floor = driver.execute_script("return window.__explore.last.floor;")
+        assert clipped[0]["x"] == [sim.P.values[1]] and clipped[0]["y"] == [floor]
+        assert clipped[0]["meta"]["values"] == [float(sim["var_x"][1])] < [0]
+        assert floor < min(v for t in drv.traces(driver) if t["meta"]["kind"] in ("theory", "simulation")
+                           for v in t["y"] if v is not None and v > 0)
+        hover = driver.execute_script("return document.getElementById('plot').data.find("
+                                      "t => t.meta.kind === 'nonpositive').hovertext[0];")
+        assert hover.startswith(f"{QUANTITIES['var_x'].long_name}: simulation mean {float(sim['var_x'][1]):.4g} ≤ 0")
         assert "experiment tiny" in driver.find_element("id", "match").text
 
         # a real key press on the label-noise slider: the curves follow, the experiment's markers go
@@ -336,6 +381,26 @@ def test_page_in_chromium(tiny_root, tmp_path):
         assert state["sigma_eps"] != 0.2
         assert_curves_are_the_theory(drawn_theory(driver), state)
         assert not any(t["meta"]["kind"] == "simulation" for t in drv.traces(driver))
+
+        # ridgeless: E_tr is 0 below P = D, marked at the floor instead of vanishing
+        drv.type_into(driver, "n-lam", "0")
+        drv.settled(driver)
+        state = drv.state(driver)
+        assert state["ridge"] == 0 and drv.error_text(driver) is None
+        P = np.array(driver.execute_script("return window.__explore.last.P;"), dtype=float)
+        th = api_theory(state, P)
+        clipped = {t["meta"]["name"]: t for t in drv.traces(driver) if t["meta"]["kind"] == "nonpositive"}
+        assert {t["meta"]["of"] for t in clipped.values()} == {"theory"} and "etr" in clipped
+        for name, _, _ in drawn_theory(driver):  # every theory value <= 0 is marked, and only those
+            want = np.asarray(value_of(th, name), dtype=float)
+            at = np.isfinite(want) & (want <= 0)
+            assert (name in clipped) == bool(at.any()), name
+            if name in clipped:
+                np.testing.assert_array_equal(clipped[name]["x"], P[at])
+                assert clipped[name]["meta"]["values"] == want[at].tolist()
+        assert len(clipped["etr"]["x"]) >= 10 and max(clipped["etr"]["x"]) <= 60  # E_tr = 0 up to P = D
+        assert driver.execute_script("return document.getElementById('plot').data.filter("
+                                     "t => t.meta.kind === 'nonpositive' && t.showlegend).length;") == 1
 
         drv.slide(driver, "lam", -2.0)
         drv.settled(driver)

@@ -102,6 +102,26 @@ def _finite_list(values) -> list:
     return [float(v) if math.isfinite(v) else None for v in a.tolist()]
 
 
+def _nonpositive(values) -> list[int]:
+    """Indices of the finite values <= 0: on a log axis they cannot be drawn where they are, so the page marks
+    them at the axis floor instead of letting them vanish (non-finite values stay gaps)."""
+    a = np.asarray(values, dtype=float)
+    return np.flatnonzero(np.isfinite(a) & (a <= 0)).tolist()
+
+
+def _floor(curves: list[dict], markers: list[dict]) -> float | None:
+    """Where the page marks values <= 0: a third of the smallest positive value drawn (a theory value, a
+    simulation mean or the bottom of its error bar), so the marks sit below everything else; None when no
+    value is <= 0."""
+    if not any(c["nonpositive"] for c in curves + markers):
+        return None
+    lows = [np.asarray(c["y"], dtype=float) for c in curves + markers]
+    lows += [np.asarray(m["y"], dtype=float) - np.asarray(m["lower"], dtype=float) for m in markers if m["lower"]]
+    a = np.concatenate([np.where(np.isnan(x), np.inf, x) for x in lows])
+    positive = a[np.isfinite(a) & (a > 0)]
+    return float(positive.min() / 3) if positive.size else 1.0
+
+
 def _plain(value):
     """Plain JSON types (numpy scalars as Python numbers)."""
     return json.loads(json.dumps(value, default=float))
@@ -346,7 +366,7 @@ class Explorer:
                 continue
             # the figures' log-safe bars (plotting/style.py): y/(1 + se/y) to y + se, never down to the axis floor
             lower, upper = log_error_bars(y, se) if se is not None else (None, None)
-            out.append({"name": q, "x": _finite_list(P), "y": _finite_list(y),
+            out.append({"name": q, "x": _finite_list(P), "y": _finite_list(y), "nonpositive": _nonpositive(y),
                         "se": _finite_list(se) if se is not None else None,
                         "lower": _finite_list(lower) if se is not None else None,
                         "upper": _finite_list(upper) if se is not None else None})
@@ -377,16 +397,18 @@ class Explorer:
                 continue  # nothing to draw on a log axis (a noise term without noise)
             q = QUANTITIES[name]
             curves.append({"name": name, "label": html_label(q.label) or name, "long_name": q.long_name,
-                           "color": to_hex(q.color or "gray"), "y": _finite_list(y)})
+                           "color": to_hex(q.color or "gray"), "y": _finite_list(y), "nonpositive": _nonpositive(y)})
         if not any(any(v is not None and v > 0 for v in c["y"]) for c in curves):
             return {"error": "the theory is not finite and positive at any P of the grid (e.g. a threshold where "
                              "E_g diverges); change the parameters or the P range"}
         out = {"P": _finite_list(P), "curves": curves, "guides": self._guides(spec, th),
                "D": spec["D"], "yaml_experiment": exp}
         name = self.match(spec)
+        markers = []
         if name is not None:
-            out["experiment"] = {"name": name, "markers": self.markers(name, [c["name"] for c in curves]),
-                                 "agreement": self.agreement(name)}
+            markers = self.markers(name, [c["name"] for c in curves])
+            out["experiment"] = {"name": name, "markers": markers, "agreement": self.agreement(name)}
+        out["floor"] = _floor(curves, markers)
         # where a request's time goes (benchmarks/explore_latency.py): the theory (wall time, and the CPU time of
         # the server's threads, which a busy machine does not inflate), and all of evaluate
         out["timing"] = {"theory_ms": 1e3 * (t2 - t1), "theory_cpu_ms": 1e3 * (c2 - c1),

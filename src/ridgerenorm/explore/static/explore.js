@@ -267,11 +267,32 @@ const LAYOUT = {
   uirevision: "keep",
 };
 
+// Values <= 0 have no place on a log axis: each is marked by an open down-triangle at the axis floor (the server's
+// out.floor, below everything drawn), in its quantity's colour, with its value in the hover text, as the
+// figures mark a negative estimate at the bottom of the panel.
+const fmt4 = (v) => Number(Number(v).toPrecision(4));
+
+function nonpositiveTrace(out, item, of, x, color, longName) {
+  const idx = item.nonpositive || [];
+  if (!idx.length) return null;
+  const what = of === "theory" ? "theory" : "simulation mean";
+  return {x: idx.map((i) => x[i]), y: idx.map(() => out.floor), mode: "markers", name: "value ≤ 0 (at the bottom)",
+          legendgroup: "nonpositive", showlegend: false, cliponaxis: false,
+          marker: {color, symbol: "triangle-down-open", size: 10, line: {width: 1.5}},
+          hovertext: idx.map((i) => `${longName}: ${what} ${fmt4(item.y[i])} ≤ 0 at P = ${fmt4(x[i])}<br>` +
+                                    "not drawable on a log axis: marked at the bottom"), hoverinfo: "text",
+          meta: {kind: "nonpositive", of, name: item.name, values: idx.map((i) => item.y[i])}};
+}
+
 function traces(out) {
   const data = [];
   const colors = {};
+  const longNames = {};
+  const clipped = [];
   for (const c of out.curves) {
     colors[c.name] = c.color;
+    longNames[c.name] = c.long_name;
+    clipped.push(nonpositiveTrace(out, c, "theory", out.P, c.color, c.long_name));
     data.push({x: out.P, y: c.y, mode: "lines", name: c.label, line: {color: c.color, width: 2},
                meta: {kind: "theory", name: c.name}, hovertemplate: `${c.long_name}<br>P=%{x:.4g}<br>%{y:.4g}<extra></extra>`});
   }
@@ -286,9 +307,12 @@ function traces(out) {
                  error_y: m.se ? {type: "data", symmetric: false, array: m.upper, arrayminus: m.lower, visible: true,
                                   color: colors[m.name]} : undefined,
                  meta: {kind: "simulation", name: m.name}});
+      clipped.push(nonpositiveTrace(out, m, "simulation", m.x, colors[m.name], longNames[m.name] || m.name));
     }
   }
-  return data;
+  const shown = clipped.filter((t) => t);
+  if (shown.length) shown[0].showlegend = true;  // one legend entry says what the triangles are
+  return data.concat(shown);
 }
 
 function agreementTable(rows) {
