@@ -21,7 +21,7 @@ from pathlib import Path
 
 import explore_driver as drv
 
-__all__ = ["Session", "session", "run_script"]
+__all__ = ["Session", "session", "run_script", "show_all_guides"]
 
 
 @dataclass
@@ -67,3 +67,10 @@ def run_script(parser, argv, body, what: str) -> int:
         print(f"cannot {what}: {why}", file=sys.stderr)
         return 2
     return body(args)
+
+
+def show_all_guides(driver) -> None:
+    """Show every guide of the plot (the page shows one and lists the others in its legend)."""
+    driver.execute_script("const gd = document.getElementById('plot');"
+                          "const idx = gd.data.map((t, i) => t.meta.kind === 'guide' ? i : -1).filter(i => i >= 0);"
+                          "return Plotly.restyle(gd, {visible: true}, idx);")

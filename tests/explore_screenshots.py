@@ -1,4 +1,4 @@
-"""Screenshots of `ridgerenorm explore` in headless Chromium, in three states (docs/explorer.md shows them):
+"""Screenshots of `ridgerenorm explore` in headless Chromium, in four states (docs/explorer.md shows them):
 
   1. explore_experiment.png   a config experiment opened by its address (?experiment=b3_capacity): theory, its
                               simulation's markers and its agreement rows
@@ -6,6 +6,8 @@
                               lambda moved off it, a second guide shown, and "Save as experiment" pressed
   3. explore_error.png        a bad combination (nonlinear features given two layers): the library's line, the
                               last curves kept
+  4. explore_guides.png       d3_additive in a 1100-pixel window with every guide shown: the title, the mode
+                              bar, the legend's labels and the plot must not overlap; each guide its own dash
 
     python tests/explore_screenshots.py --root . --scale quick --out explore_check/
 """
@@ -50,6 +52,13 @@ def capture(root: Path, scale: str, out: Path) -> list[Path]:
         drv.choose(driver, "depth", "2")
         drv.settled(driver)
         shots.append(out / "explore_error.png")
+        driver.save_screenshot(str(shots[-1]))
+
+        driver.set_window_size(1100, 900)
+        s.open("?experiment=d3_additive")
+        drv.settled(driver)
+        explore_browser.show_all_guides(driver)
+        shots.append(out / "explore_guides.png")
         driver.save_screenshot(str(shots[-1]))
     return shots
 

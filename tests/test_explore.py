@@ -200,6 +200,9 @@ def test_labels_become_html():
     assert html_label(r"Var$_{X\epsilon}$") == "Var<sub>Xε</sub>"
     assert html_label(r"Bias$^2$") == "Bias<sup>2</sup>"
     assert html_label(r"$\kappa_2^2\,\mathrm{tf}_1'$") == "κ<sub>2</sub><sup>2</sup> tf<sub>1</sub>'"
+    # an operator after a symbol keeps its space (the guide P^(-2 alpha min(r, 1))), not inside a bracket
+    assert html_label(r"$P^{-2\alpha\min(r,1)}$") == "P<sup>-2α min(r,1)</sup>"
+    assert html_label(r"$P^{\min(r,1)}$") == "P<sup>min(r,1)</sup>"
 
 
 def test_unknown_experiment_names_the_known_ones(tiny_root):
@@ -336,6 +339,24 @@ def test_values_at_or_below_zero_are_marked_not_lost(tiny_root):
 # ------------------------------------------------------------------------------------------ in Chromium
 
 
+# Pairs of the plot's labels and parts whose boxes overlap: the title, the mode bar, the plot area, the legend
+# and each legend entry's text (a legend entry lies inside the legend, by design).
+OVERLAPS_JS = """
+const box = (el) => el.getBoundingClientRect();
+const hit = (a, b) => a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5;
+const gd = document.getElementById('plot');
+const named = [['title', box(document.getElementById('plot-title'))], ['mode bar', box(gd.querySelector('.modebar'))],
+               ['plot area', box(gd.querySelector('.nsewdrag'))], ['legend', box(gd.querySelector('.legend .bg'))]];
+gd.querySelectorAll('.legend .legendtext').forEach((t) => named.push(['legend: ' + t.textContent, box(t)]));
+const out = [];
+for (let i = 0; i < named.length; i++) for (let j = i + 1; j < named.length; j++) {
+  if (named[i][0] === 'legend' && named[j][0].startsWith('legend: ')) continue;
+  if (hit(named[i][1], named[j][1])) out.push(named[i][0] + ' / ' + named[j][0]);
+}
+return [named.length, out];
+"""
+
+
 def drawn_theory(driver):
     return [(t["meta"]["name"], t["x"], t["y"]) for t in drv.traces(driver) if t["meta"]["kind"] == "theory"]
 
@@ -400,7 +421,9 @@ def test_page_in_chromium(tiny_root, tmp_path):
                 assert clipped[name]["meta"]["values"] == want[at].tolist()
         assert len(clipped["etr"]["x"]) >= 10 and max(clipped["etr"]["x"]) <= 60  # E_tr = 0 up to P = D
         assert driver.execute_script("return document.getElementById('plot').data.filter("
-                                     "t => t.meta.kind === 'nonpositive' && t.showlegend).length;") == 1
+                                     "t => t.meta.kind === 'nonpositive' && t.showlegend !== false).length;") == 0
+        assert driver.execute_script("return document.getElementById('plot').data.filter("
+                                     "t => t.meta.kind === 'key').map(t => t.name);") == ["value ≤ 0 (at the bottom)"]
 
         drv.slide(driver, "lam", -2.0)
         drv.settled(driver)
@@ -417,6 +440,25 @@ def test_page_in_chromium(tiny_root, tmp_path):
         drawn = drawn_theory(driver)
         assert {"var_f", "var_xf", "var_xfeps"} <= {name for name, _, _ in drawn}
         assert_curves_are_the_theory(drawn, state)
+        # every guide shown, in a laptop-wide window: no label overlaps another or the mode bar, the legend
+        # stays beside the plot, and each guide has its own dash (a label names one line)
+        driver.set_window_size(1100, 900)
+        explore_browser.show_all_guides(driver)
+        guides = [t for t in driver.execute_script("return document.getElementById('plot').data;")
+                  if t["meta"]["kind"] == "guide"]
+        assert len(guides) >= 6 and all(g["visible"] is True for g in guides)
+        dashes = [g["line"]["dash"] for g in guides]
+        assert len(set(dashes)) == len(dashes)
+        n_parts, overlaps = driver.execute_script(OVERLAPS_JS)
+        assert n_parts == 4 + len(drawn_theory(driver)) + len(guides) and overlaps == []
+        title = driver.find_element("id", "plot-title").text
+        assert title == "random_features, D = 60"
+        # the check sees an overlap: the title pushed down onto the mode bar
+        driver.execute_script("document.getElementById('plot-title').style.marginBottom = '-25px';")
+        assert "title / mode bar" in driver.execute_script(OVERLAPS_JS)[1]
+        driver.execute_script("document.getElementById('plot-title').style.marginBottom = '';")
+        driver.set_window_size(1500, 1000)
+
         drv.choose(driver, "depth", "2")
         drv.settled(driver)
         assert drv.state(driver)["widths"] == [30, 30]

@@ -76,7 +76,7 @@ def explorable_models() -> list[dict]:
 
 
 _GREEK = {r"\epsilon": "ε", r"\kappa": "κ", r"\gamma": "γ", r"\alpha": "α", r"\sigma": "σ", r"\xi": "ξ",
-          r"\lambda": "λ", r"\min": "min", r"\times": "×"}
+          r"\lambda": "λ", r"\min": " min", r"\times": "×"}
 
 
 def html_label(tex: str | None) -> str:
@@ -90,10 +90,11 @@ def html_label(tex: str | None) -> str:
     s = s.replace(r"\,", " ")
     for k, v in _GREEK.items():
         s = s.replace(k, v)
+    s = s.replace("( min", "(min").replace("{ min", "{min")  # an operator's space only after a symbol
     for mark, tag in (("_", "sub"), ("^", "sup")):
         s = re.sub(re.escape(mark) + r"\{([^{}]*)\}", rf"<{tag}>\1</{tag}>", s)
         s = re.sub(re.escape(mark) + r"(.)", rf"<{tag}>\1</{tag}>", s)
-    return s.replace("{", "").replace("}", "")
+    return s.replace("{", "").replace("}", "").strip()
 
 
 def _finite_list(values) -> list:

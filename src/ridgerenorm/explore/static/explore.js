@@ -255,7 +255,7 @@ function record(seq, error, server) {
 function showError(text) {
   $("error-text").textContent = text;
   $("error").hidden = !text;
-  for (const id of ["plot", "match", "agreement"]) $(id).classList.toggle("stale", !!text);
+  for (const id of ["plot-title", "plot", "match", "agreement"]) $(id).classList.toggle("stale", !!text);
 }
 
 // ---------------------------------------------------------------- drawing
@@ -263,7 +263,8 @@ function showError(text) {
 const LAYOUT = {
   xaxis: {type: "log", title: {text: "P (training samples)"}, exponentformat: "power"},
   yaxis: {type: "log", title: {text: "error (excess population risk)"}, exponentformat: "power"},
-  margin: {l: 70, r: 10, t: 40, b: 55}, legend: {font: {size: 12}}, hovermode: "closest",
+  // the title is a line of the page above the plot: inside Plotly it ran under the mode bar's buttons
+  margin: {l: 70, r: 10, t: 30, b: 55}, legend: {font: {size: 12}, tracegroupgap: 0}, hovermode: "closest",
   uirevision: "keep",
 };
 
@@ -284,6 +285,12 @@ function nonpositiveTrace(out, item, of, x, color, longName) {
           meta: {kind: "nonpositive", of, name: item.name, values: idx.map((i) => item.y[i])}};
 }
 
+// Each guide its own dash, so a legend label names one line (the figures' patterns first: plotting/style.py).
+// Patterns that repeat within a legend sample's 40 px, one for each guide of plotting/guides.py (15).
+const GUIDE_DASHES = ["dash", "dashdot", "6px,1.5px,1px,1.5px,1px,1.5px", "dot", "12px,3px,3px,3px", "2px,5px",
+                      "4px,2px", "12px,3px,1px,3px,1px,3px", "8px,2px,2px,2px,2px,2px", "1px,2px", "16px,4px",
+                      "6px,6px,1px,6px", "3px,3px,10px,3px", "10px,2px,1px,2px,1px,2px,1px,2px", "5px,1px"];
+
 function traces(out) {
   const data = [];
   const colors = {};
@@ -296,10 +303,11 @@ function traces(out) {
     data.push({x: out.P, y: c.y, mode: "lines", name: c.label, line: {color: c.color, width: 2},
                meta: {kind: "theory", name: c.name}, hovertemplate: `${c.long_name}<br>P=%{x:.4g}<br>%{y:.4g}<extra></extra>`});
   }
-  for (const g of out.guides) {
-    data.push({x: g.x, y: g.y, mode: "lines", name: "guide " + g.label, line: {color: "#555", dash: "dash", width: 1},
+  out.guides.forEach((g, i) => {
+    data.push({x: g.x, y: g.y, mode: "lines", name: "guide " + g.label,
+               line: {color: "#555", dash: GUIDE_DASHES[i % GUIDE_DASHES.length], width: 1.2},
                visible: g.name === "signal" ? true : "legendonly", meta: {kind: "guide", name: g.name}});
-  }
+  });
   if (out.experiment) {
     for (const m of out.experiment.markers) {
       data.push({x: m.x, y: m.y, mode: "markers", name: "sim " + m.name, showlegend: false,
@@ -311,7 +319,11 @@ function traces(out) {
     }
   }
   const shown = clipped.filter((t) => t);
-  if (shown.length) shown[0].showlegend = true;  // one legend entry says what the triangles are
+  if (shown.length) {  // one grey legend entry says what the triangles of every colour are
+    shown.push({x: [null], y: [null], mode: "markers", name: "value ≤ 0 (at the bottom)", hoverinfo: "skip",
+                marker: {color: "#555", symbol: "triangle-down-open", size: 10, line: {width: 1.5}},
+                meta: {kind: "key", name: "nonpositive"}});
+  }
   return data.concat(shown);
 }
 
@@ -344,7 +356,8 @@ async function render(out, seq, state) {
   const P = out.P.filter((p) => p !== null);
   $("p-min").value = round3(Math.min(...P));
   $("p-max").value = round3(Math.max(...P));
-  const layout = Object.assign({}, LAYOUT, {title: {text: `${state.model}, ${title}`, font: {size: 14}}});
+  $("plot-title").innerHTML = `${state.model}, ${title}`;
+  const layout = Object.assign({}, LAYOUT);
   awaiting = seq;
   await Plotly.react("plot", traces(out), layout, {displaylogo: false, responsive: true});
   if (awaiting === seq) { awaiting = null; record(seq, false, out.timing); }  // no afterplot event (nothing changed)
