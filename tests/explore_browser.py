@@ -21,7 +21,7 @@ from pathlib import Path
 
 import explore_driver as drv
 
-__all__ = ["Session", "session", "run_script", "show_all_guides"]
+__all__ = ["Session", "session", "run_script", "show_all_guides", "upload"]
 
 
 @dataclass
@@ -74,3 +74,11 @@ def show_all_guides(driver) -> None:
     driver.execute_script("const gd = document.getElementById('plot');"
                           "const idx = gd.data.map((t, i) => t.meta.kind === 'guide' ? i : -1).filter(i => i >= 0);"
                           "return Plotly.restyle(gd, {visible: true}, idx);")
+
+
+def upload(driver, path) -> dict:
+    """Choose `path` in the page's spectrum file input, as a user does; the server's answer."""
+    before = driver.execute_script("return window.__explore.uploads || 0;")
+    driver.find_element("id", "upload").send_keys(str(path))
+    drv.wait(driver, f"return (window.__explore.uploads || 0) > {before};")
+    return driver.execute_script("return window.__explore.upload;")

@@ -1,4 +1,4 @@
-"""Screenshots of `ridgerenorm explore` in headless Chromium, in four states (docs/explorer.md shows them):
+"""Screenshots of `ridgerenorm explore` in headless Chromium, in five states (docs/explorer.md shows them):
 
   1. explore_experiment.png   a config experiment opened by its address (?experiment=b3_capacity): theory, its
                               simulation's markers and its agreement rows
@@ -8,6 +8,8 @@
                               last curves kept
   4. explore_guides.png       d3_additive in a 1100-pixel window with every guide shown: the title, the mode
                               bar, the legend's labels and the plot must not overlap; each guide its own dash
+  5. explore_upload.png       a user's spectrum uploaded (a power law k^-1.3, D = 300, with its teacher) and
+                              then a file with a negative eigenvalue: its one line, the curves kept
 
     python tests/explore_screenshots.py --root . --scale quick --out explore_check/
 """
@@ -16,7 +18,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
+
+import numpy as np
 
 import explore_browser
 import explore_driver as drv
@@ -59,6 +64,21 @@ def capture(root: Path, scale: str, out: Path) -> list[Path]:
         drv.settled(driver)
         explore_browser.show_all_guides(driver)
         shots.append(out / "explore_guides.png")
+        driver.save_screenshot(str(shots[-1]))
+
+        driver.set_window_size(1500, 1050)
+        s.open()
+        drv.settled(driver)
+        with tempfile.TemporaryDirectory() as tmp:
+            k = np.arange(1, 301, dtype=float)
+            good, bad = Path(tmp) / "my_spectrum.csv", Path(tmp) / "bad.txt"
+            good.write_text("eta,w\n" + "".join(f"{e!r},{w!r}\n" for e, w in zip((k ** -1.3).tolist(),
+                                                                                 (k ** -0.8).tolist())))
+            bad.write_text("1\n0.5\n-0.5\n")
+            for path in (good, bad):
+                explore_browser.upload(driver, path)
+                drv.settled(driver)
+        shots.append(out / "explore_upload.png")
         driver.save_screenshot(str(shots[-1]))
     return shots
 

@@ -518,14 +518,6 @@ def test_page_in_chromium(tiny_root, tmp_path):
         assert all(t["ms"] > 0 for t in timings) and len(timings) >= 8
 
 
-def upload_in_page(driver, path) -> dict:
-    """Choose `path` in the page's spectrum file input, as a user does; the server's answer."""
-    before = driver.execute_script("return window.__explore.uploads || 0;")
-    driver.find_element("id", "upload").send_keys(str(path))
-    drv.wait(driver, f"return (window.__explore.uploads || 0) > {before};")
-    return driver.execute_script("return window.__explore.upload;")
-
-
 @pytest.mark.skipif(drv.missing() is not None, reason=str(drv.missing()))
 def test_page_draws_an_uploaded_spectrum(tiny_root, tmp_path):
     """A user's power-law file with its teacher, then a file without one, then bad files: the curves are the
@@ -537,13 +529,17 @@ def test_page_draws_an_uploaded_spectrum(tiny_root, tmp_path):
     with explore_browser.session(tiny_root, "paper", "?experiment=tiny") as s:
         driver = s.driver
         drv.settled(driver)
-        answer = upload_in_page(driver, tmp_path / "my_spectrum.csv")
+        P_range = driver.execute_script("return [document.getElementById('p-min').value,"
+                                        " document.getElementById('p-max').value];")
+        answer = explore_browser.upload(driver, tmp_path / "my_spectrum.csv")
         assert answer["D"] == 300 and answer["teacher"] is True and answer["name"] == "my_spectrum.csv"
         drv.settled(driver)
         state = drv.state(driver)
         assert state["spectrum"] == answer["spectrum"] and state["teacher"] == {"kind": "file", "norm": 1}
         assert drv.error_text(driver) is None and "experiment tiny" not in driver.find_element("id", "match").text
         drawn = drawn_theory(driver)
+        # the P range kept for the new D (to the 3 digits the page rounds the q grid to; the simulated P are whole)
+        assert P_range == ["6", "600"] and 5 <= min(drawn[0][1]) <= 6 and max(drawn[0][1]) == pytest.approx(600, rel=0.01)
         assert {name for name, _, _ in drawn} == {"eg", "etr", "bias", "var_x", "var_xeps"}
         assert_curves_are_the_theory(drawn, state, population=(eta, w))
         _, P, y = next(c for c in drawn if c[0] == "eg")
@@ -554,18 +550,25 @@ def test_page_draws_an_uploaded_spectrum(tiny_root, tmp_path):
         assert own == "your file my_spectrum.csv (300 eigenvalues)"
 
         # a bad file: the problem in one line, the last curves kept (greyed)
-        assert upload_in_page(driver, tmp_path / "bad.txt") == {"error": "uploaded file 'bad.txt': eta[2] = -0.5 is "
+        assert explore_browser.upload(driver, tmp_path / "bad.txt") == {"error": "uploaded file 'bad.txt': eta[2] = -0.5 is "
                                                                 "negative (eigenvalues of a covariance are >= 0)"}
         assert drv.error_text(driver) == "uploaded file 'bad.txt': eta[2] = -0.5 is negative (eigenvalues of a " \
                                          "covariance are >= 0)"
         assert drawn_theory(driver) == drawn and "stale" in driver.find_element("id", "plot").get_attribute("class")
-        upload_in_page(driver, tmp_path / "empty.txt")
+        explore_browser.upload(driver, tmp_path / "empty.txt")
         assert drv.error_text(driver) == "uploaded file 'empty.txt': holds no values"
 
         # a .npy of eigenvalues alone: a flat teacher, rescaled to norm 1
-        answer = upload_in_page(driver, tmp_path / "eigenvalues.npy")
+        answer = explore_browser.upload(driver, tmp_path / "eigenvalues.npy")
         assert answer["D"] == 300 and answer["teacher"] is False
         drv.settled(driver)
         state = drv.state(driver)
         assert state["teacher"] == {"kind": "flat", "norm": 1} and drv.error_text(driver) is None
         assert_curves_are_the_theory(drawn_theory(driver), state, population=(eta, np.full(300, 300 ** -0.5)))
+        # P from 1 for D = 300: the q grid is rounded inwards (rounded to 3 digits, log10(300) = 2.477 gave 2.48,
+        # a q above D and the config's "P < 1" error)
+        drv.type_into(driver, "p-min", "1")
+        drv.settled(driver)
+        assert drv.error_text(driver) is None and min(drawn_theory(driver)[0][1]) == 1
+        assert_curves_are_the_theory(drawn_theory(driver), drv.state(driver),
+                                     population=(eta, np.full(300, 300 ** -0.5)))

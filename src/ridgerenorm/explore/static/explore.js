@@ -164,6 +164,7 @@ async function upload(ev) {
   ui.upload = out;
   ui.skind = "file";
   ui.D = out.D;
+  setGrid();  // the same P range for the new D (the grids are in q = D/P)
   ui.tkind = out.teacher ? "file" : "flat";
   syncControls();
   changed(t0);
@@ -172,9 +173,10 @@ async function upload(ev) {
 function setGrid() {
   // The config's grids are in q = D/P: P from Pmin to Pmax is q from D/Pmax to D/Pmin.
   const pmin = Number($("p-min").value), pmax = Number($("p-max").value), n = Math.round(Number($("p-points").value));
-  const a = Math.log10(ui.D / pmax), b = Math.log10(ui.D / pmin);
-  ui.theory_samples = {logspace: [round3(a), round3(b), n]};
-  ui.samples = {logspace: [round3(a), round3(b), 12]};
+  // rounded inwards to 3 decimals, so P stays within [Pmin, Pmax] (rounded outwards, Pmin = 1 gave P < 1)
+  const a = Math.ceil(1000 * Math.log10(ui.D / pmax)) / 1000, b = Math.floor(1000 * Math.log10(ui.D / pmin)) / 1000;
+  ui.theory_samples = {logspace: [a, b, n]};
+  ui.samples = {logspace: [a, b, 12]};
 }
 
 function syncControls() {
