@@ -12,7 +12,6 @@ experiment) and moves the ridge slider to a new value `--moves` times per D, eac
 from __future__ import annotations
 
 import argparse
-import signal
 import json
 import sys
 from pathlib import Path
@@ -21,6 +20,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+import explore_browser  # noqa: E402
 import explore_driver as drv  # noqa: E402
 
 
@@ -63,36 +63,27 @@ def main(argv=None) -> int:
     p.add_argument("--points", type=int, default=200, help="dense theory points (default: 200)")
     p.add_argument("--moves", type=int, default=21, help="slider moves per D (default: 21; D = 1e5: a third)")
     p.add_argument("--out", help="also write the rows as JSON here")
-    args = p.parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a kill still closes the browser and the server
-    why = drv.missing()
-    if why:
-        print(f"cannot measure: {why}", file=sys.stderr)
-        return 2
-    server = drv.Server(ROOT, "quick")
-    driver = None
-    rows = []
-    try:
-        driver = drv.browser()
-        drv.open_page(driver, server.url)
-        for model in args.models:
-            for log_d in args.dims:
-                moves = args.moves if log_d < 5 else max(3, args.moves // 3)
-                row = measure(driver, model, log_d, args.points, moves)
-                rows.append(row)
-                print(f"{row['model']:<17} D = {row['D']:>6d}  {row['P_points']} P  {row['moves']:>2d} moves  "
-                      f"median {row['median_ms']:7.1f} ms  p95 {row['p95_ms']:7.1f} ms  "
-                      f"(min {row['min_ms']:.1f}, max {row['max_ms']:.1f}); medians of its parts: theory "
-                      f"{row['theory_median_ms']:.1f} ms, server evaluate {row['evaluate_median_ms']:.1f} ms, "
-                      f"drawing {row['draw_median_ms']:.1f} ms; CPU time of the theory {row['theory_cpu_median_ms']:.1f} ms",
-                      flush=True)
-    finally:
-        if driver is not None:
-            driver.quit()
-        server.stop()
-    if args.out:
-        Path(args.out).write_text(json.dumps(rows, indent=1))
-    return 0
+    p.add_argument("--root", default=str(ROOT), help="checkout whose config/ and results/ the explorer reads")
+
+    def body(args) -> int:
+        rows = []
+        with explore_browser.session(Path(args.root), "quick") as s:
+            for model in args.models:
+                for log_d in args.dims:
+                    moves = args.moves if log_d < 5 else max(3, args.moves // 3)
+                    row = measure(s.driver, model, log_d, args.points, moves)
+                    rows.append(row)
+                    print(f"{row['model']:<17} D = {row['D']:>6d}  {row['P_points']} P  {row['moves']:>2d} moves  "
+                          f"median {row['median_ms']:7.1f} ms  p95 {row['p95_ms']:7.1f} ms  "
+                          f"(min {row['min_ms']:.1f}, max {row['max_ms']:.1f}); medians of its parts: theory "
+                          f"{row['theory_median_ms']:.1f} ms, server evaluate {row['evaluate_median_ms']:.1f} ms, "
+                          f"drawing {row['draw_median_ms']:.1f} ms; CPU time of the theory "
+                          f"{row['theory_cpu_median_ms']:.1f} ms", flush=True)
+        if args.out:
+            Path(args.out).write_text(json.dumps(rows, indent=1))
+        return 0
+
+    return explore_browser.run_script(p, argv, body, "measure")
 
 
 if __name__ == "__main__":

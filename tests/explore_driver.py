@@ -1,6 +1,7 @@
 """Drive `ridgerenorm explore` in headless Chromium (selenium + Debian's chromium-driver): start the server on a
 free port, open the page, move its controls as a user does, wait for the redrawn plot and read the plot's data.
-Used by tests/test_explore.py and benchmarks/explore_latency.py."""
+Used by tests/test_explore.py, tests/explore_screenshots.py and benchmarks/explore_latency.py (their start-up and
+teardown: tests/explore_browser.py)."""
 
 from __future__ import annotations
 

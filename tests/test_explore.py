@@ -7,11 +7,13 @@ import contextlib
 import io as io_
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
+import explore_browser
 import explore_driver as drv
 from ridgerenorm import cli
 from ridgerenorm import config as cfg
@@ -20,7 +22,7 @@ from ridgerenorm.explore.core import Explorer, config_yaml, html_label
 from ridgerenorm.models.base import theory_sample_sizes
 from ridgerenorm.models.nonlinear_features import equivalent_theory
 from ridgerenorm.plotting.style import log_error_bars
-from ridgerenorm.quantities import value_of
+from ridgerenorm.quantities import QUANTITIES, value_of
 
 TINY = {
     "model": "linear_ridge",
@@ -57,6 +59,10 @@ def tiny_root(tmp_path_factory):
     _cli("simulate", "--spec", specs["simulate"], "--spectrum", res / "spectra" / "tiny.nc", "--draws", "0:4",
          "--out", res / "blocks" / "tiny.0.nc")
     _cli("merge", "--spec", specs["simulate"], "--out", res / "simulation" / "tiny.nc", res / "blocks" / "tiny.0.nc")
+    # an unbiased variance estimate from few draws can be negative: make one so, at the second P
+    sim = io.read_dataset(res / "simulation" / "tiny.nc").load()
+    sim["var_x"][1] = -abs(float(sim["var_x"][1]))
+    io.write_dataset(sim, res / "simulation" / "tiny.nc")
     _cli("theory", "--spec", specs["theory"], "--spectrum", res / "spectra" / "tiny.nc",
          "--out", res / "theory" / "tiny.nc")
     _cli("agreement", "--pair", f"tiny={res / 'simulation' / 'tiny.nc'},{res / 'theory' / 'tiny.nc'}",
@@ -64,9 +70,10 @@ def tiny_root(tmp_path_factory):
     return root
 
 
-def api_theory(exp: dict, P):
-    """The theory API (theory.py, or the nonlinear model's Gaussian equivalent) at an experiment's parameters."""
-    eta, w = spectra.population(exp["spectrum"], exp["teacher"])
+def api_theory(exp: dict, P, population=None):
+    """The theory API (theory.py, or the nonlinear model's Gaussian equivalent) at an experiment's parameters
+    (population: the (eta, w) to use instead of the experiment's spectrum and teacher)."""
+    eta, w = population if population is not None else spectra.population(exp["spectrum"], exp["teacher"])
     lam = spectra.ridge_values(exp["ridge"], P)
     if exp["model"] == "linear_ridge":
         return theory.linear_ridge(eta, w, P, lam, exp["sigma_eps"])
@@ -76,11 +83,11 @@ def api_theory(exp: dict, P):
     return equivalent_theory(eta, w, P, exp["widths"][-1], lam, exp["activation"], exp["sigma_eps"])
 
 
-def assert_curves_are_the_theory(curves, exp, rtol=1e-9):
+def assert_curves_are_the_theory(curves, exp, rtol=1e-9, population=None):
     """Each drawn theory curve (name, P, y with None for non-finite) equals the API's value at its P."""
     assert curves, "no theory curve drawn"
     for name, P, y in curves:
-        th = api_theory(exp, np.asarray(P, dtype=float))
+        th = api_theory(exp, np.asarray(P, dtype=float), population)
         want = np.asarray(value_of(th, name), dtype=float)
         got = np.array([np.nan if v is None else v for v in y], dtype=float)
         assert np.array_equal(np.isfinite(got), np.isfinite(want)), name
@@ -193,6 +200,9 @@ def test_labels_become_html():
     assert html_label(r"Var$_{X\epsilon}$") == "Var<sub>Xε</sub>"
     assert html_label(r"Bias$^2$") == "Bias<sup>2</sup>"
     assert html_label(r"$\kappa_2^2\,\mathrm{tf}_1'$") == "κ<sub>2</sub><sup>2</sup> tf<sub>1</sub>'"
+    # an operator after a symbol keeps its space (the guide P^(-2 alpha min(r, 1))), not inside a bracket
+    assert html_label(r"$P^{-2\alpha\min(r,1)}$") == "P<sup>-2α min(r,1)</sup>"
+    assert html_label(r"$P^{\min(r,1)}$") == "P<sup>min(r,1)</sup>"
 
 
 def test_unknown_experiment_names_the_known_ones(tiny_root):
@@ -222,7 +232,129 @@ def test_a_port_in_use_is_one_line(tiny_root, capsys):
     assert capsys.readouterr().err == f"error: --port {port}: cannot listen on 127.0.0.1 (Address already in use)\n"
 
 
+def power_law_file(path, D=300, alpha=1.3, r=0.6, seed=3):
+    """A small power-law population written as a user would: a .csv with a header eta,w, rows in a shuffled
+    order; (eta descending, w along, normalised to |w| = 1) as the theory takes them."""
+    k = np.arange(1, D + 1, dtype=float)
+    eta, w = k ** -alpha, k ** (-(1 + alpha * (2 * r - 1)) / 2)
+    order = np.random.default_rng(seed).permutation(D)
+    rows = zip(eta[order].tolist(), w[order].tolist())
+    path.write_text("eta,w\n" + "".join(f"{e!r},{v!r}\n" for e, v in rows))
+    return eta, w / np.linalg.norm(w)
+
+
+BAD_UPLOADS = [  # (file name, content, the problem the page names)
+    ("negative.txt", b"1\n0.5\n-0.5\n0.1\n", "eta[2] = -0.5 is negative (eigenvalues of a covariance are >= 0)"),
+    ("nan.csv", b"eta\n1\nnan\n", "eta[1] = nan is not finite"),
+    ("empty.txt", b"", "holds no values"),
+    ("comments.csv", b"# nothing but a comment\n", "holds no values"),
+    ("ragged.csv", b"eta,w\n1,2\n3\n", "row 3 has 1 values, expected 2"),
+    ("many.txt", b"1\n" * 100_001, "100001 eigenvalues, more than the page takes (100000)"),
+    ("spectrum.exe", b"1\n", "expected a .txt, .csv or .npy file of eigenvalues"),
+]
+
+
+@pytest.mark.parametrize("name, data, problem", BAD_UPLOADS, ids=[b[0] for b in BAD_UPLOADS])
+def test_a_bad_upload_is_one_line_naming_the_problem(tiny_root, tmp_path, name, data, problem):
+    ex = Explorer(tiny_root, "paper")
+    assert ex.upload(name, data) == {"error": f"uploaded file {name!r}: {problem}"}
+    assert ex._uploads == {} and (ex._uploads_dir is None or not any(Path(ex._uploads_dir.name).iterdir()))
+    if name.endswith((".csv", ".txt")) and len(data) < 1000:  # the same words as the config's file kind
+        (tmp_path / "eta.csv").write_bytes(data)
+        exp = dict(TINY, spectrum={"kind": "file", "path": str(tmp_path / "eta.csv")}, teacher={"kind": "flat"})
+        assert one_line_error(exp).endswith(problem)
+
+
+def test_a_large_or_pickled_upload_is_refused(tiny_root):
+    ex = Explorer(tiny_root, "paper")
+    assert ex.upload("big.npy", b"\x93NUMPY", size=9 * 2**20) == {
+        "error": "uploaded file 'big.npy': 9.0 MB is more than the page takes (8 MB)"}
+    buf = io_.BytesIO()
+    np.save(buf, np.array([1.0, "os.system"], dtype=object), allow_pickle=True)
+    err = ex.upload("objects.npy", buf.getvalue())["error"]
+    assert err.startswith("uploaded file 'objects.npy': not a readable .npy file (Object arrays cannot be loaded")
+
+
+def test_an_uploaded_spectrum_draws_its_theory(tiny_root, tmp_path):
+    ex = Explorer(tiny_root, "paper")
+    eta, w = power_law_file(tmp_path / "mine.csv")
+    up = ex.upload("../../mine.csv", (tmp_path / "mine.csv").read_bytes())
+    assert up["D"] == 300 and up["teacher"] is True and up["name"] == "mine.csv"
+    state = dict(ex.experiment_state("tiny"), spectrum=up["spectrum"], teacher={"kind": "file", "norm": 1.0})
+    out = ex.evaluate(state)
+    assert "error" not in out and out["D"] == 300 and "experiment" not in out
+    # the curves are the theory of the test's own eigenvalues and teacher, at every P of the grid
+    assert_curves_are_the_theory([(c["name"], out["P"], c["y"]) for c in out["curves"]], state,
+                                 population=(eta, w))
+    eg = next(c for c in out["curves"] if c["name"] == "eg")
+    for i in (0, len(out["P"]) // 2, len(out["P"]) - 1):
+        P = out["P"][i]
+        want = theory.linear_ridge(eta, w, np.array([P]), np.array([state["ridge"]]), state["sigma_eps"])["eg"]
+        assert eg["y"][i] == pytest.approx(float(want.values[0]), rel=1e-9)
+    # without the file's teacher: a flat one
+    flat = ex.evaluate(dict(state, teacher={"kind": "flat", "norm": 1.0}))
+    assert_curves_are_the_theory([(c["name"], flat["P"], c["y"]) for c in flat["curves"]], state,
+                                 population=(eta, np.ones(300) / np.sqrt(300)))
+    saved = ex.save(state, "mine")
+    assert "error" not in saved and saved["check"].endswith("spectrum.path is this page's temporary copy of "
+                                                            "mine.csv: copy that file beside your config and give "
+                                                            "its path there")
+    assert yaml.safe_load(saved["yaml"])["experiments"]["mine"]["spectrum"] == up["spectrum"]
+    # a path the page did not upload is not read
+    other = dict(state, spectrum={"kind": "file", "path": str(tmp_path / "mine.csv")})
+    assert ex.evaluate(other) == {"error": f"spectrum.path = {str(tmp_path / 'mine.csv')!r}: not a file uploaded "
+                                           "to this page nor an input file of the config (upload the spectrum)"}
+
+
+def test_values_at_or_below_zero_are_marked_not_lost(tiny_root):
+    """On the log axis a value <= 0 cannot be drawn: the explorer lists where they are and a floor below
+    everything drawn, where the page marks them.  A negative variance estimate of the simulation, and E_tr of
+    ridgeless regression, which is exactly 0 below the interpolation threshold P = D."""
+    ex = Explorer(tiny_root, "paper")
+    state = ex.experiment_state("tiny")
+    out = ex.evaluate(state)
+    sim = io.read_dataset(tiny_root / "results" / "paper" / "simulation" / "tiny.nc")
+    markers = {m["name"]: m for m in out["experiment"]["markers"]}
+    assert markers["var_x"]["nonpositive"] == np.flatnonzero(sim["var_x"].values <= 0).tolist() == [1]
+    assert markers["var_x"]["y"][1] == float(sim["var_x"][1]) < 0
+    assert all(not m["nonpositive"] for name, m in markers.items() if name != "var_x")
+    assert all(not c["nonpositive"] for c in out["curves"])
+    drawn = [v for c in out["curves"] for v in c["y"] if v is not None and v > 0]
+    drawn += [y - lo for m in markers.values() for y, lo in zip(m["y"], m["lower"]) if lo is not None]
+    assert 0 < out["floor"] == pytest.approx(min(v for v in drawn if v > 0) / 3, rel=1e-12)
+
+    ridgeless = dict(state, ridge=0.0, sigma_eps=0.2)
+    out = ex.evaluate(ridgeless)
+    assert "experiment" not in out
+    P = np.asarray(out["P"], dtype=float)
+    th = api_theory(ridgeless, P)
+    for c in out["curves"]:  # every theory value <= 0 is listed (E_tr below P = D; Bias^2 above it)
+        assert c["nonpositive"] == np.flatnonzero(np.asarray(value_of(th, c["name"])) <= 0).tolist(), c["name"]
+    etr_curve = next(c for c in out["curves"] if c["name"] == "etr")
+    assert P[etr_curve["nonpositive"]].max() <= 60 and len(etr_curve["nonpositive"]) >= 10
+    assert all(etr_curve["y"][i] == 0.0 for i in etr_curve["nonpositive"])
+    assert out["floor"] < min(v for c in out["curves"] for v in c["y"] if v is not None and v > 0)
+
+
 # ------------------------------------------------------------------------------------------ in Chromium
+
+
+# Pairs of the plot's labels and parts whose boxes overlap: the title, the mode bar, the plot area, the legend
+# and each legend entry's text (a legend entry lies inside the legend, by design).
+OVERLAPS_JS = """
+const box = (el) => el.getBoundingClientRect();
+const hit = (a, b) => a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5;
+const gd = document.getElementById('plot');
+const named = [['title', box(document.getElementById('plot-title'))], ['mode bar', box(gd.querySelector('.modebar'))],
+               ['plot area', box(gd.querySelector('.nsewdrag'))], ['legend', box(gd.querySelector('.legend .bg'))]];
+gd.querySelectorAll('.legend .legendtext').forEach((t) => named.push(['legend: ' + t.textContent, box(t)]));
+const out = [];
+for (let i = 0; i < named.length; i++) for (let j = i + 1; j < named.length; j++) {
+  if (named[i][0] === 'legend' && named[j][0].startsWith('legend: ')) continue;
+  if (hit(named[i][1], named[j][1])) out.push(named[i][0] + ' / ' + named[j][0]);
+}
+return [named.length, out];
+"""
 
 
 def drawn_theory(driver):
@@ -233,12 +365,9 @@ def drawn_theory(driver):
 def test_page_in_chromium(tiny_root, tmp_path):
     from selenium.webdriver.common.keys import Keys
 
-    server = drv.Server(tiny_root, "paper")
-    driver = None
-    try:
-        assert server.url.startswith("http://127.0.0.1:")
-        driver = drv.browser()
-        drv.open_page(driver, server.url + "?experiment=tiny")
+    with explore_browser.session(tiny_root, "paper", "?experiment=tiny") as s:
+        driver = s.driver
+        assert s.url.startswith("http://127.0.0.1:")
         drv.settled(driver)
         state = drv.state(driver)
         assert {k: state[k] for k in TINY} == TINY
@@ -253,6 +382,17 @@ def test_page_in_chromium(tiny_root, tmp_path):
         np.testing.assert_array_equal(markers["eg"]["lower"], lower)
         np.testing.assert_array_equal(upper, sim["eg_se"].values)
         assert "agreement.csv rows" in driver.find_element("id", "agreement").text
+        # the negative var_x estimate: an open down-triangle at the floor, its value in the hover text
+        clipped = [t for t in drv.traces(driver) if t["meta"]["kind"] == "nonpositive"]
+        assert [(t["meta"]["of"], t["meta"]["name"]) for t in clipped] == [("simulation", "var_x")]
+        floor = driver.execute_script("return window.__explore.last.floor;")
+        assert clipped[0]["x"] == [sim.P.values[1]] and clipped[0]["y"] == [floor]
+        assert clipped[0]["meta"]["values"] == [float(sim["var_x"][1])] < [0]
+        assert floor < min(v for t in drv.traces(driver) if t["meta"]["kind"] in ("theory", "simulation")
+                           for v in t["y"] if v is not None and v > 0)
+        hover = driver.execute_script("return document.getElementById('plot').data.find("
+                                      "t => t.meta.kind === 'nonpositive').hovertext[0];")
+        assert hover.startswith(f"{QUANTITIES['var_x'].long_name}: simulation mean {float(sim['var_x'][1]):.4g} ≤ 0")
         assert "experiment tiny" in driver.find_element("id", "match").text
 
         # a real key press on the label-noise slider: the curves follow, the experiment's markers go
@@ -262,6 +402,28 @@ def test_page_in_chromium(tiny_root, tmp_path):
         assert state["sigma_eps"] != 0.2
         assert_curves_are_the_theory(drawn_theory(driver), state)
         assert not any(t["meta"]["kind"] == "simulation" for t in drv.traces(driver))
+
+        # ridgeless: E_tr is 0 below P = D, marked at the floor instead of vanishing
+        drv.type_into(driver, "n-lam", "0")
+        drv.settled(driver)
+        state = drv.state(driver)
+        assert state["ridge"] == 0 and drv.error_text(driver) is None
+        P = np.array(driver.execute_script("return window.__explore.last.P;"), dtype=float)
+        th = api_theory(state, P)
+        clipped = {t["meta"]["name"]: t for t in drv.traces(driver) if t["meta"]["kind"] == "nonpositive"}
+        assert {t["meta"]["of"] for t in clipped.values()} == {"theory"} and "etr" in clipped
+        for name, _, _ in drawn_theory(driver):  # every theory value <= 0 is marked, and only those
+            want = np.asarray(value_of(th, name), dtype=float)
+            at = np.isfinite(want) & (want <= 0)
+            assert (name in clipped) == bool(at.any()), name
+            if name in clipped:
+                np.testing.assert_array_equal(clipped[name]["x"], P[at])
+                assert clipped[name]["meta"]["values"] == want[at].tolist()
+        assert len(clipped["etr"]["x"]) >= 10 and max(clipped["etr"]["x"]) <= 60  # E_tr = 0 up to P = D
+        assert driver.execute_script("return document.getElementById('plot').data.filter("
+                                     "t => t.meta.kind === 'nonpositive' && t.showlegend !== false).length;") == 0
+        assert driver.execute_script("return document.getElementById('plot').data.filter("
+                                     "t => t.meta.kind === 'key').map(t => t.name);") == ["value ≤ 0 (at the bottom)"]
 
         drv.slide(driver, "lam", -2.0)
         drv.settled(driver)
@@ -278,6 +440,25 @@ def test_page_in_chromium(tiny_root, tmp_path):
         drawn = drawn_theory(driver)
         assert {"var_f", "var_xf", "var_xfeps"} <= {name for name, _, _ in drawn}
         assert_curves_are_the_theory(drawn, state)
+        # every guide shown, in a laptop-wide window: no label overlaps another or the mode bar, the legend
+        # stays beside the plot, and each guide has its own dash (a label names one line)
+        driver.set_window_size(1100, 900)
+        explore_browser.show_all_guides(driver)
+        guides = [t for t in driver.execute_script("return document.getElementById('plot').data;")
+                  if t["meta"]["kind"] == "guide"]
+        assert len(guides) >= 6 and all(g["visible"] is True for g in guides)
+        dashes = [g["line"]["dash"] for g in guides]
+        assert len(set(dashes)) == len(dashes)
+        n_parts, overlaps = driver.execute_script(OVERLAPS_JS)
+        assert n_parts == 4 + len(drawn_theory(driver)) + len(guides) and overlaps == []
+        title = driver.find_element("id", "plot-title").text
+        assert title == "random_features, D = 60"
+        # the check sees an overlap: the title pushed down onto the mode bar
+        driver.execute_script("document.getElementById('plot-title').style.marginBottom = '-25px';")
+        assert "title / mode bar" in driver.execute_script(OVERLAPS_JS)[1]
+        driver.execute_script("document.getElementById('plot-title').style.marginBottom = '';")
+        driver.set_window_size(1500, 1000)
+
         drv.choose(driver, "depth", "2")
         drv.settled(driver)
         assert drv.state(driver)["widths"] == [30, 30]
@@ -335,7 +516,59 @@ def test_page_in_chromium(tiny_root, tmp_path):
         assert {k: saved[k] for k in state} == state
         timings = driver.execute_script("return window.__explore.timings;")
         assert all(t["ms"] > 0 for t in timings) and len(timings) >= 8
-    finally:
-        if driver is not None:
-            driver.quit()
-        server.stop()
+
+
+@pytest.mark.skipif(drv.missing() is not None, reason=str(drv.missing()))
+def test_page_draws_an_uploaded_spectrum(tiny_root, tmp_path):
+    """A user's power-law file with its teacher, then a file without one, then bad files: the curves are the
+    theory of the file's own numbers; a bad file is one line naming the problem and the plot is kept."""
+    eta, w = power_law_file(tmp_path / "my_spectrum.csv")
+    np.save(tmp_path / "eigenvalues.npy", eta[::-1])  # ascending: the page sorts them as the file kind does
+    (tmp_path / "bad.txt").write_text("1\n0.5\n-0.5\n0.1\n")
+    (tmp_path / "empty.txt").write_text("")
+    with explore_browser.session(tiny_root, "paper", "?experiment=tiny") as s:
+        driver = s.driver
+        drv.settled(driver)
+        P_range = driver.execute_script("return [document.getElementById('p-min').value,"
+                                        " document.getElementById('p-max').value];")
+        answer = explore_browser.upload(driver, tmp_path / "my_spectrum.csv")
+        assert answer["D"] == 300 and answer["teacher"] is True and answer["name"] == "my_spectrum.csv"
+        drv.settled(driver)
+        state = drv.state(driver)
+        assert state["spectrum"] == answer["spectrum"] and state["teacher"] == {"kind": "file", "norm": 1}
+        assert drv.error_text(driver) is None and "experiment tiny" not in driver.find_element("id", "match").text
+        drawn = drawn_theory(driver)
+        # the P range kept for the new D (to the 3 digits the page rounds the q grid to; the simulated P are whole)
+        assert P_range == ["6", "600"] and 5 <= min(drawn[0][1]) <= 6 and max(drawn[0][1]) == pytest.approx(600, rel=0.01)
+        assert {name for name, _, _ in drawn} == {"eg", "etr", "bias", "var_x", "var_xeps"}
+        assert_curves_are_the_theory(drawn, state, population=(eta, w))
+        _, P, y = next(c for c in drawn if c[0] == "eg")
+        for i in (0, len(P) // 2, len(P) - 1):  # E_g at a few P, from theory.py with the test's own numbers
+            want = theory.linear_ridge(eta, w, np.array([P[i]]), np.array([state["ridge"]]), state["sigma_eps"])
+            assert y[i] == pytest.approx(float(want["eg"].values[0]), rel=1e-9)
+        own = driver.find_element("css selector", "#spectrum-kind option[value=file]").text
+        assert own == "your file my_spectrum.csv (300 eigenvalues)"
+
+        # a bad file: the problem in one line, the last curves kept (greyed)
+        assert explore_browser.upload(driver, tmp_path / "bad.txt") == {"error": "uploaded file 'bad.txt': eta[2] = -0.5 is "
+                                                                "negative (eigenvalues of a covariance are >= 0)"}
+        assert drv.error_text(driver) == "uploaded file 'bad.txt': eta[2] = -0.5 is negative (eigenvalues of a " \
+                                         "covariance are >= 0)"
+        assert drawn_theory(driver) == drawn and "stale" in driver.find_element("id", "plot").get_attribute("class")
+        explore_browser.upload(driver, tmp_path / "empty.txt")
+        assert drv.error_text(driver) == "uploaded file 'empty.txt': holds no values"
+
+        # a .npy of eigenvalues alone: a flat teacher, rescaled to norm 1
+        answer = explore_browser.upload(driver, tmp_path / "eigenvalues.npy")
+        assert answer["D"] == 300 and answer["teacher"] is False
+        drv.settled(driver)
+        state = drv.state(driver)
+        assert state["teacher"] == {"kind": "flat", "norm": 1} and drv.error_text(driver) is None
+        assert_curves_are_the_theory(drawn_theory(driver), state, population=(eta, np.full(300, 300 ** -0.5)))
+        # P from 1 for D = 300: the q grid is rounded inwards (rounded to 3 digits, log10(300) = 2.477 gave 2.48,
+        # a q above D and the config's "P < 1" error)
+        drv.type_into(driver, "p-min", "1")
+        drv.settled(driver)
+        assert drv.error_text(driver) is None and min(drawn_theory(driver)[0][1]) == 1
+        assert_curves_are_the_theory(drawn_theory(driver), drv.state(driver),
+                                     population=(eta, np.full(300, 300 ** -0.5)))

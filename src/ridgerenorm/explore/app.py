@@ -7,6 +7,7 @@ plotly.js (basic, minified, vendored with its license) so nothing is fetched at 
     GET  /api/experiment/NAME    an experiment's parameters
     POST /api/theory             curves, guides and the matching experiment's markers, or {"error": one line}
     POST /api/save               config YAML of the parameters and the config check's verdict
+    POST /api/upload?name=FILE   a spectrum file (the raw bytes, size-limited), checked by the registry's file kind
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import webbrowser
 from importlib import resources
 from pathlib import Path
 
-from .core import Explorer, ExploreError, explorable_models, one_line
+from .core import MAX_UPLOAD_BYTES, Explorer, ExploreError, explorable_models, one_line
 
 STATIC = Path(str(resources.files("ridgerenorm") / "explore" / "static"))
 
@@ -76,6 +77,18 @@ def create_app(explorer: Explorer):
         body = await _body(request) or {}
         return JSONResponse(await run_in_threadpool(explorer.save, body.get("state"), str(body.get("name", ""))))
 
+    async def upload(request):
+        data = bytearray()
+        size = int(request.headers.get("content-length") or 0)
+        if size <= MAX_UPLOAD_BYTES:  # a larger body is not read: its size is the answer
+            async for chunk in request.stream():
+                data += chunk
+                if len(data) > MAX_UPLOAD_BYTES:
+                    break
+        size = max(size, len(data))
+        return JSONResponse(await run_in_threadpool(explorer.upload, request.query_params.get("name", ""),
+                                                    bytes(data), size))
+
     routes = [
         Route("/", page),
         Route("/favicon.ico", lambda request: Response(status_code=204)),
@@ -83,6 +96,7 @@ def create_app(explorer: Explorer):
         Route("/api/experiment/{name}", experiment),
         Route("/api/theory", theory, methods=["POST"]),
         Route("/api/save", save, methods=["POST"]),
+        Route("/api/upload", upload, methods=["POST"]),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     return Starlette(routes=routes)
@@ -100,6 +114,7 @@ def serve(root: str, scale: str, port: int, open_browser: bool) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind(("127.0.0.1", port))
+        sock.listen(128)  # connections made as soon as the address is printed wait for the server, not refused
     except OSError as err:
         sock.close()
         raise SystemExit(f"error: --port {port}: cannot listen on 127.0.0.1 ({err.strerror})") from None

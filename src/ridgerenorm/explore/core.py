@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import hashlib
 import os
 import json
 import math
@@ -29,7 +30,7 @@ import yaml
 from matplotlib.colors import to_hex  # the figures' colours (matplotlib names such as tab:blue) as CSS colours
 
 from .. import config as cfg
-from .. import io, spectra
+from .. import io, spectra, spectrum_kinds
 from ..errors import ConfigError, ConvergenceError
 from ..models import MODELS, get_model
 from ..plotting.guides import GUIDES, guide_line
@@ -45,6 +46,12 @@ SHARED_KEYS = ("model", "spectrum", "teacher", "ridge", "sigma_eps", "samples", 
 # Keys that, with the model's own theory keys, decide the theory curves (the grids do not: they only choose
 # where the curves are evaluated).
 GRID_KEYS = ("name", "samples", "theory_samples")
+# A spectrum uploaded in the page: the registry's kind that reads eigenvalues (and a teacher) from a file, the
+# suffixes it is stored under (a plain-text list is the one-column .csv format), and the limits of an upload.
+UPLOAD_KIND = "file"
+UPLOAD_SUFFIXES = {".npy": ".npy", ".csv": ".csv", ".txt": ".csv"}
+MAX_UPLOAD_BYTES = 8 * 2**20
+MAX_UPLOAD_VALUES = 10**5  # the D slider's largest dimension
 
 
 class ExploreError(ValueError):
@@ -69,7 +76,7 @@ def explorable_models() -> list[dict]:
 
 
 _GREEK = {r"\epsilon": "ε", r"\kappa": "κ", r"\gamma": "γ", r"\alpha": "α", r"\sigma": "σ", r"\xi": "ξ",
-          r"\lambda": "λ", r"\min": "min", r"\times": "×"}
+          r"\lambda": "λ", r"\min": " min", r"\times": "×"}
 
 
 def html_label(tex: str | None) -> str:
@@ -83,16 +90,37 @@ def html_label(tex: str | None) -> str:
     s = s.replace(r"\,", " ")
     for k, v in _GREEK.items():
         s = s.replace(k, v)
+    s = s.replace("( min", "(min").replace("{ min", "{min")  # an operator's space only after a symbol
     for mark, tag in (("_", "sub"), ("^", "sup")):
         s = re.sub(re.escape(mark) + r"\{([^{}]*)\}", rf"<{tag}>\1</{tag}>", s)
         s = re.sub(re.escape(mark) + r"(.)", rf"<{tag}>\1</{tag}>", s)
-    return s.replace("{", "").replace("}", "")
+    return s.replace("{", "").replace("}", "").strip()
 
 
 def _finite_list(values) -> list:
     """Floats for JSON: non-finite values (a divergence at a threshold) as null, which Plotly leaves as a gap."""
     a = np.asarray(values, dtype=float)
     return [float(v) if math.isfinite(v) else None for v in a.tolist()]
+
+
+def _nonpositive(values) -> list[int]:
+    """Indices of the finite values <= 0: on a log axis they cannot be drawn where they are, so the page marks
+    them at the axis floor instead of letting them vanish (non-finite values stay gaps)."""
+    a = np.asarray(values, dtype=float)
+    return np.flatnonzero(np.isfinite(a) & (a <= 0)).tolist()
+
+
+def _floor(curves: list[dict], markers: list[dict]) -> float | None:
+    """Where the page marks values <= 0: a third of the smallest positive value drawn (a theory value, a
+    simulation mean or the bottom of its error bar), so the marks sit below everything else; None when no
+    value is <= 0."""
+    if not any(c["nonpositive"] for c in curves + markers):
+        return None
+    lows = [np.asarray(c["y"], dtype=float) for c in curves + markers]
+    lows += [np.asarray(m["y"], dtype=float) - np.asarray(m["lower"], dtype=float) for m in markers if m["lower"]]
+    a = np.concatenate([np.where(np.isnan(x), np.inf, x) for x in lows])
+    positive = a[np.isfinite(a) & (a > 0)]
+    return float(positive.min() / 3) if positive.size else 1.0
 
 
 def _plain(value):
@@ -136,6 +164,9 @@ class Explorer:
         self._files: dict = {}
         self.config, self.config_error = self._load_config()
         self._specs = {n: cfg.experiment_spec(self.config, n) for n in self.config["experiments"]} if self.config else {}
+        # uploaded spectra: stored by content hash in a folder of this explorer's own, {path: the user's name}
+        self._uploads_dir: tempfile.TemporaryDirectory | None = None
+        self._uploads: dict[str, str] = {}
 
     # ------------------------------------------------------------------ the config's experiments
 
@@ -189,7 +220,67 @@ class Explorer:
         for key, value in SIMULATION_DEFAULTS.items():
             if key in keep and key not in exp:
                 exp[key] = value
+        self._check_files(exp.get("spectrum"))
         return exp
+
+    def _check_files(self, spectrum) -> None:
+        """The page reads no file of the machine but its uploads and the config's own input files."""
+        if not isinstance(spectrum, dict):
+            return
+        known = set(self._uploads) | {other["spectrum"][k] for other in self._specs.values()
+                                      for k in spectrum_kinds.file_keys(other["spectrum"])}
+        for key in spectrum_kinds.file_keys(spectrum):
+            if spectrum[key] not in known:
+                raise ExploreError(f"spectrum.{key} = {spectrum[key]!r}: not a file uploaded to this page nor an "
+                                   "input file of the config (upload the spectrum)")
+
+    # ------------------------------------------------------------------ a spectrum the user uploads
+
+    def upload(self, filename: str, data: bytes, size: int | None = None) -> dict:
+        """Store an uploaded list of eigenvalues (optionally with teacher weights) and check it with the
+        registry's file kind, which reads it as data (numbers only; .npy without pickled objects).  Returns the
+        spectrum mapping the page then sends ({"kind": "file", "path": ...}), its dimension and whether it holds a
+        teacher, or {"error": one line naming the file and the problem}.  size: the upload's size in bytes when
+        it was too large to be read whole (data then holds its start)."""
+        name = Path(str(filename).replace("\\", "/")).name[:100] or "upload"
+        head = f"uploaded file {name!r}"
+        suffix = UPLOAD_SUFFIXES.get(Path(name).suffix.lower())
+        if suffix is None:
+            return {"error": f"{head}: expected a .txt, .csv or .npy file of eigenvalues"}
+        size = max(len(data), size or 0)
+        if size > MAX_UPLOAD_BYTES:
+            return {"error": f"{head}: {size / 2**20:.1f} MB is more than the page takes "
+                             f"({MAX_UPLOAD_BYTES / 2**20:.0f} MB)"}
+        with self._lock:
+            if self._uploads_dir is None:
+                self._uploads_dir = tempfile.TemporaryDirectory(prefix="ridgerenorm-explore-")
+            path = str(Path(self._uploads_dir.name) / (hashlib.sha256(data).hexdigest()[:32] + suffix))
+        Path(path).write_bytes(data)
+        spectrum = {"kind": UPLOAD_KIND, "path": path}
+        problems = []
+
+        def fail(key, value, why):
+            problems.append(why)
+            raise ExploreError(why)
+
+        try:
+            spectrum_kinds.check(spectrum, None, fail)
+            D = spectrum_kinds.dimension(spectrum)
+            if D > MAX_UPLOAD_VALUES:
+                problems.append(f"{D} eigenvalues, more than the page takes ({MAX_UPLOAD_VALUES})")
+        except (ExploreError, ValueError) as err:
+            problems = problems or [one_line(err)]
+        if problems:
+            if path not in self._uploads:
+                os.remove(path)
+            return {"error": f"{head}: {problems[0]}"}
+        try:
+            spectrum_kinds.check(spectrum, {"kind": UPLOAD_KIND}, fail)
+            teacher = True
+        except ExploreError:
+            teacher = False
+        self._uploads[path] = name
+        return {"spectrum": spectrum, "D": D, "teacher": teacher, "name": name}
 
     def spec(self, exp: dict, name: str = "explore") -> dict:
         """The resolved experiment spec, after the config's checks (ConfigError: one line naming key and value)."""
@@ -276,7 +367,7 @@ class Explorer:
                 continue
             # the figures' log-safe bars (plotting/style.py): y/(1 + se/y) to y + se, never down to the axis floor
             lower, upper = log_error_bars(y, se) if se is not None else (None, None)
-            out.append({"name": q, "x": _finite_list(P), "y": _finite_list(y),
+            out.append({"name": q, "x": _finite_list(P), "y": _finite_list(y), "nonpositive": _nonpositive(y),
                         "se": _finite_list(se) if se is not None else None,
                         "lower": _finite_list(lower) if se is not None else None,
                         "upper": _finite_list(upper) if se is not None else None})
@@ -307,16 +398,18 @@ class Explorer:
                 continue  # nothing to draw on a log axis (a noise term without noise)
             q = QUANTITIES[name]
             curves.append({"name": name, "label": html_label(q.label) or name, "long_name": q.long_name,
-                           "color": to_hex(q.color or "gray"), "y": _finite_list(y)})
+                           "color": to_hex(q.color or "gray"), "y": _finite_list(y), "nonpositive": _nonpositive(y)})
         if not any(any(v is not None and v > 0 for v in c["y"]) for c in curves):
             return {"error": "the theory is not finite and positive at any P of the grid (e.g. a threshold where "
                              "E_g diverges); change the parameters or the P range"}
         out = {"P": _finite_list(P), "curves": curves, "guides": self._guides(spec, th),
                "D": spec["D"], "yaml_experiment": exp}
         name = self.match(spec)
+        markers = []
         if name is not None:
-            out["experiment"] = {"name": name, "markers": self.markers(name, [c["name"] for c in curves]),
-                                 "agreement": self.agreement(name)}
+            markers = self.markers(name, [c["name"] for c in curves])
+            out["experiment"] = {"name": name, "markers": markers, "agreement": self.agreement(name)}
+        out["floor"] = _floor(curves, markers)
         # where a request's time goes (benchmarks/explore_latency.py): the theory (wall time, and the CPU time of
         # the server's threads, which a busy machine does not inflate), and all of evaluate
         out["timing"] = {"theory_ms": 1e3 * (t2 - t1), "theory_cpu_ms": 1e3 * (c2 - c1),
@@ -350,4 +443,10 @@ class Explorer:
                 cfg.load_config(path)
         except (ConfigError, ExploreError, ValueError, KeyError) as err:
             return {"error": one_line(err)}
-        return {"yaml": text, "check": "config OK (the checks of ridgerenorm check-config)"}
+        check = "config OK (the checks of ridgerenorm check-config)"
+        spectrum = exp.get("spectrum") if isinstance(exp.get("spectrum"), dict) else {}
+        uploaded = [self._uploads[spectrum[k]] for k in spectrum_kinds.file_keys(spectrum) if spectrum[k] in self._uploads]
+        if uploaded:
+            check += (f"; spectrum.path is this page's temporary copy of {uploaded[0]}: copy that file beside your "
+                      "config and give its path there")
+        return {"yaml": text, "check": check}

@@ -14,14 +14,16 @@ const ui = {
   tkind: "power_law", r: 1.0, tvalues: [1, 10, 100], norm: 1.0, ridgeMode: "constant", lam: 1e-3, l: 1.0,
   sigma_eps: 0.1, sigma_xi: 0.0, N: 250, depth: 1, activation: null, weight_exponent: 0.0,
   samples: {logspace: [-1, 3, 12]}, theory_samples: {logspace: [-1, 3, 200]}, draws: null, feature_draws: null,
+  upload: null,  // the last spectrum file the server accepted: {spectrum, D, teacher, name}
 };
 let models = {};
 
 function experimentOf(u) {
   const spectrum = {power_law: {kind: "power_law", D: u.D, alpha: u.alpha}, isotropic: {kind: "isotropic", D: u.D},
-                    blocks: {kind: "blocks", sizes: u.sizes, values: u.values}}[u.skind];
+                    blocks: {kind: "blocks", sizes: u.sizes, values: u.values},
+                    file: u.upload && Object.assign({}, u.upload.spectrum)}[u.skind];
   const teacher = {power_law: {kind: "power_law", r: u.r}, flat: {kind: "flat"},
-                   blocks: {kind: "blocks", values: u.tvalues}}[u.tkind];
+                   blocks: {kind: "blocks", values: u.tvalues}, file: {kind: "file"}}[u.tkind];
   teacher.norm = u.norm;
   const exp = {model: u.model, spectrum, teacher, ridge: u.ridgeMode === "power" ? {power: u.l} : u.lam,
                sigma_eps: u.sigma_eps, samples: u.samples, theory_samples: u.theory_samples};
@@ -42,6 +44,8 @@ function loadExperiment(exp) {
                      draws: exp.draws || null, feature_draws: exp.feature_draws || null});
   if (s.D !== undefined) ui.D = s.D;
   if (s.alpha !== undefined) ui.alpha = s.alpha;
+  if (s.path) ui.upload = {spectrum: {kind: s.kind, path: s.path}, D: null, teacher: t.kind === s.kind,
+                           name: s.path.split("/").pop()};
   if (s.sizes) { ui.sizes = s.sizes; ui.values = s.values; ui.D = s.sizes.reduce((a, b) => a + b, 0); }
   if (t.r !== undefined) ui.r = t.r;
   if (t.values) ui.tvalues = t.values;
@@ -104,7 +108,7 @@ function buildSliders() {
 }
 
 function afterSliderChange(key) {
-  if (key === "D" && ui.skind === "blocks") ui.skind = "power_law";
+  if (key === "D" && (ui.skind === "blocks" || ui.skind === "file")) ui.skind = "power_law";
 }
 
 // ---------------------------------------------------------------- the other controls
@@ -137,14 +141,42 @@ function buildControls() {
   for (const id of ["p-min", "p-max", "p-points"]) bindText(id, () => setGrid());
   $("experiment").addEventListener("change", (ev) => openExperiment(ev.target.value));
   $("save").addEventListener("click", save);
+  $("upload").addEventListener("change", upload);
+}
+
+// A spectrum file of the user's: the server stores it and checks it with the spectrum-kind registry's file
+// kind; the page then draws the theory for it (with the file's teacher weights when it holds them).
+async function upload(ev) {
+  const file = ev.target.files[0];
+  if (!file) return;
+  const t0 = performance.now();
+  let out;
+  try {
+    out = await (await fetch("/api/upload?name=" + encodeURIComponent(file.name),
+                             {method: "POST", headers: {"Content-Type": "application/octet-stream"}, body: file})).json();
+  } catch (err) {
+    out = {error: "the explorer's server did not take the file (" + err + ")"};
+  }
+  ev.target.value = "";  // the same file chosen again (after fixing it) is a new upload
+  EXPLORE.uploads = (EXPLORE.uploads || 0) + 1;
+  EXPLORE.upload = out;
+  if (out.error) { showError(out.error); return; }
+  ui.upload = out;
+  ui.skind = "file";
+  ui.D = out.D;
+  setGrid();  // the same P range for the new D (the grids are in q = D/P)
+  ui.tkind = out.teacher ? "file" : "flat";
+  syncControls();
+  changed(t0);
 }
 
 function setGrid() {
   // The config's grids are in q = D/P: P from Pmin to Pmax is q from D/Pmax to D/Pmin.
   const pmin = Number($("p-min").value), pmax = Number($("p-max").value), n = Math.round(Number($("p-points").value));
-  const a = Math.log10(ui.D / pmax), b = Math.log10(ui.D / pmin);
-  ui.theory_samples = {logspace: [round3(a), round3(b), n]};
-  ui.samples = {logspace: [round3(a), round3(b), 12]};
+  // rounded inwards to 3 decimals, so P stays within [Pmin, Pmax] (rounded outwards, Pmin = 1 gave P < 1)
+  const a = Math.ceil(1000 * Math.log10(ui.D / pmax)) / 1000, b = Math.floor(1000 * Math.log10(ui.D / pmin)) / 1000;
+  ui.theory_samples = {logspace: [a, b, n]};
+  ui.samples = {logspace: [a, b, 12]};
 }
 
 function syncControls() {
@@ -168,7 +200,12 @@ function syncControls() {
   }
   for (const el of document.querySelectorAll(".needs")) el.hidden = !m.keys.includes(el.dataset.key);
   $("c-alpha").hidden = ui.skind !== "power_law";
-  $("c-D").hidden = ui.skind === "blocks";
+  $("c-D").hidden = ui.skind === "blocks" || ui.skind === "file";
+  const own = $("spectrum-kind").querySelector("option[value=file]");
+  own.disabled = !ui.upload;
+  own.textContent = ui.upload ? `your file ${ui.upload.name}` + (ui.upload.D ? ` (${ui.upload.D} eigenvalues)` : "")
+                              : "your file (upload below)";
+  $("teacher-kind").querySelector("option[value=file]").disabled = !(ui.upload && ui.upload.teacher);
   for (const el of document.querySelectorAll(".blocks")) el.hidden = ui.skind !== "blocks";
   for (const el of document.querySelectorAll(".teacher-blocks")) el.hidden = ui.tkind !== "blocks";
   $("c-r").hidden = ui.tkind !== "power_law";
@@ -220,7 +257,7 @@ function record(seq, error, server) {
 function showError(text) {
   $("error-text").textContent = text;
   $("error").hidden = !text;
-  for (const id of ["plot", "match", "agreement"]) $(id).classList.toggle("stale", !!text);
+  for (const id of ["plot-title", "plot", "match", "agreement"]) $(id).classList.toggle("stale", !!text);
 }
 
 // ---------------------------------------------------------------- drawing
@@ -228,22 +265,51 @@ function showError(text) {
 const LAYOUT = {
   xaxis: {type: "log", title: {text: "P (training samples)"}, exponentformat: "power"},
   yaxis: {type: "log", title: {text: "error (excess population risk)"}, exponentformat: "power"},
-  margin: {l: 70, r: 10, t: 40, b: 55}, legend: {font: {size: 12}}, hovermode: "closest",
+  // the title is a line of the page above the plot: inside Plotly it ran under the mode bar's buttons
+  margin: {l: 70, r: 10, t: 30, b: 55}, legend: {font: {size: 12}, tracegroupgap: 0}, hovermode: "closest",
   uirevision: "keep",
 };
+
+// Values <= 0 have no place on a log axis: each is marked by an open down-triangle at the axis floor (the server's
+// out.floor, below everything drawn), in its quantity's colour, with its value in the hover text, as the
+// figures mark a negative estimate at the bottom of the panel.
+const fmt4 = (v) => Number(Number(v).toPrecision(4));
+
+function nonpositiveTrace(out, item, of, x, color, longName) {
+  const idx = item.nonpositive || [];
+  if (!idx.length) return null;
+  const what = of === "theory" ? "theory" : "simulation mean";
+  return {x: idx.map((i) => x[i]), y: idx.map(() => out.floor), mode: "markers", name: "value ≤ 0 (at the bottom)",
+          legendgroup: "nonpositive", showlegend: false, cliponaxis: false,
+          marker: {color, symbol: "triangle-down-open", size: 10, line: {width: 1.5}},
+          hovertext: idx.map((i) => `${longName}: ${what} ${fmt4(item.y[i])} ≤ 0 at P = ${fmt4(x[i])}<br>` +
+                                    "not drawable on a log axis: marked at the bottom"), hoverinfo: "text",
+          meta: {kind: "nonpositive", of, name: item.name, values: idx.map((i) => item.y[i])}};
+}
+
+// Each guide its own dash, so a legend label names one line (the figures' patterns first: plotting/style.py).
+// Patterns that repeat within a legend sample's 40 px, one for each guide of plotting/guides.py (15).
+const GUIDE_DASHES = ["dash", "dashdot", "6px,1.5px,1px,1.5px,1px,1.5px", "dot", "12px,3px,3px,3px", "2px,5px",
+                      "4px,2px", "12px,3px,1px,3px,1px,3px", "8px,2px,2px,2px,2px,2px", "1px,2px", "16px,4px",
+                      "6px,6px,1px,6px", "3px,3px,10px,3px", "10px,2px,1px,2px,1px,2px,1px,2px", "5px,1px"];
 
 function traces(out) {
   const data = [];
   const colors = {};
+  const longNames = {};
+  const clipped = [];
   for (const c of out.curves) {
     colors[c.name] = c.color;
+    longNames[c.name] = c.long_name;
+    clipped.push(nonpositiveTrace(out, c, "theory", out.P, c.color, c.long_name));
     data.push({x: out.P, y: c.y, mode: "lines", name: c.label, line: {color: c.color, width: 2},
                meta: {kind: "theory", name: c.name}, hovertemplate: `${c.long_name}<br>P=%{x:.4g}<br>%{y:.4g}<extra></extra>`});
   }
-  for (const g of out.guides) {
-    data.push({x: g.x, y: g.y, mode: "lines", name: "guide " + g.label, line: {color: "#555", dash: "dash", width: 1},
+  out.guides.forEach((g, i) => {
+    data.push({x: g.x, y: g.y, mode: "lines", name: "guide " + g.label,
+               line: {color: "#555", dash: GUIDE_DASHES[i % GUIDE_DASHES.length], width: 1.2},
                visible: g.name === "signal" ? true : "legendonly", meta: {kind: "guide", name: g.name}});
-  }
+  });
   if (out.experiment) {
     for (const m of out.experiment.markers) {
       data.push({x: m.x, y: m.y, mode: "markers", name: "sim " + m.name, showlegend: false,
@@ -251,9 +317,16 @@ function traces(out) {
                  error_y: m.se ? {type: "data", symmetric: false, array: m.upper, arrayminus: m.lower, visible: true,
                                   color: colors[m.name]} : undefined,
                  meta: {kind: "simulation", name: m.name}});
+      clipped.push(nonpositiveTrace(out, m, "simulation", m.x, colors[m.name], longNames[m.name] || m.name));
     }
   }
-  return data;
+  const shown = clipped.filter((t) => t);
+  if (shown.length) {  // one grey legend entry says what the triangles of every colour are
+    shown.push({x: [null], y: [null], mode: "markers", name: "value ≤ 0 (at the bottom)", hoverinfo: "skip",
+                marker: {color: "#555", symbol: "triangle-down-open", size: 10, line: {width: 1.5}},
+                meta: {kind: "key", name: "nonpositive"}});
+  }
+  return data.concat(shown);
 }
 
 function agreementTable(rows) {
@@ -285,7 +358,8 @@ async function render(out, seq, state) {
   const P = out.P.filter((p) => p !== null);
   $("p-min").value = round3(Math.min(...P));
   $("p-max").value = round3(Math.max(...P));
-  const layout = Object.assign({}, LAYOUT, {title: {text: `${state.model}, ${title}`, font: {size: 14}}});
+  $("plot-title").innerHTML = `${state.model}, ${title}`;
+  const layout = Object.assign({}, LAYOUT);
   awaiting = seq;
   await Plotly.react("plot", traces(out), layout, {displaylogo: false, responsive: true});
   if (awaiting === seq) { awaiting = null; record(seq, false, out.timing); }  // no afterplot event (nothing changed)
