@@ -181,6 +181,10 @@ def test_guide_labels_state_the_evaluated_law_with_every_factor():
     assert labels["ridge_feature_variance"].endswith("= $P^{-0.667}/N$"), labels  # -l + l/alpha = -2 + 4/3
     assert labels["inverse_square"] == "$P^{-2}$", labels
     assert labels["signal"].endswith("= $P^{-3}$"), labels
+    # an exponent of exactly -1 with a factor: "1/P/N", never "/P/N"
+    spec_minus_one = {**spec, "spectrum": {"kind": "power_law", "D": 1000, "alpha": 2.0},
+                      "teacher": {"kind": "power_law", "r": 0.5}}
+    assert guide_line("signal_width", spec_minus_one, P, anchor)[2].endswith("= $1/P/N$")
 
 
 def test_scaling_defaults_and_optional_theory():

@@ -106,7 +106,8 @@ def _value_tex(p: dict, name: str) -> str:
     g = GUIDES[name]
     e = float(g.exponent(p))
     if g.prefactor is None:
-        return f"${_power(e) or '1'}{g.per}$"
+        power = _power(e)
+        return f"${'1' if not power or power.startswith('/') else ''}{power}{g.per}$"  # 1/P/N, not /P/N
     c = f"{g.prefactor(p):.3g}"
     power = _power(e)
     return f"${c}{'' if power.startswith('/') or not power else ' '}{power}$"
