@@ -134,7 +134,7 @@ def predicted_seconds(rates: dict, flops_gemm: float, flops_factor: float, threa
             + flops_factor / (rates["factor"] * 1e9 * max(1, int(threads))))
 
 
-STARTUP_S = 3.0  # interpreter start-up of one job
+STARTUP_S = 3.0  # interpreter start-up and file handling of one job, about
 
 
 def experiment_seconds(rates: dict, flops: dict, jobs: int, threads: int) -> float:
@@ -151,8 +151,6 @@ def kept_rates(threads: int) -> dict | None:
     kept = table.get(machine_key(threads)) if table else None  # (the key inspects the loaded libraries)
     return kept if _usable(kept) else None
 
-
-STARTUP_S = 3.0  # interpreter start-up and file handling per job, about
 
 
 def rates_note(rates: dict) -> str:
