@@ -29,7 +29,6 @@ extensions = [
     "myst_nb",  # MyST Markdown pages and the executed tutorial notebook
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",  # the few NumPy-style "Parameters" sections
-    "sphinx.ext.mathjax",
 ]
 
 # Only the site's own sources: paper_parameters.yaml is data (the figures page links it), _build is output.
@@ -39,7 +38,7 @@ root_doc = "index"
 
 # MyST: heading anchors so that README links such as docs/figures.md#parameter-trace resolve.
 myst_heading_anchors = 3
-myst_enable_extensions = ["colon_fence", "deflist", "dollarmath"]
+myst_enable_extensions = ["colon_fence", "deflist"]
 # docs/figures.md's generated parameter trace (tests/test_paper_parameters.py --write) puts its per-figure
 # tables under H4 headings right below an H2; that jump is deliberate there, not a broken page.
 suppress_warnings = ["myst.header"]
