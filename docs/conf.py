@@ -9,13 +9,16 @@ notebook); the API reference is generated from the docstrings by autodoc.  The t
 during the build (myst-nb, once), so the site shows its current figures and numbers.
 """
 
+import os
 import sys
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
 SRC = DOCS.parent / "src"
-if str(SRC) not in sys.path:  # a source checkout that was not installed still documents its own code
-    sys.path.insert(0, str(SRC))
+# This checkout's code, also where another copy of the package is installed: for autodoc here, and for the
+# tutorial's kernel, a subprocess that inherits PYTHONPATH.
+sys.path.insert(0, str(SRC))
+os.environ["PYTHONPATH"] = os.pathsep.join([str(SRC)] + [p for p in [os.environ.get("PYTHONPATH")] if p])
 
 import ridgerenorm  # noqa: E402  (after the path above)
 
@@ -28,10 +31,9 @@ version = release
 extensions = [
     "myst_nb",  # MyST Markdown pages and the executed tutorial notebook
     "sphinx.ext.autodoc",
-    "sphinx.ext.napoleon",  # the few NumPy-style "Parameters" sections
 ]
 
-# Only the site's own sources: paper_parameters.yaml is data (the figures page links it), _build is output.
+# Pages are .md, .rst and .ipynb files (paper_parameters.yaml is data); _build and executed copies are output.
 exclude_patterns = ["_build", "**.ipynb_checkpoints", "jupyter_execute"]
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
 root_doc = "index"
@@ -50,12 +52,14 @@ nb_execution_raise_on_error = True
 nb_execution_show_tb = True
 nb_merge_streams = True
 
+# A docstring's literal blocks are tables and formulas, not Python: shown plain (fenced code names its language).
+highlight_language = "none"
 autodoc_member_order = "bysource"
 autodoc_default_options = {"members": True, "show-inheritance": True}
 autodoc_typehints = "description"
-napoleon_google_docstring = False
 
 html_theme = "alabaster"
 html_title = f"ridgerenorm {release}"
-html_theme_options = {"page_width": "1180px", "sidebar_width": "240px", "fixed_sidebar": True}
-html_static_path = []
+html_theme_options = {"page_width": "min(1500px, 96vw)", "body_max_width": "none", "sidebar_width": "240px",
+                      "fixed_sidebar": True}
+html_static_path = ["_static"]  # custom.css

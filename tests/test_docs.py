@@ -6,6 +6,7 @@ import ast
 import html
 import inspect
 import json
+import os
 import re
 import subprocess
 import sys
@@ -53,7 +54,7 @@ def text_of(page_html: str) -> str:
 def test_index_links_the_user_guide_the_tutorial_and_the_api(site):
     index = page(site, "index.html")
     for target in ["readme.html", "theory.html", "figures.html", "spectrum_kinds.html", "agreement.html",
-                   "explorer.html", "tutorial.html", "api.html"]:
+                   "explorer.html", "changelog.html", "tutorial.html", "api.html"]:
         assert f'href="{target}' in index, f"index.html does not link {target}"
 
 
@@ -111,3 +112,17 @@ def test_tutorial_runs_and_its_simulation_agrees_with_theory(site):
     images = re.findall(r'<img [^>]*src="(_images/[^"]+\.png)"', tutorial)
     assert len(images) == 2 and all((site[0] / src).is_file() for src in images), images
     assert f"{summary['max_abs_z_eg']!r}" in text_of(tutorial)
+
+
+def test_a_docstring_warning_fails_the_build_under_this_configuration(tmp_path):
+    """docs/conf.py's suppressed warnings (myst.header only) leave a reST error in a docstring fatal."""
+    src = tmp_path / "src"
+    (src / "badmod").mkdir(parents=True)
+    (src / "badmod" / "__init__.py").write_text('"""Returns |x - y| unquoted, a reST substitution."""\n')
+    (tmp_path / "conf.py").write_text((DOCS / "conf.py").read_text())
+    (tmp_path / "index.md").write_text("# Bad\n\n```{eval-rst}\n.. automodule:: badmod\n```\n")
+    env = {**os.environ, "PYTHONPATH": f"{src}:{ROOT / 'src'}"}
+    argv = [sys.executable, "-m", "sphinx", "-W", "-q", "-b", "html", str(tmp_path), str(tmp_path / "out")]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode != 0
+    assert "badmod" in proc.stderr and "substitution" in proc.stderr, proc.stderr
