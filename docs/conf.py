@@ -56,7 +56,7 @@ nb_merge_streams = True
 highlight_language = "none"
 autodoc_member_order = "bysource"
 autodoc_default_options = {"members": True, "show-inheritance": True}
-autodoc_typehints = "description"
+autodoc_typehints = "signature"  # annotations stay with their argument (many arguments have none)
 
 html_theme = "alabaster"
 html_title = f"ridgerenorm {release}"
