@@ -7,6 +7,7 @@ The population comes from one of three places:
     by the same rules as a config's experiment;
   * two files (--eigenvalues FILE --teacher FILE), .npy or .csv with one number a line: the eigenvalues of
     the population covariance and the teacher's weights in its eigenbasis.
+
 The curve is the model's own theory (Model.point_theory, i.e. theory.linear_ridge or
 theory.random_features) on a geometric grid of P, at a fixed ridge (a number or lambda = P^-l) and, with
 --optimal-ridge, at the ridge lambda*(P) that minimizes the theory's E_g at each P (a bounded scalar

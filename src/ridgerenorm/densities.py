@@ -17,52 +17,52 @@ Densities (all vectorized over the evaluation grid):
 * ``ks_distance``                   Kolmogorov-Smirnov distance between samples and a density (+ atom at 0).
 
 Figure builders ``build_<kind>(spec, entropy) -> xarray.Dataset``; ``spec`` is a plain dict, keys
-not listed are ignored (so the whole figure entry of the config can be passed):
+not listed are ignored (so the whole figure entry of the config can be passed)::
 
-``wigner`` (A1)
-    N           int            matrix size (2000)
-    bins        int            histogram bins over xlim (50)
-    xlim        [lo, hi]       histogram / theory range ([-2.5, 2.5])
-    grid_points int, optional  theory grid size (default 1001)
-``white_wishart`` (A2)
-    N           int            dimension D of the data (3000)
-    q           q-grid         list of q, or {"logspace": [a, b, n]} (q = 10^linspace(a, b, n)); P = int(N/q)
-    bins        int            histogram bins per q, spanning that q's nonzero eigenvalues (50)
-    grid_points int, optional  theory points per q (default 1001)
-``structured_wishart`` (A3)
-    N           int            dimension D (1000)
-    alpha       float          eta_k = k^(-alpha) (1.2)
-    q           q-grid         as for white_wishart
-    bins        edges          histogram bin edges: a list, or {"logspace": [a, b, n]} = np.logspace(a, b, n)
-                               (n edges); or an int = that many log-spaced bins over the nonzero eigenvalues
-    grid_points int, optional  points of the shared log-spaced theory grid (default 800); the grid spans
-                               [first edge * 1e-4, last edge] so the KS distance sees the whole support
-    eps         float, optional relative broadening of the Silverstein solve (default 1e-6)
-``deep_wishart`` (A4)
-    widths      [w_0, ..., w_L] layer widths ([200, 1000, 6000])
-    lam_max     float          histogram / theory range [0, lam_max] (100)
-    bins        int            histogram bins over [0, lam_max] (100)
-    grid_points int, optional  theory grid size (default 4001)
+    wigner (A1)
+        N           int            matrix size (2000)
+        bins        int            histogram bins over xlim (50)
+        xlim        [lo, hi]       histogram / theory range ([-2.5, 2.5])
+        grid_points int, optional  theory grid size (default 1001)
+    white_wishart (A2)
+        N           int            dimension D of the data (3000)
+        q           q-grid         list of q, or {"logspace": [a, b, n]} (q = 10^linspace(a, b, n)); P = int(N/q)
+        bins        int            histogram bins per q, spanning that q's nonzero eigenvalues (50)
+        grid_points int, optional  theory points per q (default 1001)
+    structured_wishart (A3)
+        N           int            dimension D (1000)
+        alpha       float          eta_k = k^(-alpha) (1.2)
+        q           q-grid         as for white_wishart
+        bins        edges          histogram bin edges: a list, or {"logspace": [a, b, n]} = np.logspace(a, b, n)
+                                   (n edges); or an int = that many log-spaced bins over the nonzero eigenvalues
+        grid_points int, optional  points of the shared log-spaced theory grid (default 800); the grid spans
+                                   [first edge * 1e-4, last edge] so the KS distance sees the whole support
+        eps         float, optional relative broadening of the Silverstein solve (default 1e-6)
+    deep_wishart (A4)
+        widths      [w_0, ..., w_L] layer widths ([200, 1000, 6000])
+        lam_max     float          histogram / theory range [0, lam_max] (100)
+        bins        int            histogram bins over [0, lam_max] (100)
+        grid_points int, optional  theory grid size (default 4001)
 
 Datasets (every variable and coordinate has ``long_name`` and ``units``; ``units = "1"`` means
 dimensionless; densities are per unit eigenvalue, which is dimensionless too, so their units are "1" and
 their long_name ends "(density per unit eigenvalue)"; with the atoms they are normalized over all D
-eigenvalues):
+eigenvalues)::
 
-wigner          dims eig_index (N), grid, edge (bins+1)
-                eigenvalue(eig_index), lam(grid), density(grid), bin_edges(edge), ks_distance()
-white_wishart   dims q, eig_index (N), grid, edge
-                P(q), q_eff(q) = N/P, zero_mass(q), lambda_minus(q), lambda_plus(q),
-                eigenvalue(q, eig_index), lam(q, grid) [per-q grid, clustered at the MP edges],
-                density(q, grid), bin_edges(q, edge), ks_distance(q), ks_distance_nonzero(q)
-structured_wishart  dims q, eig_index (N), k (N), grid, edge
-                eta(k), P(q), q_eff(q), zero_mass(q), eigenvalue(q, eig_index), lam(grid),
-                population_density(grid), density(q, grid) [Silverstein], bin_edges(edge),
-                ks_distance(q) [vs Silverstein + atom], ks_distance_nonzero(q),
-                ks_distance_population(q) [vs population density]
-deep_wishart    dims eig_index (widths[-1]), grid, edge, layer (len(widths))
-                widths(layer), eigenvalue(eig_index), lam(grid), density(grid), zero_mass(),
-                bin_edges(edge), ks_distance(), ks_distance_nonzero()
+    wigner          dims eig_index (N), grid, edge (bins+1)
+                    eigenvalue(eig_index), lam(grid), density(grid), bin_edges(edge), ks_distance()
+    white_wishart   dims q, eig_index (N), grid, edge
+                    P(q), q_eff(q) = N/P, zero_mass(q), lambda_minus(q), lambda_plus(q),
+                    eigenvalue(q, eig_index), lam(q, grid) [per-q grid, clustered at the MP edges],
+                    density(q, grid), bin_edges(q, edge), ks_distance(q), ks_distance_nonzero(q)
+    structured_wishart  dims q, eig_index (N), k (N), grid, edge
+                    eta(k), P(q), q_eff(q), zero_mass(q), eigenvalue(q, eig_index), lam(grid),
+                    population_density(grid), density(q, grid) [Silverstein], bin_edges(edge),
+                    ks_distance(q) [vs Silverstein + atom], ks_distance_nonzero(q),
+                    ks_distance_population(q) [vs population density]
+    deep_wishart    dims eig_index (widths[-1]), grid, edge, layer (len(widths))
+                    widths(layer), eigenvalue(eig_index), lam(grid), density(grid), zero_mass(),
+                    bin_edges(edge), ks_distance(), ks_distance_nonzero()
 
 ks_distance compares all eigenvalues with density + atom; ks_distance_nonzero compares the nonzero
 eigenvalues with the continuous density divided by its exact mass 1 - atom (not diluted by the atom).
@@ -280,7 +280,7 @@ def product_wishart_density(lam, widths) -> np.ndarray:
     """Continuous part of the spectral density of XᵀX, X = X_1 ... X_L (docs/figures.md A4).
 
     With c_l = w_L/w_{l-1} (w_L = widths[-1]) the S-transforms of the white factors multiply, so
-    t(z) = ∫ λ/(z-λ) dμ solves z t = (1+t) Π_l (1 + c_l t), and the density is |Im t|/(πλ) at
+    t(z) = ∫ λ/(z-λ) dμ solves z t = (1+t) Π_l (1 + c_l t), and the density is ``|Im t|/(πλ)`` at
     z = λ + i0⁺ (for real z inside the support the physical root and its conjugate form a complex pair;
     docs/figures.md's "root with Im t > 0" is that conjugate).  Because the atom at 0 does not contribute to
     t, this density integrates to min(widths)/widths[-1]; the atom is ``product_wishart_zero_mass``.
@@ -521,7 +521,7 @@ def silverstein_density(x, eta, q: float, eps: float = 1e-6, *, tol: float = 1e-
 
 
 def ks_distance(samples, grid, density, atom_at_zero: float = 0.0) -> float:
-    """sup_x |F_n(x) - F(x)| between the empirical CDF of samples and F = atom·[x ≥ 0] + ∫ density.
+    """``sup_x |F_n(x) - F(x)|`` between the empirical CDF of samples and F = atom·[x ≥ 0] + ∫ density.
 
     The density is integrated on the (increasing) grid with the trapezoid rule; F is 0 below the grid
     (apart from the atom) and constant above it.  Both one-sided limits are compared at every distinct

@@ -1,7 +1,7 @@
 """Estimators that turn per-draw simulation output into error components (docs/theory.md §7).
 
 Predictors are handled through their whitened error vectors e_i = Sigma^(1/2) (beta_i - w), so the
-Sigma metric becomes the Euclidean one: |beta_i - w|^2_Sigma = |e_i|^2.
+Sigma metric becomes the Euclidean one: ``|beta_i - w|^2_Sigma = |e_i|^2``.
 """
 
 from __future__ import annotations
@@ -93,10 +93,11 @@ def deleted_sums(a, r, c, g, rg, cg, b, h, ge, rc):
 
 def two_way_components(a, r, c, g, rg, cg, b, h, ge, rc):
     """Unbiased Bias^2, Var_X, Var_F, Var_XF for a grid of n data draws x m feature draws, from scalar
-    sufficient statistics of the whitened errors e_ij (docs/theory.md §7):
+    sufficient statistics of the whitened errors e_ij (docs/theory.md §7)::
 
       a[i, j] = |e_ij|^2,  r[i] = |R_i|^2,  c[j] = |C_j|^2,  g = |G|^2,  rg[i] = R_i.G,  cg[j] = C_j.G,
       b[i, j] = e_ij.C_j,  h[i, j] = e_ij.R_i,  ge[i, j] = e_ij.G,  rc[i, j] = R_i.C_j
+
     with R_i = sum_j e_ij, C_j = sum_i e_ij, G = sum_ij e_ij; trailing axes (e.g. P) broadcast.
     Standard errors come from the crossed jackknife: V = V_rows + V_cols - V_cells, where V_rows (V_cols) is
     the delete-one-data-draw (feature-draw) jackknife variance and V_cells, from deleting one row and one
@@ -119,9 +120,9 @@ def two_way_components(a, r, c, g, rg, cg, b, h, ge, rc):
 
 def label_noise_components(noise_row_sq: np.ndarray, noise_within: np.ndarray, m: int) -> dict:
     """Var_Xeps and Var_XFeps with standard errors over data draws, from the label-noise part of a two-way
-    grid: per data draw i, noise_row_sq[i] = |mean_j e^eps_ij|^2 and noise_within[i] = sum_j |e^eps_ij -
-    mean_j e^eps_ij|^2 over its m feature draws (arrays (n, ...)).  The noise part has mean zero, so
-    E|row mean|^2 = Var_Xeps + Var_XFeps/m and E[within / (m - 1)] = Var_XFeps: both unbiased."""
+    grid: per data draw i, ``noise_row_sq[i] = |mean_j e^eps_ij|^2`` and
+    ``noise_within[i] = sum_j |e^eps_ij - mean_j e^eps_ij|^2`` over its m feature draws (arrays (n, ...)).  The noise part has mean zero, so
+    ``E|row mean|^2`` = Var_Xeps + Var_XFeps/m and E[within / (m - 1)] = Var_XFeps: both unbiased."""
     n = noise_row_sq.shape[0]
     within = noise_within / (m - 1)
     row_part = noise_row_sq - within / m
@@ -162,7 +163,7 @@ def mean_and_se(x: np.ndarray):
 
 
 def relative_deviation(sim: np.ndarray, theory: np.ndarray) -> np.ndarray:
-    """|sim - theory| / |theory|; NaN where the theory value is 0 (no relative scale)."""
+    """``|sim - theory| / |theory|``; NaN where the theory value is 0 (no relative scale)."""
     sim, theory = np.asarray(sim, dtype=float), np.asarray(theory, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(theory != 0, np.abs(sim - theory) / np.abs(theory), np.nan)

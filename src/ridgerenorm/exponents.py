@@ -2,11 +2,13 @@
 
 Predicted exponents (docs/theory.md §6, at a fixed width N and P below it; the figures' guides,
 plotting/guides.py, draw the same laws): with eta_k = k^-alpha, source exponent r and a ridge lambda ~ P^-l,
-E_g is a sum of terms, each a power law P^exponent:
+E_g is a sum of terms, each a power law P^exponent::
+
   signal                 -2 min(alpha, l) min(1, r)        (guides signal, ridge_signal)
   feature variance       -(alpha - c) min(1, l/alpha)       (ridge_feature_variance; times N^-c; with features)
   width-limited signal   1 - 2 alpha min(r, 1/2)            (signal_width; times 1/N; with features)
   noise                  -(1 - min(1, l/alpha))             (noise_mitigated, noise_capacity; with sigma_eps > 0)
+
 where a constant ridge is l = infinity (it only ends the asymptotic range, where kappa ~ P^-alpha falls to
 lambda), additive feature noise acts as a ridge kappa ~ sigma_xi^2 D/P, so l <= 1 with it (docs/figures.md
 D2-D5), and c is the finite-width exponent of the weight spectrum (theory.finite_width_exponent).  A term
@@ -21,7 +23,7 @@ with the standard errors of log E_g (SE/E_g) as weights; the exponent's uncertai
 scaled by chi^2/dof when that exceeds 1 (points scattering more than their SEs say).
 z = (fit - predicted) / uncertainty.  exponent_theory_curve is the theory curve's own slope over the fit range
 (same weights): where it differs from the asymptotic exponent, the range is still pre-asymptotic and a large
-|z| says so rather than that the simulation departs from the theory.
+``|z|`` says so rather than that the simulation departs from the theory.
 """
 
 from __future__ import annotations
