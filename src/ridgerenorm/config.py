@@ -25,7 +25,7 @@ from .finite import check_finite
 from .strict_yaml import read_config_file
 
 __all__ = ["ConfigError", "SCHEMA_PATH", "schema", "experiment_schema", "load_config", "read_config_file",
-           "validate_config", "config_warnings", "experiment_spec", "check_experiment", "check_figure", "check_step_spec", "step_spec",
+           "validate_config", "config_warnings", "unavailable_figures", "experiment_spec", "check_experiment", "check_figure", "check_step_spec", "step_spec",
            "draw_blocks"]
 
 SCHEMA_PATH = Path(str(resources.files("ridgerenorm") / "schemas" / "config.schema.yaml"))
@@ -362,6 +362,20 @@ def config_warnings(config: dict) -> list[str]:
                 lines.append(f"warning: {dotted(('experiments', name, 'ridge'))} = {short_repr(spec['ridge'])}: "
                              f"{why}, a point of its theory grid")
     return lines
+
+
+def unavailable_figures(config: dict) -> dict[str, str]:
+    """{figure id: one line why} of the figures with an experiment this machine cannot run (its spectrum kind
+    needs an optional extra that is not installed: spectrum_kinds.unavailable).  The workflow leaves them out
+    of its targets, so a run without the extra still builds every other figure."""
+    out = {}
+    for fid, fig in config["figures"].items():
+        for exp in dict.fromkeys((fig.get("experiments") or {}).values()):
+            why = spectrum_kinds.unavailable(config["experiments"][exp]["spectrum"])
+            if why is not None:
+                out[fid] = f"figure {fid} is left out: experiments.{exp}.{why}"
+                break
+    return out
 
 
 def experiment_spec(config: dict, name: str) -> dict:

@@ -18,7 +18,7 @@ from ..grids import sizes_from_q
 
 __all__ = ["ParamError", "SCHEMAS", "CHECKS", "ERROR_CURVES", "PARAM_CURVES", "MULTIPLE_DESCENT_CURVES",
            "MULTIPLE_DESCENT_DEFAULT", "REFERENCE_KEYS", "SCALING_KEYS",
-           "check_names", "spectra_job_bytes", "MAX_PANELS"]
+           "check_names", "spectra_job_bytes", "MAX_PANELS", "REAL_DATA_ROLES"]
 
 
 class ParamError(ValueError):
@@ -28,6 +28,13 @@ class ParamError(ValueError):
         super().__init__(why)
         self.path, self.value, self.why = tuple(path), value, why
 
+
+# ------------------------------------------------------------------------------------------ real_data
+
+# R1's experiment roles: a panel per model (ridge, linear random features), a series per sampling of the
+# rows (plotting/real_data.py draws them)
+REAL_DATA_ROLES = tuple(model + series for model in ("ridge", "features")
+                        for series in ("", "_iid", "_linear", "_gaussian"))
 
 # ------------------------------------------------------------------------------------------ rf_scaling
 
