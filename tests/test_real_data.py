@@ -33,7 +33,8 @@ def _theory_eg(target, P=P_GRID, widths=None):
     r = _rows(target)
     eta, w = population({"kind": "digits"}, {"kind": "digits", "target": target})
     if widths:
-        return theory.random_features(eta, w, P, widths, np.full(len(P), 1e-3), sigma_eps=np.sqrt(r.noise_var))["eg"].values
+        return theory.random_features(eta, w, P, widths, np.full(len(P), 1e-3),
+                                      sigma_eps=np.sqrt(r.noise_var))["eg"].values
     return theory.linear_ridge(eta, w, P, np.full(len(P), 1e-3), np.sqrt(r.noise_var))["eg"].values
 
 
@@ -61,8 +62,8 @@ def test_population_is_the_digits_own_covariance_and_least_squares_fit():
 
 def test_well_below_the_rank_the_fits_follow_the_theory_and_a_theory_without_the_noise_does_not():
     """Rows drawn with replacement (the theory's sampling): for P up to half the rank (61 for ridge, N = 32 for
-    the random features) the excess error of the one-hot labels is within 4 % and 4 SE of the Gaussian-equivalent theory, for ridge and N = 32 random
-    features; the same theory without the residual as label noise misses by more than 30 %."""
+    the random features) the excess error of the one-hot labels is within 4 % and 4 SE of the
+    Gaussian-equivalent theory; the same theory without the residual as label noise misses by more than 30 %."""
     r = _rows("labels")
     for widths in (None, [32]):
         small = P_GRID <= (widths[0] if widths else 61) / 2  # up to half the rank of the features
@@ -146,7 +147,8 @@ def test_without_scikit_learn_the_kind_says_so_in_one_line_and_the_workflow_leav
     digits._decompose.cache_clear()
     try:
         why = digits.DIGITS.unavailable({"kind": "digits"})
-        assert why == "spectrum.kind = 'digits' needs scikit-learn, an optional extra: pip install \"ridgerenorm[data]\""
+        assert why == ("spectrum.kind = 'digits' needs scikit-learn, an optional extra: "
+                       "pip install \"ridgerenorm[data]\"")
         with pytest.raises(digits.MissingExtra, match="^error: spectrum.kind = 'digits' needs scikit-learn") as err:
             population({"kind": "digits"}, {"kind": "digits", "target": "labels"})
         assert "\n" not in str(err.value)

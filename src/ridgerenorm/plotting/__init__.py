@@ -69,7 +69,7 @@ FIGURE_KINDS = {
                              check=CHECKS["rf_scaling"]),
     "rf_phase": FigureKind("random_features", "plot_phase", equations=_PHASE, params=SCHEMAS["rf_phase"]),
     "width_curves": FigureKind("random_features", "plot_width_sweep", ("main",), _WIDTH),
-    "real_data": FigureKind("real_data", "plot_real_data", REAL_DATA_ROLES, ("real_data",) + _LR + _RF),
+    "real_data_errors": FigureKind("real_data", "plot_real_data", REAL_DATA_ROLES, ("real_data",) + _LR + _RF),
     # section A: each samples its own random matrices (builder) and reads no experiment
     "wigner": FigureKind("spectra", "plot_wigner", builder="build_wigner", equations=_WIGNER,
                          params=SCHEMAS["wigner"], check=CHECKS["wigner"]),
