@@ -154,6 +154,7 @@ def test_without_scikit_learn_the_kind_says_so_in_one_line_and_the_workflow_leav
         assert "\n" not in str(err.value)
         cfg = rr_config.load_config(ROOT / "config" / "config.yaml")  # validates without the extra
         assert rr_config.unavailable_figures(cfg) == {"R1": f"figure R1 is left out: experiments.r1_ridge.{why}"}
+        assert set(rr_config.unavailable_experiments(cfg)) == set(cfg["figures"]["R1"]["experiments"].values())
     finally:
         digits._decompose.cache_clear()
 
@@ -168,5 +169,5 @@ def test_dry_run_without_scikit_learn_plans_every_other_figure(tmp_path):
     out = res.stdout + res.stderr
     assert res.returncode == 0, out[-3000:]
     assert "figure R1 is left out: experiments.r1_ridge.spectrum.kind = 'digits' needs scikit-learn" in out
-    assert "R1_real-digits" not in out and "r1_" not in out
+    assert "R1_real-digits" not in out and "results/quick/simulation/r1_" not in out and "exp=r1_" not in out
     assert "results/quick/figures/B2_lr-isotropic.pdf" in out and "results/quick/agreement.csv" in out

@@ -25,7 +25,7 @@ from .finite import check_finite
 from .strict_yaml import read_config_file
 
 __all__ = ["ConfigError", "SCHEMA_PATH", "schema", "experiment_schema", "load_config", "read_config_file",
-           "validate_config", "config_warnings", "unavailable_figures", "experiment_spec", "check_experiment", "check_figure", "check_step_spec", "step_spec",
+           "validate_config", "config_warnings", "unavailable_experiments", "unavailable_figures", "experiment_spec", "check_experiment", "check_figure", "check_step_spec", "step_spec",
            "draw_blocks"]
 
 SCHEMA_PATH = Path(str(resources.files("ridgerenorm") / "schemas" / "config.schema.yaml"))
@@ -364,17 +364,27 @@ def config_warnings(config: dict) -> list[str]:
     return lines
 
 
+def unavailable_experiments(config: dict) -> dict[str, str]:
+    """{experiment: why} of the experiments this machine cannot run: their spectrum kind needs an optional
+    extra that is not installed (spectrum_kinds.unavailable)."""
+    out = {}
+    for name, exp in config["experiments"].items():
+        why = spectrum_kinds.unavailable(exp["spectrum"])
+        if why is not None:
+            out[name] = why
+    return out
+
+
 def unavailable_figures(config: dict) -> dict[str, str]:
-    """{figure id: one line why} of the figures with an experiment this machine cannot run (its spectrum kind
-    needs an optional extra that is not installed: spectrum_kinds.unavailable).  The workflow leaves them out
-    of its targets, so a run without the extra still builds every other figure."""
+    """{figure id: one line why} of the figures with an experiment this machine cannot run
+    (unavailable_experiments).  The workflow leaves them and those experiments out, so a run without the extra
+    still builds every other figure."""
+    missing = unavailable_experiments(config)
     out = {}
     for fid, fig in config["figures"].items():
-        for exp in dict.fromkeys((fig.get("experiments") or {}).values()):
-            why = spectrum_kinds.unavailable(config["experiments"][exp]["spectrum"])
-            if why is not None:
-                out[fid] = f"figure {fid} is left out: experiments.{exp}.{why}"
-                break
+        exp = next((e for e in (fig.get("experiments") or {}).values() if e in missing), None)
+        if exp is not None:
+            out[fid] = f"figure {fid} is left out: experiments.{exp}.{missing[exp]}"
     return out
 
 

@@ -44,9 +44,11 @@ R = f"results/{config['scale']}"
 PLAN_CONFIGS = " ".join(
     shlex.quote(str(f)) for f in ["config/config.yaml", *workflow.overwrite_configfiles]
 )
-EXPERIMENTS = sorted(config["experiments"])
-# A figure whose experiments need an optional extra this machine lacks (R1: scikit-learn) is left out, one
-# line each, so a run without the extra still builds every other figure.
+# An experiment whose spectrum needs an optional extra this machine lacks (R1's digits: scikit-learn) is left
+# out with the figures that draw it (one line each, below), so a run without the extra builds everything else.
+EXPERIMENTS = sorted(
+    set(config["experiments"]) - set(rr_config.unavailable_experiments(config))
+)
 _UNAVAILABLE = rr_config.unavailable_figures(config)
 if workflow.is_main_process:
     for _line in _UNAVAILABLE.values():
