@@ -32,7 +32,7 @@ from .strict_yaml import read_config_file
 # step, which runs no model, then does not depend on (and does not rerun after an edit to) any model module.
 
 __all__ = ["ConfigError", "SCHEMA_PATH", "schema", "experiment_schema", "load_config", "read_config_file",
-           "validate_config", "config_warnings", "experiment_spec", "check_experiment", "check_figure",
+           "validate_config", "config_warnings", "unavailable_experiments", "unavailable_figures", "experiment_spec", "check_experiment", "check_figure",
            "check_step_spec", "step_spec", "draw_blocks", "job_memory_mb", "check_experiment_memory",
            "simulation_seconds", "check_simulation_times", "workflow_jobs", "check_job_count"]
 
@@ -361,6 +361,30 @@ def config_warnings(config: dict) -> list[str]:
                 lines.append(f"warning: {dotted(('experiments', name, 'ridge'))} = {short_repr(spec['ridge'])}: "
                              f"{why}, a point of its theory grid")
     return lines
+
+
+def unavailable_experiments(config: dict) -> dict[str, str]:
+    """{experiment: why} of the experiments this machine cannot run: their spectrum kind needs an optional
+    extra that is not installed (spectrum_kinds.unavailable)."""
+    out = {}
+    for name, exp in config["experiments"].items():
+        why = spectrum_kinds.unavailable(exp["spectrum"])
+        if why is not None:
+            out[name] = why
+    return out
+
+
+def unavailable_figures(config: dict) -> dict[str, str]:
+    """{figure id: one line why} of the figures with an experiment this machine cannot run
+    (unavailable_experiments).  The workflow leaves them and those experiments out, so a run without the extra
+    still builds every other figure."""
+    missing = unavailable_experiments(config)
+    out = {}
+    for fid, fig in config["figures"].items():
+        exp = next((e for e in (fig.get("experiments") or {}).values() if e in missing), None)
+        if exp is not None:
+            out[fid] = f"figure {fid} is left out: experiments.{exp}.{missing[exp]}"
+    return out
 
 
 def experiment_spec(config: dict, name: str) -> dict:

@@ -36,6 +36,9 @@ _ALL = [
     # the quantities agreement.csv compares, in its row order
     _Q("eg", "generalization error E_g (excess population risk)", color="black", label=r"$E_g$", estimates=("eg",)),
     _Q("etr", "training error E_tr", color="tab:blue", label=r"$E_{tr}$", estimates=("etr",)),
+    # real data (models/real_data.py): the held-out mean squared error, label noise included (theory E_g + sigma^2)
+    _Q("test_error", "test error E_test (held-out mean squared error, label noise included)", color="navy",
+       label=r"$E_{test}$", marker="D", estimates=("test_error",)),
     _Q("bias", "Bias^2", color="tab:green", label=r"Bias$^2$", estimates=("bias",)),
     _Q("var_x", "Var_X (variance over data draws)", color="tab:orange", label=r"Var$_X$", estimates=("var_x",)),
     _Q("var_xeps", "Var_Xeps (label-noise variance)", color="crimson", label=r"Var$_{X\epsilon}$",

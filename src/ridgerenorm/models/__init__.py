@@ -46,6 +46,7 @@ from .linear_ridge import LINEAR_RIDGE  # noqa: E402
 from .random_features import RANDOM_FEATURES  # noqa: E402
 from .width_sweep import WIDTH_SWEEP  # noqa: E402
 from .nonlinear_features import NONLINEAR_RANDOM_FEATURES  # noqa: E402
+from .real_data import REAL_DATA  # noqa: E402
 
-for _m in (LINEAR_RIDGE, RANDOM_FEATURES, WIDTH_SWEEP, NONLINEAR_RANDOM_FEATURES):
+for _m in (LINEAR_RIDGE, RANDOM_FEATURES, WIDTH_SWEEP, NONLINEAR_RANDOM_FEATURES, REAL_DATA):
     register(_m)

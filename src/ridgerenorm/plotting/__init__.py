@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import params as _params
-from .params import SCHEMAS, check_scaling, data_job_check
+from .params import REAL_DATA_ROLES, SCHEMAS, check_scaling, data_job_check
 
 __all__ = ["FIGURE_KINDS", "FigureKind", "register", "PNG_DPI", "draw", "render", "save_figure", "build_data", "contact_sheet"]
 
@@ -143,6 +143,8 @@ for _kind in (
                params=SCHEMAS["rf_phase"]),
     FigureKind("width_curves", _in("plotting.random_features", "plot_width_sweep"), ("main",), _WIDTH,
                guides=("width-guide",)),
+    FigureKind("real_data_errors", _in("plotting.real_data", "plot_real_data"), REAL_DATA_ROLES,
+               ("real_data",) + _LR + _RF),
     _spectra("wigner", "Wigner matrix eigenvalues and the semicircle law", _WIGNER, _params.wigner_job_bytes,
              check=_params.check_xlim),
     _spectra("white_wishart", "white-data sample-covariance eigenvalues and the Marchenko-Pastur law", _WHITE,

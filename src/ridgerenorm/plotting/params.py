@@ -20,7 +20,7 @@ from ..limits import MAX_SIZE, machine_memory_bytes
 __all__ = ["ParamError", "SCHEMAS", "ERROR_CURVES", "PARAM_CURVES", "MULTIPLE_DESCENT_CURVES",
            "MULTIPLE_DESCENT_DEFAULT", "REFERENCE_KEYS", "SCALING_KEYS", "check_names", "check_scaling",
            "check_xlim", "check_bin_edges", "data_job_check", "wigner_job_bytes", "white_wishart_job_bytes",
-           "structured_wishart_job_bytes", "deep_wishart_job_bytes", "MAX_PANELS"]
+           "structured_wishart_job_bytes", "deep_wishart_job_bytes", "MAX_PANELS", "REAL_DATA_ROLES"]
 
 
 class ParamError(ValueError):
@@ -30,6 +30,13 @@ class ParamError(ValueError):
         super().__init__(why)
         self.path, self.value, self.why = tuple(path), value, why
 
+
+# ------------------------------------------------------------------------------------------ real_data
+
+# R1's experiment roles: a panel per model (ridge, linear random features), a series per sampling of the
+# rows (plotting/real_data.py draws them)
+REAL_DATA_ROLES = tuple(model + series for model in ("ridge", "features")
+                        for series in ("", "_iid", "_linear", "_gaussian"))
 
 # ------------------------------------------------------------------------------------------ rf_scaling
 

@@ -21,7 +21,7 @@ from .base import SpectrumKind, TeacherKind, number
 
 __all__ = ["SpectrumKind", "TeacherKind", "SPECTRUM_KINDS", "TEACHER_KINDS", "register", "version", "spectrum_kind",
            "teacher_kind", "dimension", "dimension_key", "size_keys", "population", "check", "spectrum_schema",
-           "teacher_schema", "resolve", "file_keys", "anchor_paths", "caption_words", "label_parts", "guide_facts"]
+           "teacher_schema", "resolve", "unavailable", "file_keys", "anchor_paths", "caption_words", "label_parts", "guide_facts"]
 
 SPECTRUM_KINDS: dict[str, SpectrumKind] = {}
 TEACHER_KINDS: dict[str, TeacherKind] = {}
@@ -187,6 +187,11 @@ def resolve(exp: dict) -> None:
     spectrum_kind(exp["spectrum"]).resolve(exp["spectrum"], exp)
 
 
+def unavailable(spectrum: dict) -> str | None:
+    """What this machine lacks to use the spectrum (an optional extra), in one line; None when nothing."""
+    return spectrum_kind(spectrum).unavailable(spectrum)
+
+
 def file_keys(spectrum: dict) -> list[str]:
     """The keys of a spectrum mapping that hold file paths (those of any registered kind: an overlay config may
     give a path without the kind)."""
@@ -240,7 +245,8 @@ from .blocks import BLOCKS, BLOCKS_TEACHER  # noqa: E402
 from .flat import FLAT  # noqa: E402
 from .file import FILE, FILE_TEACHER  # noqa: E402
 from .dataset import DATASET, DATASET_TEACHER  # noqa: E402
+from .digits import DIGITS, DIGITS_TEACHER  # noqa: E402
 
-for _k in (ISOTROPIC, POWER_LAW, BLOCKS, FILE, DATASET, FLAT, POWER_LAW_TEACHER, BLOCKS_TEACHER, FILE_TEACHER,
-           DATASET_TEACHER):
+for _k in (ISOTROPIC, POWER_LAW, BLOCKS, FILE, DATASET, DIGITS, FLAT, POWER_LAW_TEACHER, BLOCKS_TEACHER, FILE_TEACHER,
+           DATASET_TEACHER, DIGITS_TEACHER):
     register(_k)

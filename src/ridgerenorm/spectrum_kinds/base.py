@@ -72,6 +72,11 @@ class SpectrumKind:
         """Exponents the reference guides read (plotting/guides.py: alpha)."""
         return {}
 
+    def unavailable(self, spectrum: dict) -> str | None:
+        """One line saying what this machine lacks to sample the population (an optional dependency), or
+        None; the workflow leaves out the figures of an experiment that cannot run, saying why."""
+        return None
+
     def input_files(self, spectrum: dict) -> list[str]:
         """Files the population is read from (the workflow tracks their content)."""
         return [spectrum[k] for k in self.path_keys if k in spectrum]
