@@ -39,7 +39,7 @@ from ..quantities import attrs
 from ..spectra import ridge_values
 from ..spectrum_kinds import spectrum_kind
 from ..streams import STREAM_DATA, seed_sequence
-from .base import (FUNCTIONALS, Model, SimulationResult, block_provenance, concat_blocks, grid_theory_dataset,
+from .base import (Model, SimulationResult, block_provenance, concat_blocks, grid_theory_dataset,
                    grid_theory_memory_mb, sample_grid, summaries, theory_sample_sizes)
 from .linear_ridge import LINEAR_RIDGE
 from .random_features import RANDOM_FEATURES
