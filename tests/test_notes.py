@@ -105,7 +105,7 @@ def _spec(**note):
 @pytest.fixture
 def test_kind(monkeypatch):
     """A figure kind with one experiment role that draws B1's schematic (the data only feed the note)."""
-    monkeypatch.setitem(FIGURE_KINDS, "notes_test", FigureKind("linear_ridge", "plot_venn", roles=("main",)))
+    monkeypatch.setitem(FIGURE_KINDS, "notes_test", FigureKind("notes_test", "ridgerenorm.plotting.linear_ridge:plot_venn", roles=("main",)))
 
 
 def _pdf_info(path, key):
