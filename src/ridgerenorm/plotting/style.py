@@ -128,7 +128,7 @@ def parameter_line(spec: dict) -> str:
         parts.append(rf"$\lambda=P^{{-{power:g}}}$")
     elif ridge is not None:
         parts.append(rf"$\lambda$={ridge:g}")
-    parts.append(rf"$\sigma_\epsilon$={spec.get('sigma_eps', 0.0):g}")
+    parts.append(rf"$\sigma_\epsilon$={spec.get('sigma_eps', 0.0):.3g}")
     if spec.get("sigma_xi"):
         parts.append(rf"$\tilde\sigma_\xi$={spec['sigma_xi'] * np.sqrt(spec['D']):.3g}")
     if "draws" in spec:
