@@ -68,7 +68,7 @@ def _test_panel(ax, data: dict, prefix: str) -> None:
 
 
 def _ratio_panel(ax, data: dict, prefix: str) -> None:
-    ax.axhline(1.0, color="0.3", lw=1.0, gid="theory:ratio")
+    ax.axhline(1.0, color="0.3", lw=1.0, gid="theory:ratio", label="theory (ratio 1)")
     for k, suffix in enumerate(SERIES):
         s, t = data[prefix + suffix]
         P = s.P.values
@@ -97,7 +97,7 @@ def plot_real_data(spec: dict, data: dict):
         N = _spec(data[prefix][0]).get("features")
         title = f"{title}, N = {N}" if N else title
         top.set_title(f"{title}: test error", loc="right", fontsize=8)
-        bottom.set_title(f"{title}: E_g / theory", loc="right", fontsize=8)
+        bottom.set_title(title.replace("linear ", ""), loc="right", fontsize=8)  # its y label names the ratio
     panels = [(f"({letter})", _spec(data[prefix][0])) for (prefix, _), letter in zip(PANELS, "ab")]
     fig.suptitle(wrapped(panels_line(panels), 120), fontsize=8)
     return fig
