@@ -25,9 +25,14 @@ rule figure:
     params:
         spec=lambda wc: figure_spec_arg(wc.fid),
         settings=lambda wc: figure_settings(wc.fid),
-        data=lambda wc: " ".join(
-            f"{role}={','.join(files)}"
-            for role, files in figure_inputs(wc.fid).items()
+        # the data files by role, one ROLE=FILE[,FILE] a line, as an @file: a figure of many experiments
+        # (R1 reads eight) keeps its printed command short
+        data=lambda wc: arg_file(
+            f"figure_{wc.fid}_data.txt",
+            "".join(
+                f"{role}={','.join(files)}\n"
+                for role, files in figure_inputs(wc.fid).items()
+            ),
         ),
         # a figure of any scale but paper says so in its footnote band
         scale=config["scale"],
