@@ -33,7 +33,8 @@ QUICK = "config/quick.yaml"
 
 # <exp>.<step>[.<sha>].json argument files and figure_<ID>[.<sha>].json (common.smk's arg_file names)
 _EXP_SPEC = re.compile(r"(?P<exp>[a-z][a-z0-9_]*)\.(spectrum|simulate|theory)(\.[0-9a-f]{16})?\.json\Z")
-_FIG_SPEC = re.compile(r"figure_(?P<fid>[A-Z][0-9]+)(\.[0-9a-f]{16})?\.json\Z")
+# a figure's spec and the @file listing its data files by role (workflow/rules/figures.smk)
+_FIG_SPEC = re.compile(r"figure_(?P<fid>[A-Z][0-9]+)(\.[0-9a-f]{16}\.json|_data\.[0-9a-f]{16}\.txt|\.json)\Z")
 _FIG_FILE = re.compile(r"(?P<fid>[A-Z][0-9]+)_(?P<name>[a-z0-9-]+)\Z")
 _EXP_STEPS = ("spectrum", "merge", "theory")  # logs/<step>/<exp>.log, benchmarks/<step>/<exp>.tsv
 
