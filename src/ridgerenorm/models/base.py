@@ -21,7 +21,7 @@ import xarray as xr
 from .. import spectra
 from ..quantities import add_derived, attrs
 
-__all__ = ["Model", "SimulationResult", "sample_grid", "theory_sample_sizes", "grid_theory_memory_mb", "concat_blocks",
+__all__ = ["Model", "SimulationResult", "grid_block", "sample_grid", "theory_sample_sizes", "grid_theory_memory_mb", "concat_blocks",
            "summaries", "grid_theory_dataset", "FUNCTIONALS"]
 
 # docs/theory.md §1: the spectral functionals every theory caption starts from
@@ -132,6 +132,21 @@ def sample_grid(spec: dict):
     """Simulated sample sizes P and the ridge at each."""
     P = spectra.sample_sizes(spec["samples"], spec["D"])
     return P, spectra.ridge_values(spec["ridge"], P)
+
+
+def grid_block(spec: dict, draws: range, P, lam, data: dict, res: dict, streams: str, *, coords: dict | None = None,
+               feature_draws: int | None = None, extra: dict | None = None) -> SimulationResult:
+    """A sample-grid simulation block (data draws `draws`, sample sizes P with ridge lam): the model's per-draw
+    `data` variables with the ridge appended, on coordinates draw and P (then the model's own `coords`), the flop
+    counts of `res`, and the seed record naming the root seed, the data draws, the streams and, for a
+    feature-averaged model, the feature draws 0..feature_draws."""
+    data = {**data, "lam": ("P", lam, attrs("lam"))}
+    coords = {"draw": ("draw", np.arange(draws.start, draws.stop)), "P": ("P", P, attrs("P")), **(coords or {})}
+    seeds = {"root_seed": spec["seed"], "experiment": spec["name"], "data_draws": [draws.start, draws.stop],
+             "streams": streams}
+    if feature_draws is not None:
+        seeds["feature_draws"] = [0, int(feature_draws)]
+    return SimulationResult(xr.Dataset(data, coords=coords), res["flops"], res["flops_factor"], seeds, extra or {})
 
 
 def theory_sample_sizes(spec: dict):

@@ -19,7 +19,7 @@ from ..progress import Progress
 from ..quantities import attrs
 from ..spectra import ridge_values
 from ..streams import draw_rows
-from .base import (FUNCTIONALS, Model, SimulationResult, block_provenance, concat_blocks, grid_theory_dataset,
+from .base import (FUNCTIONALS, Model, block_provenance, concat_blocks, grid_block, grid_theory_dataset,
                    grid_theory_memory_mb, sample_grid, summaries, theory_sample_sizes)
 
 __all__ = ["LINEAR_RIDGE", "simulate_linear_ridge", "bytes_per_draw"]
@@ -108,12 +108,8 @@ class LinearRidge(Model):
                             {"long_name": "|Sigma^1/2 beta_noise|^2 of one draw", "units": "1"})
         data["e_clean"] = (("draw", "P", "k"), res["e_clean"],
                            {"long_name": "whitened clean-label error Sigma^1/2 (beta - w)", "units": "1"})
-        data["lam"] = ("P", lam, attrs("lam"))
-        coords = {"draw": ("draw", np.arange(draws.start, draws.stop)), "P": ("P", P, attrs("P")),
-                  "k": ("k", population.k.values)}
-        seeds = {"root_seed": spec["seed"], "experiment": spec["name"], "data_draws": [draws.start, draws.stop],
-                 "streams": "data=0 (X, eps), features=1 (F_j), feature noise=2 (xi_ij)"}
-        return SimulationResult(xr.Dataset(data, coords=coords), res["flops"], res["flops_factor"], seeds)
+        return grid_block(spec, draws, P, lam, data, res, "data=0 (X, eps), features=1 (F_j), feature noise=2 (xi_ij)",
+                          coords={"k": ("k", population.k.values)})
 
     def merge(self, spec, blocks, population):
         from ..estimators import mean_and_se, one_way_components

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.special
-import xarray as xr
 from threadpoolctl import threadpool_limits
 
 from ..costs import declared_mb, factor_flops, gram_flops
@@ -38,7 +37,7 @@ from ..progress import Progress
 from ..quantities import attrs
 from ..spectra import ridge_values, sample_sizes
 from ..streams import fill_rows
-from .base import (FUNCTIONALS, Model, SimulationResult, block_provenance, concat_blocks, grid_theory_dataset,
+from .base import (FUNCTIONALS, Model, block_provenance, concat_blocks, grid_block, grid_theory_dataset,
                    grid_theory_memory_mb, sample_grid, theory_sample_sizes, two_way_dataset)
 from .random_features import RANDOM_FEATURES, RF_COMMON_EQUATIONS, rf_group_bytes
 
@@ -400,12 +399,9 @@ class NonlinearRandomFeatures(Model):
         data["v_clean"] = (pair + ("n",), res["v_clean"], {"long_name": "clean-label readout weights v", "units": "1"})
         data["v_noise"] = (pair + ("n",), res["v_noise"],
                            {"long_name": "label-noise readout weights (noisy minus clean)", "units": "1"})
-        data["lam"] = ("P", lam, attrs("lam"))
-        coords = {"draw": ("draw", np.arange(draws.start, draws.stop)), "P": ("P", P, attrs("P")),
-                  "k": ("k", population.k.values), "fdraw": ("fdraw", np.arange(m))}
-        seeds = {"root_seed": spec["seed"], "experiment": spec["name"], "data_draws": [draws.start, draws.stop],
-                 "streams": "data=0 (X, eps), features=1 (F_j)", "feature_draws": [0, m]}
-        return SimulationResult(xr.Dataset(data, coords=coords), res["flops"], res["flops_factor"], seeds)
+        return grid_block(spec, draws, P, lam, data, res, "data=0 (X, eps), features=1 (F_j)",
+                          coords={"k": ("k", population.k.values), "fdraw": ("fdraw", np.arange(m))},
+                          feature_draws=m)
 
     def merge(self, spec, blocks, population):
         from ..estimators import label_noise_components, two_way_components

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import xarray as xr
 from threadpoolctl import threadpool_limits
 
 from ..costs import covariance_copies, declared_mb, factor_flops
@@ -23,7 +22,7 @@ from ..progress import Progress
 from ..quantities import attrs
 from ..spectra import ridge_values
 from ..streams import STREAM_FEATURE_NOISE, fill_rows, seed_sequence
-from .base import (FUNCTIONALS, Model, SimulationResult, block_provenance, concat_blocks, grid_theory_dataset,
+from .base import (FUNCTIONALS, Model, block_provenance, concat_blocks, grid_block, grid_theory_dataset,
                    grid_theory_memory_mb, sample_grid, theory_sample_sizes, two_way_dataset)
 
 __all__ = ["RANDOM_FEATURES", "RF_COMMON_EQUATIONS", "simulate_random_features", "rf_error_statistics",
@@ -310,13 +309,9 @@ class RandomFeatures(Model):
                                 {"long_name": "|mean over feature draws of the noise error|^2", "units": "1"})
         data["noise_within"] = (("draw", "P"), res["noise_within"],
                                 {"long_name": "within-row sum of squares of the noise error", "units": "1"})
-        data["lam"] = ("P", lam, attrs("lam"))
-        coords = {"draw": ("draw", np.arange(draws.start, draws.stop)), "P": ("P", P, attrs("P")),
-                  "k": ("k", population.k.values), "fdraw": ("fdraw", np.arange(m))}
-        seeds = {"root_seed": spec["seed"], "experiment": spec["name"], "data_draws": [draws.start, draws.stop],
-                 "streams": "data=0 (X, eps), features=1 (F_j), feature noise=2 (xi_ij)", "feature_draws": [0, m]}
-        return SimulationResult(xr.Dataset(data, coords=coords), res["flops"], res["flops_factor"], seeds,
-                                {"flops_gemm32": res["flops_features"]})
+        return grid_block(spec, draws, P, lam, data, res, "data=0 (X, eps), features=1 (F_j), feature noise=2 (xi_ij)",
+                          coords={"k": ("k", population.k.values), "fdraw": ("fdraw", np.arange(m))},
+                          feature_draws=m, extra={"flops_gemm32": res["flops_features"]})
 
     def merge(self, spec, blocks, population):
         from ..estimators import label_noise_components, two_way_components

@@ -39,7 +39,7 @@ from ..quantities import attrs
 from ..spectra import ridge_values
 from ..spectrum_kinds import spectrum_kind
 from ..streams import STREAM_DATA, seed_sequence
-from .base import (Model, SimulationResult, block_provenance, concat_blocks, grid_theory_dataset,
+from .base import (Model, block_provenance, concat_blocks, grid_block, grid_theory_dataset,
                    grid_theory_memory_mb, sample_grid, summaries, theory_sample_sizes)
 from .linear_ridge import LINEAR_RIDGE
 from .random_features import RANDOM_FEATURES
@@ -159,11 +159,8 @@ class RealData(Model):
                                  seed=spec["seed"],
                                  progress=Progress(len(draws), f"{spec['name']} draws {draws.start}:{draws.stop}"))
         data = {name: (("draw", "P"), res[name], attrs(name)) for name in PER_DRAW}
-        data["lam"] = ("P", lam, attrs("lam"))
-        coords = {"draw": ("draw", np.arange(draws.start, draws.stop)), "P": ("P", P, attrs("P"))}
-        seeds = {"root_seed": spec["seed"], "experiment": spec["name"], "data_draws": [draws.start, draws.stop],
-                 "streams": "data=0 (the draw's row order or row indices), features=1 (F of data draw i)"}
-        return SimulationResult(xr.Dataset(data, coords=coords), res["flops"], res["flops_factor"], seeds)
+        return grid_block(spec, draws, P, lam, data, res,
+                          "data=0 (the draw's row order or row indices), features=1 (F of data draw i)")
 
     def merge(self, spec, blocks, population):
         ds = concat_blocks(spec, blocks)
