@@ -34,6 +34,7 @@ include: "workflow/rules/figures.smk"
 
 
 onstart:
+    start_worker()
     # Estimated run time of each experiment this run simulates (flop counts / this machine's rates, measured
     # once and kept), shown before any job starts so a user can choose between local and cluster execution.
     # Nothing is printed, or measured, when the run simulates nothing.

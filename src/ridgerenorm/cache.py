@@ -198,13 +198,45 @@ def scan(results_dir) -> list[str]:
         else:
             tmp.unlink(missing_ok=True)
         messages.append(f"ridgerenorm: removed {tmp}, left by an interrupted write")
+    # A file whose checksum was verified is verified again only once it is touched: the record keeps each
+    # verified file's inode, size and modification and change times (a change time no program can set back),
+    # so a start-up reads only the files written or altered since the last one (all of them at paper scale
+    # would be gigabytes, at every Snakemake start).
+    record = results_dir / VERIFIED_RECORD
+    try:
+        known = json.loads(record.read_text())
+    except (OSError, ValueError):
+        known = {}
+    verified = {}
     for path in sorted(results_dir.rglob("*.nc")):
+        rel = path.relative_to(results_dir).as_posix()
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        key = [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+        if known.get(rel) == key:
+            verified[rel] = key
+            continue
         try:
             io.read_dataset(path)
         except io.CorruptFileError as err:
             path.unlink(missing_ok=True)
             messages.append(f"ridgerenorm: {err}; removed, it will be rebuilt")
+            continue
+        except OSError:
+            continue
+        verified[rel] = key
+    if verified != known:
+        try:
+            with io.atomic_path(record) as tmp:
+                tmp.write_text(json.dumps(verified, sort_keys=True))
+        except OSError:
+            pass  # a read-only results folder: every start verifies every file, as before
     return messages
+
+
+VERIFIED_RECORD = ".verified.json"  # scan's record of the files whose data checksum it has verified
 
 
 RUN_LOCK = "ridgerenorm-run.lock"

@@ -386,7 +386,16 @@ def _one_line(text) -> str:
 
 
 def main(argv=None) -> int:
-    """Run one subcommand.  A bad input (config, spec, path, file) is one line on stderr and exit status 2."""
+    """Run one subcommand.  A bad input (config, spec, path, file) is one line on stderr and exit status 2.
+
+    The `ridgerenorm` command (argv None) of a job in a local Snakemake run is handed to the run's warm worker
+    (worker.py), which runs this function in a fork of a process that has the libraries loaded."""
+    if argv is None:
+        from .worker import delegate
+
+        served = delegate()
+        if served is not None:
+            return served
     args = build_parser().parse_args(argv)
     try:
         _load_modules()

@@ -45,6 +45,23 @@ if workflow.is_main_process:
 validate(config, schema="../schemas/config.schema.yaml")
 
 R = f"results/{config['scale']}"
+
+
+def start_worker():
+    """A local run's jobs fork from one warm worker (ridgerenorm/worker.py) instead of each importing the
+    numerical libraries: started here (onstart), it ends with this process.  RIDGERENORM_WORKER=0 turns it
+    off; a cluster run's jobs run in their own processes."""
+    import os
+
+    from ridgerenorm import worker
+
+    if os.environ.get(worker.ENV) or not workflow.local_exec or workflow.remote_exec:
+        return
+    path = worker.start(f"{R}/logs")
+    if path:
+        os.environ[worker.ENV] = path
+
+
 # The config files of this run, for `ridgerenorm plan` (onstart); --configfile overlays come last.  Each path
 # is shell-quoted: a path is user text and goes into a shell line.
 PLAN_CONFIGS = " ".join(
