@@ -44,6 +44,7 @@ onstart:
 
 
 onsuccess:
+    stop_worker()
     # Every successful run ends with a summary: the figures and where they are, the worst rows of
     # agreement.csv, how to build the report.  An argument list, no shell: config file names are user text.
     _summary = subprocess.run(
@@ -53,3 +54,7 @@ onsuccess:
         text=True,
     )
     print(_summary.stdout + _summary.stderr, end="", file=sys.stderr)
+
+
+onerror:
+    stop_worker()

@@ -260,6 +260,42 @@ def _pdf_string(raw: bytes, key: bytes) -> str | None:
     return None
 
 
+def _png_text(raw: bytes, key: str) -> str | None:
+    """The text of tEXt, zTXt or iTXt chunk `key` of a whole PNG file (every chunk's CRC checked, up to IEND),
+    read without decoding the image: the workflow reads every figure's record at each start.  ValueError for a
+    file that is not a whole, intact PNG."""
+    import struct
+    import zlib
+
+    if raw[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("not a PNG file")
+    pos, found = 8, None
+    while True:
+        if pos + 12 > len(raw):
+            raise ValueError("truncated PNG file")
+        length, kind = struct.unpack(">I4s", raw[pos:pos + 8])
+        data = raw[pos + 8:pos + 8 + length]
+        if len(data) != length or pos + 12 + length > len(raw):
+            raise ValueError("truncated PNG file")
+        (crc,) = struct.unpack(">I", raw[pos + 8 + length:pos + 12 + length])
+        if zlib.crc32(kind + data) != crc:
+            raise ValueError(f"broken PNG chunk {kind.decode('latin-1')}")
+        if found is None and kind in (b"tEXt", b"zTXt", b"iTXt"):
+            name, _, rest = data.partition(b"\0")
+            if name.decode("latin-1") == key:
+                if kind == b"tEXt":
+                    found = rest.decode("latin-1")
+                elif kind == b"zTXt":
+                    found = zlib.decompress(rest[1:]).decode("latin-1")
+                else:  # iTXt: compression flag, method, language tag, translated keyword, text (UTF-8)
+                    flag, body = rest[0], rest[2:]
+                    body = body.split(b"\0", 2)[2]
+                    found = (zlib.decompress(body) if flag else body).decode("utf-8")
+        pos += 12 + length
+        if kind == b"IEND":
+            return found
+
+
 def read_record(path) -> dict:
     """The provenance record of a result: a netCDF file's global attributes, or the JSON record a figure
     (PNG or PDF) carries in its metadata.  CorruptFileError when there is none."""
@@ -267,10 +303,7 @@ def read_record(path) -> dict:
     if path.suffix in (".png", ".pdf"):
         try:
             if path.suffix == ".png":
-                from PIL import Image
-
-                with Image.open(path) as im:
-                    text = im.text.get(FIGURE_RECORD_KEY["png"])
+                text = _png_text(path.read_bytes(), FIGURE_RECORD_KEY["png"])
             else:
                 text = _pdf_string(path.read_bytes(), FIGURE_RECORD_KEY["pdf"].encode())
             if text is None:

@@ -111,26 +111,12 @@ def _read_text(path) -> str:
         raise _fail(name, f"cannot be read ({err.strerror or err})") from None
 
 
-# libyaml's parser where PyYAML has it (a few times faster: every Snakemake start reads the config files
-# twice); a file it rejects is read again by the pure-Python parser, whose messages the errors quote
-_FAST_LOADER = getattr(yaml, "CSafeLoader", None)
-
-
 def read_config_file(path) -> dict:
     """The mapping in config file `path` (YAML or JSON); ConfigError (one line) for a missing, unreadable,
     empty or non-mapping file, a syntax error, or a key repeated within one mapping."""
-    text = _read_text(path)
-    if _FAST_LOADER is not None:
-        try:
-            return _read(path, text, _FAST_LOADER)
-        except (ConfigError, yaml.YAMLError, RecursionError):
-            pass
-    return _read(path, text, yaml.SafeLoader)
-
-
-def _read(path, text: str, loader_class) -> dict:
     name = shown(path)
-    loader = loader_class(text)
+    text = _read_text(path)
+    loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:

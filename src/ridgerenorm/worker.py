@@ -39,7 +39,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["ENV", "delegate", "start", "serve", "main"]
+__all__ = ["ENV", "delegate", "start", "stop", "serve", "main"]
 
 ENV = "RIDGERENORM_WORKER"
 # Variables a job may hold apart from the worker's: set per job by Snakemake (thread counts, temporary folder),
@@ -446,9 +446,33 @@ def start(log_dir, timeout: float = 60.0) -> str | None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if (folder / "ready").is_file():
+            _STARTED[str(folder / "socket")] = proc
             return str(folder / "socket")
         if proc.poll() is not None:
             return None
         time.sleep(0.02)
     proc.kill()
     return None
+
+
+_STARTED = {}  # socket path -> the worker process this process started
+
+
+def stop(path: str, timeout: float = 10.0) -> None:
+    """End the worker listening at `path` and wait until it has written its last log line and removed its
+    folder (and, when this process started it, reap it)."""
+    folder = Path(path).parent
+    try:
+        pid = int((folder / "ready").read_text())
+        os.kill(pid, signal.SIGTERM)
+    except (OSError, ValueError):
+        return
+    proc = _STARTED.pop(path, None)
+    if proc is not None:
+        try:
+            proc.wait(timeout)
+        except Exception:
+            pass
+    end = time.monotonic() + timeout
+    while folder.exists() and time.monotonic() < end:
+        time.sleep(0.02)

@@ -62,6 +62,19 @@ def start_worker():
         os.environ[worker.ENV] = path
 
 
+def stop_worker():
+    """End this run's worker (onsuccess, onerror), once its last job is done: its log is whole when the run
+    ends."""
+    import os
+
+    from ridgerenorm import worker
+
+    path = os.environ.get(worker.ENV, "")
+    if path and path in worker._STARTED:
+        worker.stop(path)
+        del os.environ[worker.ENV]
+
+
 # The config files of this run, for `ridgerenorm plan` (onstart); --configfile overlays come last.  Each path
 # is shell-quoted: a path is user text and goes into a shell line.
 PLAN_CONFIGS = " ".join(
