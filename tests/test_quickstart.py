@@ -12,7 +12,8 @@ def quick_start_commands():
     section = text[text.index("## Quick start"):]
     section = section[:section.index("\n## ", 3)]
     blocks = re.findall(r"```bash\n(.*?)```", section, re.S)
-    return [line.split("  #")[0].strip() for block in blocks for line in block.splitlines() if line.strip()]
+    return [line.split("  #")[0].strip() for block in blocks for line in block.splitlines()
+            if line.strip() and not line.lstrip().startswith("#")]
 
 
 def words(line):
