@@ -296,10 +296,22 @@ def test_an_uploaded_spectrum_draws_its_theory(tiny_root, tmp_path):
     assert_curves_are_the_theory([(c["name"], flat["P"], c["y"]) for c in flat["curves"]], state,
                                  population=(eta, np.ones(300) / np.sqrt(300)))
     saved = ex.save(state, "mine")
-    assert "error" not in saved and saved["check"].endswith("spectrum.path is this page's temporary copy of "
-                                                            "mine.csv: copy that file beside your config and give "
-                                                            "its path there")
-    assert yaml.safe_load(saved["yaml"])["experiments"]["mine"]["spectrum"] == up["spectrum"]
+    assert "error" not in saved and saved["check"].endswith("spectrum reads mine.csv beside the config file: save "
+                                                            "your mine.csv there")
+    # the saved config names the user's file, relative to itself: beside it, check-config reads the same theory
+    assert yaml.safe_load(saved["yaml"])["experiments"]["mine"]["spectrum"] == {"kind": "file", "path": "mine.csv"}
+    folder = tmp_path / "saved"
+    folder.mkdir()
+    (folder / "mine.yaml").write_text(saved["yaml"])
+    (folder / "mine.csv").write_bytes((tmp_path / "mine.csv").read_bytes())
+    loaded = cfg.load_config(folder / "mine.yaml")
+    assert loaded["experiments"]["mine"]["spectrum"]["path"] == str(folder / "mine.csv")
+    # a .txt upload is kept as the one-column .csv it is: the config names it so
+    (tmp_path / "eig.txt").write_text("\n".join(str(x) for x in eta) + "\n")
+    txt = ex.upload("eig.txt", (tmp_path / "eig.txt").read_bytes())
+    saved_txt = ex.save(dict(state, spectrum=txt["spectrum"], teacher={"kind": "flat", "norm": 1.0}), "eig")
+    assert saved_txt["check"].endswith("spectrum reads eig.csv beside the config file: save your eig.txt there as "
+                                       "eig.csv"), saved_txt
     # a path the page did not upload is not read
     other = dict(state, spectrum={"kind": "file", "path": str(tmp_path / "mine.csv")})
     assert ex.evaluate(other) == {"error": f"spectrum.path = {str(tmp_path / 'mine.csv')!r}: not a file uploaded "

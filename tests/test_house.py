@@ -18,7 +18,7 @@ LAYERS = {
         "theory", "densities", "io", "quantities", "estimators", "notes", "grids"),
     1: ("models", "plotting", "spectra", "spectrum_kinds"),
     2: ("config", "commands", "cli", "cache", "deps", "status", "audit", "captions", "report_tables", "agreement",
-        "exponents", "curve", "explore", "inventory", "summary", "verdicts"),
+        "exponents", "curve", "explore", "inventory", "summary", "verdicts", "worker"),
 }
 LAYER_NAMES = {0: "numeric kernels", 1: "kinds", 2: "pipeline"}
 NOT_CODE = {"_version"}  # written by setuptools-scm at install

@@ -422,5 +422,12 @@ def main(argv=None) -> int:
     return 0
 
 
+def serve_worker() -> None:
+    """The process of a local run's warm worker (worker.start launches it): each job forks and runs main."""
+    from .worker import main as worker_main
+
+    worker_main(main)
+
+
 if __name__ == "__main__":
     sys.exit(main())

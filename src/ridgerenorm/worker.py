@@ -12,8 +12,8 @@ the child's signal.
 What keeps a served job the job it would have been:
 - The package's own modules are not imported ahead: the child imports them from disk, so an edit made during a
   run is the code that runs, and a result's record of the modules it loaded reads as in a fresh process.
-  Only this module and the package's __init__ are loaded in the worker; if their files change, the worker
-  stops serving.
+  Only what every `ridgerenorm` process loads first is loaded in the worker (the package's __init__, cli,
+  commands and this module); once one of their files changes, every later job runs in its own process.
 - The job's environment must equal the worker's but for the variables Snakemake and the shell set per job
   (thread counts, TMPDIR, PWD, ...), or the job runs in its own process: variables read when a library
   loads (OPENBLAS_CORETYPE picks the BLAS kernel) cannot be changed in a loaded process.  The job's thread
@@ -159,7 +159,7 @@ def _threads(env: dict) -> int | None:
     return None
 
 
-def _run_child(conn, fds, request: dict, listener) -> None:
+def _run_child(conn, fds, request: dict, listener, run) -> None:
     """In the forked child: become the job's process and run its command; never returns."""
     code = 1
     try:
@@ -196,10 +196,8 @@ def _run_child(conn, fds, request: dict, listener) -> None:
             from threadpoolctl import threadpool_limits
 
             threadpool_limits(limits=threads)
-        from .cli import main
-
         try:
-            code = main(sys.argv[1:])
+            code = run(sys.argv[1:])
         except SystemExit as e:  # argparse's usage errors and --help, as the process would exit
             code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
             if isinstance(e.code, str):
@@ -265,9 +263,9 @@ def _read_request(conn) -> tuple[dict, list[int]]:
     return json.loads(body), fds
 
 
-def serve(folder: Path, parent: int, log_path: Path) -> int:
-    """Listen on folder/socket until the process `parent` ends or a SIGTERM; one forked child per job, one line
-    per job in log_path."""
+def serve(folder: Path, parent: int, log_path: Path, run) -> int:
+    """Listen on folder/socket until the process `parent` ends or a SIGTERM; one forked child per job, which
+    calls run(arguments) (cli.main) and exits with what it returns; one line per job in log_path."""
     import selectors
 
     start_env = dict(os.environ)
@@ -344,7 +342,7 @@ def serve(folder: Path, parent: int, log_path: Path) -> int:
                 other.close()
             sel.close()
             request["env"].update(loaded_env)
-            _run_child(conn, fds, request, listener)
+            _run_child(conn, fds, request, listener, run)
         for fd in fds:
             os.close(fd)
         try:
@@ -416,13 +414,14 @@ def serve(folder: Path, parent: int, log_path: Path) -> int:
     return 0
 
 
-def main() -> None:
-    """python -c 'from ridgerenorm.worker import main; main()' FOLDER PARENT_PID LOG (what start() runs)."""
+def main(run) -> None:
+    """The worker process: FOLDER PARENT_PID LOG in sys.argv (what start() launches, through cli.serve_worker,
+    which passes cli.main as `run`)."""
     import shutil
 
     folder, parent, log = Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
     try:
-        serve(folder, parent, log)
+        serve(folder, parent, log, run)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -439,7 +438,7 @@ def start(log_dir, timeout: float = 60.0) -> str | None:
     log = Path(log_dir) / LOG_NAME
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "a") as err:
-        proc = subprocess.Popen([sys.executable, "-P", "-c", "from ridgerenorm.worker import main; main()",
+        proc = subprocess.Popen([sys.executable, "-P", "-c", "from ridgerenorm.cli import serve_worker; serve_worker()",
                                  str(folder), str(os.getpid()), str(log.resolve())],
                                 env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
                                 start_new_session=True)

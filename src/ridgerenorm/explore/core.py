@@ -17,6 +17,7 @@ import os
 import json
 import math
 import re
+import shutil
 import tempfile
 import threading
 import time
@@ -433,20 +434,33 @@ class Explorer:
         return out
 
     def save(self, state: dict, name: str) -> dict:
-        """The config YAML of the current parameters and the config check's verdict on it."""
+        """The config YAML of the current parameters and the config check's verdict on it.  An uploaded spectrum
+        file is named by the user's file name, which a config reads beside itself (its paths are relative to
+        the config file): the YAML is portable, and the check reads it so, from a copy of the upload."""
         try:
             exp = self.experiment(state)
+            spectrum = exp.get("spectrum") if isinstance(exp.get("spectrum"), dict) else {}
+            beside = {}  # the name the config gives an uploaded file -> the page's copy of it
+            for key in spectrum_kinds.file_keys(spectrum):
+                if spectrum[key] in self._uploads:
+                    stored = Path(spectrum[key])
+                    given = Path(self._uploads[spectrum[key]]).stem + stored.suffix
+                    while given in beside and beside[given] != stored:
+                        given = f"{Path(given).stem}_{key}{stored.suffix}"
+                    beside[given] = stored
+                    exp["spectrum"] = spectrum = dict(spectrum, **{key: given})
             text = config_yaml(name, exp)
             with tempfile.TemporaryDirectory() as tmp:  # read back as check-config reads a file
                 path = Path(tmp) / "experiment.yaml"
                 path.write_text(text)
+                for given, stored in beside.items():
+                    shutil.copyfile(stored, Path(tmp) / given)
                 cfg.load_config(path)
-        except (ConfigError, ExploreError, ValueError, KeyError) as err:
+        except (ConfigError, ExploreError, ValueError, KeyError, OSError) as err:
             return {"error": one_line(err)}
         check = "config OK (the checks of ridgerenorm check-config)"
-        spectrum = exp.get("spectrum") if isinstance(exp.get("spectrum"), dict) else {}
-        uploaded = [self._uploads[spectrum[k]] for k in spectrum_kinds.file_keys(spectrum) if spectrum[k] in self._uploads]
-        if uploaded:
-            check += (f"; spectrum.path is this page's temporary copy of {uploaded[0]}: copy that file beside your "
-                      "config and give its path there")
+        for given, stored in beside.items():
+            own = self._uploads[str(stored)]
+            check += (f"; spectrum reads {given} beside the config file: save your {own} there"
+                      + ("" if own == given else f" as {given}"))
         return {"yaml": text, "check": check}
