@@ -173,11 +173,19 @@ WARN_CASES = [
      "warning: experiments.c2_isotropic.ridge = 0: the ridgeless theory is infinite at the interpolation threshold "
      "P = N = 100, a point of its theory grid"),
     ("c2_isotropic: {ridge: 1.0e-3, samples: [4, 2, 1, 0.5]}", None),
-    # every width above D: P = D with label noise, unless feature noise keeps the features full rank
+    # every width above D: P = D with label noise; with feature noise the features keep rank N: P = N instead
     ("c2_isotropic: {ridge: 0, widths: [400], samples: [4, 2, 1, 0.5]}",
      "warning: experiments.c2_isotropic.ridge = 0: with label noise sigma_eps = 0.25 the ridgeless theory is "
      "infinite at P = D = 200 (every width is above D), a point of its theory grid"),
-    ("c2_isotropic: {ridge: 0, widths: [400], sigma_xi: 0.1, samples: [4, 2, 1, 0.5]}", None),
+    ("c2_isotropic: {ridge: 0, widths: [400], sigma_xi: 0.1, samples: [4, 2, 1, 0.5]}",
+     "warning: experiments.c2_isotropic.ridge = 0: with feature noise sigma_xi = 0.1 the features have rank N: "
+     "the ridgeless theory is infinite at the interpolation threshold P = N = 400, a point of its theory grid"),
+    ("c2_isotropic: {ridge: 0, widths: [400], sigma_xi: 0.1, samples: [4, 2, 1]}", None),  # P = 400 not on it
+    # nonlinear features at ridge 0: P = N (e1_relu: D = 200, N = 100; its grids hold q = 2)
+    ("e1_relu: {ridge: 0, samples: [4, 2, 1], theory_samples: [3, 2, 1.5]}",
+     "warning: experiments.e1_relu.ridge = 0: the ridgeless theory (its Gaussian equivalent) is infinite at the "
+     "interpolation threshold P = N = 100, a point of its theory grid"),
+    ("e1_relu: {ridge: 1.0e-3, samples: [4, 2, 1], theory_samples: [3, 2, 1.5]}", None),
 ]
 
 
@@ -202,6 +210,19 @@ def test_the_warned_point_is_infinite_in_the_theory():
     P = np.array([99.0, 100.0, 101.0])
     eg = theory.random_features(eta, w, P, [100], np.zeros(3), sigma_eps=0.0).eg.values
     assert np.isinf(eg[1]) and np.isfinite(eg[[0, 2]]).all()
+    # widths above D with feature noise: P = N, label noise or not; and not at P = D
+    for sigma_eps in (0.0, 0.25):
+        P = np.array([199.0, 200.0, 201.0, 399.0, 400.0, 401.0])
+        eg = theory.random_features(eta, w, P, [400], np.zeros(6), sigma_eps=sigma_eps, sigma_xi=0.1).eg.values
+        assert np.isinf(eg[4]) and np.isfinite(eg[[0, 1, 2, 3, 5]]).all(), eg
+    # nonlinear features (Gaussian equivalent), ReLU and erf, N below and above D: P = N
+    from ridgerenorm.models.nonlinear_features import equivalent_theory
+
+    for activation in ("relu", "erf"):
+        for N in (100, 300):
+            P = np.array([N - 1.0, N, N + 1.0])
+            eg = equivalent_theory(eta, w, P, N, np.zeros(3), activation, 0.25).eg.values
+            assert np.isinf(eg[1]) and np.isfinite(eg[[0, 2]]).all(), (activation, N, eg)
 
 
 @pytest.mark.pipeline

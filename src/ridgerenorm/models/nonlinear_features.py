@@ -386,6 +386,13 @@ class NonlinearRandomFeatures(Model):
         if "widths" in exp and len(exp["widths"]) != 1:
             fail("widths", exp["widths"], "nonlinear random features have one layer: give widths: [N]")
 
+    def theory_poles(self, spec):
+        # the nonlinearity's part mu* acts as feature noise: the features have rank N whatever D, and the
+        # ridgeless Gaussian-equivalent theory diverges at P = N (tests/test_absurd_configs.py)
+        N = int(spec["widths"][-1])
+        return [(N, f"the ridgeless theory (its Gaussian equivalent) is infinite at the interpolation threshold "
+                    f"P = N = {N}")]
+
     def simulate(self, spec, population, draws, *, threads, mem_budget_bytes):
         P, lam = sample_grid(spec)
         m, N = int(spec["feature_draws"]), int(spec["widths"][-1])

@@ -358,12 +358,16 @@ class RandomFeatures(Model):
 
     def theory_poles(self, spec):
         # At lambda = 0 the theory diverges where P reaches the features' rank: at P = N (the narrowest layer)
-        # when N <= D, through Var_F, label noise or not; when every layer is wider than D, at P = D through
-        # the label noise, unless feature noise (sigma_xi > 0) keeps the features full rank.
+        # when N <= D, through Var_F, label noise or not; when every layer is wider than D, feature noise
+        # (sigma_xi > 0) keeps the features at rank N, so again at P = N, label noise or not; without it, at
+        # P = D through the label noise (tests/test_absurd_configs.py checks each against the theory).
         D, N = int(spec["D"]), min(int(n) for n in spec["widths"])
         if N <= D:
             return [(N, f"the ridgeless theory is infinite at the interpolation threshold P = N = {N}")]
-        if spec.get("sigma_eps", 0.0) > 0 and not spec.get("sigma_xi"):
+        if spec.get("sigma_xi"):
+            return [(N, f"with feature noise sigma_xi = {spec['sigma_xi']:g} the features have rank N: the "
+                        f"ridgeless theory is infinite at the interpolation threshold P = N = {N}")]
+        if spec.get("sigma_eps", 0.0) > 0:
             return [(D, f"with label noise sigma_eps = {spec['sigma_eps']:g} the ridgeless theory is infinite "
                         f"at P = D = {D} (every width is above D)")]
         return []
