@@ -119,6 +119,36 @@ def test_ctrl_c_reaches_a_served_job(served, tmp_path):
     assert any(re.search(r"simulate: exit 130 in", line) for line in log_lines(log)), log_lines(log)
 
 
+def test_ctrl_c_before_the_worker_answers_is_one_clean_stop(tmp_path):
+    """A signal that comes while the job's process waits for the worker's answer is held, then acted on: here the
+    worker never answers, so the job stops with its one line, no traceback, and does not run."""
+    import socket
+    import struct
+
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(tmp_path / "s"))
+    listener.listen(1)
+    env = {k: v for k, v in os.environ.items() if k not in (worker.ENV, "PYTEST_CURRENT_TEST")}
+    env[worker.ENV] = str(tmp_path / "s")
+    proc = subprocess.Popen(CLI + ["spectrum", "--spec", json.dumps(SPEC), "--out", "s.nc"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    conn, _ = listener.accept()
+    head, fds, _, _ = socket.recv_fds(conn, 4, 3)
+    for fd in fds:
+        os.close(fd)
+    size, body = struct.unpack("!I", head)[0], b""
+    while len(body) < size:
+        body += conn.recv(size - len(body))
+    assert json.loads(body)["argv"][1] == "spectrum"  # the request is whole: the process now waits for the answer
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.5)
+    conn.close()
+    listener.close()
+    out, err = proc.communicate(timeout=60)
+    assert (proc.returncode, err) == (130, "ridgerenorm spectrum: interrupted\n"), err
+    assert not (tmp_path / "s.nc").exists()
+
+
 def test_a_killed_job_process_takes_its_served_job_with_it(served, tmp_path):
     sock, log = served
     proc = start_long(tmp_path, sock)

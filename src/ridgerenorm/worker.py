@@ -85,20 +85,15 @@ def delegate() -> int | None:
     os.umask(umask)
     request = json.dumps({"argv": sys.argv, "path": sys.path, "cwd": os.getcwd(), "env": dict(os.environ),
                           "umask": umask}).encode()
+    # Signals are taken from the start: one that comes before the worker has forked is held and passed on
+    # once it has (or, if the job is not served, acted on here), so Ctrl-C at any moment is one clean stop.
+    held, child = [], []
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        sock.connect(path)
-        socket.send_fds(sock, [_HEADER.pack(len(request))], [0, 1, 2])
-        sock.sendall(request)
-        first = _recv_line(sock)
-    except (OSError, ValueError):
-        sock.close()
-        return None
-    if not first or "pid" not in first:
-        sock.close()
-        return None  # refused (another environment, changed code) or the worker ended: run it here
 
     def forward(signum, frame):
+        if not child:
+            held.append(signum)
+            return
         try:
             sock.sendall(f"{signum}\n".encode())
         except OSError:
@@ -106,9 +101,35 @@ def delegate() -> int | None:
 
     previous = {sig: signal.signal(sig, forward) for sig in SIGNALS}
     try:
-        done = _recv_line(sock)
-    except (OSError, ValueError):
-        done = None
+        try:
+            sock.connect(path)
+            socket.send_fds(sock, [_HEADER.pack(len(request))], [0, 1, 2])
+            sock.sendall(request)
+            first = _recv_line(sock)
+        except (OSError, ValueError):
+            first = None
+        if not first or "pid" not in first:
+            # refused (another environment, changed code), no worker, or it ended: run the job here, unless
+            # a signal came meanwhile
+            sock.close()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            previous = {}
+            if signal.SIGINT in held:
+                print(f"ridgerenorm {sys.argv[1] if len(sys.argv) > 1 else ''}: interrupted".replace(" :", ":"),
+                      file=sys.stderr)
+                return 130
+            for sig in held:
+                signal.signal(sig, signal.SIG_DFL)
+                os.kill(os.getpid(), sig)
+            return None
+        child.append(int(first["pid"]))
+        for sig in held:
+            forward(sig, None)
+        try:
+            done = _recv_line(sock)
+        except (OSError, ValueError):
+            done = None
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
