@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import struct
@@ -438,8 +439,6 @@ def serve(folder: Path, parent: int, log_path: Path, run) -> int:
 def main(run) -> None:
     """The worker process: FOLDER PARENT_PID LOG in sys.argv (what start() launches, through cli.serve_worker,
     which passes cli.main as `run`)."""
-    import shutil
-
     folder, parent, log = Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
     try:
         serve(folder, parent, log, run)
@@ -469,9 +468,12 @@ def start(log_dir, timeout: float = 60.0) -> str | None:
             _STARTED[str(folder / "socket")] = proc
             return str(folder / "socket")
         if proc.poll() is not None:
-            return None
+            break
         time.sleep(0.02)
-    proc.kill()
+    else:
+        proc.kill()
+        proc.wait()
+    shutil.rmtree(folder, ignore_errors=True)  # no worker: leave nothing behind
     return None
 
 
