@@ -52,9 +52,10 @@ class Rows:
     noise_var: float
 
 
-def _digits_file():
-    """The digits table inside the installed scikit-learn (1797 rows: 64 pixels, then the class), found
-    without importing scikit-learn (a second of a Snakemake start-up); None without scikit-learn."""
+def _digits_source():
+    """Where the digits come from: the table inside the installed scikit-learn (1797 rows: 64 pixels, then the
+    class; a Path, found without importing scikit-learn, which costs a second of a Snakemake start-up), else
+    scikit-learn's load_digits (a version that keeps the table elsewhere), else None (no scikit-learn)."""
     import importlib.util
     from pathlib import Path
 
@@ -64,11 +65,9 @@ def _digits_file():
         return None
     if spec is None or not spec.submodule_search_locations:
         return None
-    return Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data" / "digits.csv.gz"
-
-
-def _load_digits():
-    """scikit-learn's load_digits, or None when scikit-learn cannot be imported."""
+    path = Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data" / "digits.csv.gz"
+    if path.is_file():
+        return path
     try:
         from sklearn.datasets import load_digits
     except ImportError:
@@ -77,15 +76,14 @@ def _load_digits():
 
 
 def _sklearn_digits():
-    path = _digits_file()
-    if path is not None and path.is_file():  # the table load_digits reads, read the same way (the same values)
-        table = np.loadtxt(path, delimiter=",")
-        return table[:, :-1], table[:, -1].astype(np.int64)
-    load_digits = _load_digits()  # a scikit-learn that keeps the table elsewhere, or none
-    if load_digits is None:
+    source = _digits_source()
+    if source is None:
         raise MissingExtra(f"error: spectrum.kind = 'digits' {EXTRA_HINT}")
-    data = load_digits()
-    return np.asarray(data.data, dtype=float), np.asarray(data.target, dtype=np.int64)
+    if callable(source):
+        data = source()
+        return np.asarray(data.data, dtype=float), np.asarray(data.target, dtype=np.int64)
+    table = np.loadtxt(source, delimiter=",")  # the table load_digits reads, read the same way (the same values)
+    return table[:, :-1], table[:, -1].astype(np.int64)
 
 
 @functools.lru_cache(maxsize=2)
@@ -135,10 +133,7 @@ class Digits(SpectrumKind):
         return rows_of(None).eta.copy()
 
     def unavailable(self, spectrum):
-        path = _digits_file()
-        if path is not None and path.is_file() or _load_digits() is not None:
-            return None
-        return f"spectrum.kind = 'digits' {EXTRA_HINT}"
+        return f"spectrum.kind = 'digits' {EXTRA_HINT}" if _digits_source() is None else None
 
     def rows(self, spectrum, teacher) -> Rows:
         return rows_of(teacher)
