@@ -117,8 +117,7 @@ def delegate() -> int | None:
                 signal.signal(sig, handler)
             previous = {}
             if signal.SIGINT in held:
-                print(f"ridgerenorm {sys.argv[1] if len(sys.argv) > 1 else ''}: interrupted".replace(" :", ":"),
-                      file=sys.stderr)
+                print(" ".join(["ridgerenorm", *sys.argv[1:2]]) + ": interrupted", file=sys.stderr)
                 return 130
             for sig in held:
                 signal.signal(sig, signal.SIG_DFL)
