@@ -65,12 +65,14 @@ def guide_curve(ax, x, y, label: str, gid: str) -> None:
 
 
 def log_error_bars(y, err):
-    """Lower and upper error-bar lengths that stay positive on a log axis: the interval y/(1 + err/y) to
-    y + err (symmetric in log y to first order, and never down to the axis floor)."""
+    """Lower and upper error-bar lengths that stay positive on a log axis: the interval max(y - err, y/10) to
+    y + err.  Where the standard error is under 0.9 y the bar is the true +-1 SE interval, so a theory line
+    outside the bar is more than one SE away; a larger error (an interval that reaches zero) is drawn down to
+    one decade below the estimate, never to the axis floor (the authors' notebooks cap it at 0.9 y the same
+    way)."""
     y, err = np.asarray(y, dtype=float), np.asarray(err, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.where(y > 0, err / y, np.nan)
-        lower = np.where(y > 0, y - y / (1.0 + rel), np.nan)
+    with np.errstate(invalid="ignore"):
+        lower = np.where(y > 0, np.minimum(err, 0.9 * y), np.nan)
     return np.vstack([lower, np.where(y > 0, err, np.nan)])
 
 
