@@ -213,3 +213,99 @@ def test_a_figure_carries_its_record_and_can_be_audited(quick, monkeypatch, ext)
     assert "agreement:   b2_isotropic eg: median rel dev" in text
     assert text.splitlines()[-1].startswith("rebuild:     cd ") and f"--forcerun {path}" in text
     assert audit.main(path, verify=True) == 0  # a figure is verified through its inputs
+
+
+# ------------------------------------------------------------------------------ files of `ridgerenorm curve`
+
+
+def _curve_file(tmp_path, monkeypatch, *argv):
+    """A curve made in tmp_path (the working directory) from a file spectrum or a dataset of its own."""
+    from ridgerenorm import cli
+
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(2)
+    np.save("eta.npy", np.sort(rng.gamma(0.6, size=30))[::-1])
+    np.save("w.npy", rng.normal(size=30))
+    np.save("X.npy", rng.normal(size=(80, 6)) * np.arange(1, 7) ** -0.7)
+    np.save("y.npy", rng.normal(size=80))
+    argv = argv or ("--spectrum", "file", "--path", "eta.npy", "--w-path", "w.npy", "--sigma-eps", "0.2",
+                    "--optimal-ridge", "--P-min", "2", "--P-max", "300", "--points", "6")
+    assert cli.main(["curve", *argv, "--out", "c.nc"]) == 0
+    return tmp_path / "c.nc"
+
+
+def _set_attr(path, name, value):
+    import netCDF4
+
+    with netCDF4.Dataset(path, "a") as nc:
+        nc.setncattr(name, value)
+
+
+@pytest.mark.parametrize("argv", [
+    (),
+    ("--spectrum", "dataset", "--path", "X.npy", "--labels", "y.npy", "--model", "random_features", "--widths", "4",
+     "--ridge-power", "0.5", "--points", "5"),
+], ids=["file", "dataset_rf"])
+def test_verify_recomputes_a_curve_bit_identically(tmp_path, monkeypatch, capsys, argv):
+    path = _curve_file(tmp_path, monkeypatch, *argv)
+    inputs = json.loads(io.read_dataset(path).attrs["inputs"])
+    assert inputs == {n: io.sha256(n) for n in (["eta.npy", "w.npy"] if not argv else ["X.npy", "y.npy"])}
+    capsys.readouterr()
+    assert audit.main(path, verify=True) == 0
+    out = capsys.readouterr().out
+    assert out.count("unchanged") == 2 and out.strip().endswith("every variable is bit-identical")
+
+
+def test_verify_reports_a_tampered_curve_value(tmp_path, monkeypatch, capsys):
+    path = _curve_file(tmp_path, monkeypatch)
+    ds = io.read_dataset(path)
+    ds["eg"] = ds.eg * (1 + 1e-12)
+    io.write_dataset(ds, path)  # a consistent data checksum: only the recomputation tells
+    capsys.readouterr()
+    assert audit.main(path, verify=True) == 1
+    out = capsys.readouterr().out
+    assert "verify: DIFFERENT in 1 variable(s), max relative difference: eg" in out
+
+
+def test_verify_reports_tampered_curve_arguments(tmp_path, monkeypatch, capsys):
+    path = _curve_file(tmp_path, monkeypatch)
+    words = json.loads(io.read_dataset(path).attrs["curve_args"])
+    words[words.index("--sigma-eps") + 1] = "0.3"
+    _set_attr(path, "curve_args", json.dumps(words))
+    capsys.readouterr()
+    assert audit.main(path, verify=True) == 1
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("verify:")]
+    assert lines == ["verify: FAILED: the recorded arguments do not give the recorded parameters (they differ in "
+                     "sigma_eps): the record was edited"]
+
+
+@pytest.mark.parametrize("payload, refusal", [
+    ('["--spectrum", "file", "--path", "eta.npy; touch {marker}", "--ridge", "0.1"]', "is not one of the file's"),
+    ('["--spectrum", "file", "--path", "$(touch {marker})", "--ridge", "0.1"]', "is not one of the file's"),
+    ('["--spectrum", "file", "--path", "eta.npy", "--ridge", "0.1`touch {marker}`"]', "not valid for `ridgerenorm curve`"),
+    ('"--spectrum file --path eta.npy --ridge 0.1; touch {marker}"', "not a list of words"),
+    ('["--config", "/etc/hostname", "--experiment", "x"]', "is not one of the file's checksummed inputs"),
+    ('["--spectrum", "file", "--path", "eta.npy", "--ridge", "0.1", "--model", "linear_ridge; touch {marker}"]',
+     "rerun failed (2)"),
+])
+def test_verify_never_runs_a_curve_payload(tmp_path, monkeypatch, payload, refusal):
+    """Recorded curve arguments are words for the curve parser: shell metacharacters in them run nothing (the
+    marker file is never made), and what is refused is one line with exit status 2."""
+    path = _curve_file(tmp_path, monkeypatch)
+    marker = tmp_path / "MARKER"
+    _set_attr(path, "curve_args", payload.replace("{marker}", str(marker)))
+    res = subprocess.run([sys.executable, "-m", "ridgerenorm.cli", "audit", "--verify", str(path)],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1 and refusal in res.stderr, res.stderr
+    assert not marker.exists()
+
+
+def test_verify_checks_a_curve_input_file(tmp_path, monkeypatch, capsys):
+    path = _curve_file(tmp_path, monkeypatch)
+    np.save("w.npy", np.load("w.npy") * 2)  # the input changed: its SHA-256 no longer matches
+    capsys.readouterr()
+    assert audit.main(path, verify=True) == 1
+    assert "w.npy: CHANGED since this file was made" in capsys.readouterr().out
+    (tmp_path / "w.npy").unlink()
+    assert audit.main(path, verify=True) == 1
+    assert "inputs differ from those this file was made from:\n  w.npy: MISSING" in capsys.readouterr().out

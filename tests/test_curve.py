@@ -123,19 +123,22 @@ def test_spectrum_files(tmp_path, fmt):
     # the figure records the data checksum of the file it draws
     record = io.read_record(out.with_suffix(".png"))
     assert json.loads(record["inputs"]) == {str(out): "data:" + ds.attrs["data_sha256"]}
-    assert json.loads(record["spec"])["population"] == {"eigenvalues": str(paths[0]), "teacher": str(paths[1])}
+    population = json.loads(record["spec"])["population"]
+    assert population["spectrum"]["path"] == str(paths[0]) and population["spectrum"]["w_path"] == str(paths[1])
+    assert population["teacher"] == {"kind": "file"}
 
 
+# --eigenvalues/--teacher are the file kind's path/w_path: its loader's messages, naming the option given
 BAD_FILES = [
-    ("eta", "1\n2\nnan\n", "--eigenvalues", "number 3 of the file (nan) is not finite"),
-    ("eta", "1\ninf\n", "--eigenvalues", "number 2 of the file (inf) is not finite"),
-    ("eta", "1\n-0.5\n0.2\n", "--eigenvalues", "number 2 of the file (-0.5) is negative"),
+    ("eta", "1\n2\nnan\n", "--eigenvalues", "eta[2] = nan is not finite"),
+    ("eta", "1\ninf\n", "--eigenvalues", "eta[1] = inf is not finite"),
+    ("eta", "1\n-0.5\n0.2\n", "--eigenvalues", "eta[1] = -0.5 is negative"),
     ("eta", "0\n0\n0\n", "--eigenvalues", "every eigenvalue is 0"),
-    ("eta", "1,2\n3,4\n5,6\n", "--eigenvalues", "is 2-D (shape (3, 2))"),
-    ("eta", "1\nabc\n", "--eigenvalues", "cannot read numbers"),
-    ("eta", "# nothing\n", "--eigenvalues", "holds no numbers"),
-    ("w", "1\n2\n", "--teacher", "has 2 values, --eigenvalues"),
-    ("w", "1\nnan\n3\n", "--teacher", "number 2 of the file (nan) is not finite"),
+    ("eta", "1,2\n3,4\n5,6\n", "--eigenvalues", "eta is a 2-D array of shape (3, 2)"),
+    ("eta", "1\nabc\n", "--eigenvalues", "not a number: 'abc'"),
+    ("eta", "# nothing\n", "--eigenvalues", "holds no values"),
+    ("w", "1\n2\n", "--teacher", "w has 2 values, expected 3 (one per eigenvalue)"),
+    ("w", "1\nnan\n3\n", "--teacher", "w[1] = nan is not finite"),
 ]
 
 
@@ -159,17 +162,20 @@ def test_bad_npy_files(tmp_path, capsys):
     np.save(w, np.ones(8))
     args = ["curve", "--eigenvalues", str(eta), "--teacher", str(w), "--ridge", "0.1", "--out", str(tmp_path / "c.nc")]
     assert cli.main(args) == 2
-    assert capsys.readouterr().err == f"error: --eigenvalues {eta}: is 2-D (shape (4, 2)); expected one number a line (1-D)\n"
+    assert capsys.readouterr().err == (f"error: --eigenvalues {eta}: eta is a 2-D array of shape (4, 2); expected "
+                                       "a 1-D array\n")
     np.save(eta, np.array(["a", "b"]))
     assert cli.main(args) == 2
-    assert capsys.readouterr().err.startswith(f"error: --eigenvalues {eta}: ")
+    assert capsys.readouterr().err == f"error: --eigenvalues {eta}: eta is not numeric (dtype <U1)\n"
     txt = tmp_path / "eta.txt"
     txt.write_text("1\n")
     assert cli.main(["curve", "--eigenvalues", str(txt), "--teacher", str(w), "--ridge", "0.1", "--out", "x.nc"]) == 2
-    assert capsys.readouterr().err == f"error: --eigenvalues {txt}: expected a .npy or .csv file, got suffix '.txt'\n"
+    assert capsys.readouterr().err == (f"error: --eigenvalues {txt}: expected a .npy, .csv or .nc file, got suffix "
+                                       "'.txt'\n")
     assert cli.main(["curve", "--eigenvalues", str(tmp_path / "none.csv"), "--teacher", str(w), "--ridge", "0.1",
                      "--out", str(tmp_path / "c.nc")]) == 2
-    assert capsys.readouterr().err == f"error: --eigenvalues {tmp_path / 'none.csv'}: no such file\n"
+    assert capsys.readouterr().err == (f"error: --eigenvalues {tmp_path / 'none.csv'}: cannot read the file (No such "
+                                       "file or directory)\n")
 
 
 @pytest.mark.parametrize("argv, why", [
@@ -180,10 +186,18 @@ def test_bad_npy_files(tmp_path, capsys):
     (POWER_LAW + ("--ridge", "nan"), "error: --ridge nan: must be a finite number >= 0"),
     (POWER_LAW + ("--ridge", 0.1, "--sigma-eps", -1), "error: --sigma-eps -1.0: must be a finite number >= 0"),
     (POWER_LAW + ("--ridge", 0.1, "--P-min", 10, "--P-max", 5), "error: --P-max 5: must be greater than --P-min (10)"),
-    (("--spectrum", "power_law", "--D", 30, "--ridge", 0.1), "config error: curve.spectrum.alpha = None: required"),
-    (("--spectrum", "isotropic", "--D", 30, "--r", 0.5, "--ridge", 0.1), "config error: curve.teacher.kind = 'power_law'"),
+    (("--spectrum", "power_law", "--D", 30, "--ridge", 0.1), "error: --alpha: required for spectrum.kind = 'power_law'"),
+    (("--spectrum", "isotropic", "--D", 30, "--r", 0.5, "--ridge", 0.1),
+     "error: --teacher-r 0.5: no teacher kind of spectrum.kind = 'isotropic' takes --teacher-r"),
+    (("--spectrum", "isotropic", "--D", 30, "--teacher-kind", "power_law", "--ridge", 0.1),
+     "error: --teacher-kind power_law: needs spectrum.kind = 'power_law', got 'isotropic'"),
     (("--spectrum", "isotropic", "--D", 30, "--experiment", "b3", "--ridge", 0.1), "error: give exactly one population"),
-    (("--eigenvalues", "e.csv", "--teacher", "w.csv", "--D", 30), "error: --D 30: describes a spectrum kind, only with"),
+    (("--config", "c.yaml", "--experiment", "b3", "--D", 30), "error: --D 30: describes a spectrum kind, only with"),
+    (("--eigenvalues", "e.csv", "--D", 30, "--ridge", 0.1), "error: --D 30: not a key of spectrum.kind = 'file'"),
+    (("--spectrum", "isotropic", "--eigenvalues", "e.csv", "--ridge", 0.1), "error: --eigenvalues: names a file spectrum"),
+    (("--spectrum", "gaussian", "--ridge", 0.1), "error: --spectrum gaussian: unknown spectrum kind (known: blocks, "),
+    (("--spectrum", "power_law", "--D", 30, "--alpha", 1, "--path", "e.npy", "--ridge", 0.1),
+     "error: --path e.npy: not a key of spectrum.kind = 'power_law'"),
 ])
 def test_bad_options_get_one_line(tmp_path, capsys, argv, why):
     out = tmp_path / "c.nc"
@@ -257,3 +271,131 @@ def test_optimal_ridge_finds_the_global_minimum(tmp_path):
         assert eg <= dense.min() * (1 + 1e-9), (P, lam, grid[np.argmin(dense)])
     jump = np.abs(np.diff(np.log10(ds["lam_opt"].values)))
     assert jump.max() > 2  # the optimum moves from one minimum to the other within the range
+
+
+# ---------------------------------------------------------------------- every spectrum kind through the registry
+
+
+def _dataset(n=400, D=12, sigma=0.3, seed=5):
+    """A data matrix whose centred covariance is exactly V diag(eta) V^T, labels y = 3 + X beta + e with the
+    residual e orthogonal to the features and the constant and |e|^2 = sigma^2 (n - D): the dataset kind must
+    give eta, the teacher V^T beta and the label noise sigma."""
+    rng = np.random.default_rng(seed)
+    eta = np.arange(1, D + 1, dtype=float) ** -1.3
+    V = np.linalg.qr(rng.normal(size=(D, D)))[0]
+    A = rng.normal(size=(n, D + 1))
+    Q = np.linalg.qr(A - A.mean(axis=0))[0]  # orthonormal columns, each orthogonal to the constant
+    X = np.sqrt(n) * Q[:, :D] * np.sqrt(eta) @ V.T
+    beta = rng.normal(size=D)
+    y = 3.0 + X @ beta + sigma * np.sqrt(n - D) * Q[:, D]
+    return X, y, eta, V.T @ beta, beta, sigma
+
+
+def test_dataset_curve_is_the_theory_of_its_known_population(tmp_path):
+    X, y, eta, w, beta, sigma = _dataset()
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", y)
+    ds, out = run_curve(tmp_path, "--spectrum", "dataset", "--path", tmp_path / "X.npy", "--labels", tmp_path / "y.npy",
+                        "--ridge", 1e-3, "--P-min", 2, "--P-max", 200, "--points", 15)
+    P, lam = ds.P.values, ds["lam"].values
+    known = theory.linear_ridge(eta, w, P, lam, sigma)["eg"].values
+    np.testing.assert_allclose(ds["eg"].values, known, rtol=1e-9)
+    # the tolerance tells the right teacher and noise from wrong ones
+    for wrong in (theory.linear_ridge(eta, beta, P, lam, sigma), theory.linear_ridge(eta, w, P, lam, 0.0),
+                  theory.linear_ridge(eta, w, P, lam, sigma * 1.01)):
+        assert np.max(np.abs(wrong["eg"].values / known - 1)) > 1e-4
+    spec = json.loads(ds.attrs["spec"])
+    assert spec["sigma_eps"] == pytest.approx(sigma, rel=1e-12)  # the residual's, as no --sigma-eps was given
+    assert spec["population"]["teacher"] == {"kind": "dataset"}
+    assert json.loads(ds.attrs["inputs"]) == {str(tmp_path / n): io.sha256(tmp_path / n) for n in ("X.npy", "y.npy")}
+    # random features on the same dataset: the theory API's, bit for bit
+    rf, _ = run_curve(tmp_path, "--spectrum", "dataset", "--path", tmp_path / "X.npy", "--labels", tmp_path / "y.npy",
+                      "--model", "random_features", "--widths", 8, "--ridge", 1e-3, "--P-min", 2, "--P-max", 200,
+                      "--points", 15, name="rf.nc")
+    eta_k, w_k = spectra.population({"kind": "dataset", "path": str(tmp_path / "X.npy"), "labels": str(tmp_path / "y.npy")},
+                                    {"kind": "dataset"})
+    direct = theory.random_features(eta_k, w_k, P, [8], lam, sigma_eps=spec["sigma_eps"])
+    assert np.array_equal(rf["eg"].values, direct["eg"].values)
+
+
+def test_netcdf_file_spectrum_with_its_label_noise(tmp_path):
+    import xarray as xr
+
+    rng = np.random.default_rng(8)
+    eta, w = np.sort(rng.gamma(0.7, size=40))[::-1], rng.normal(size=40)
+    xr.Dataset({"eta": ("k", eta), "w": ("k", w), "sigma_eps": 0.25}).to_netcdf(tmp_path / "eig.nc")
+    grid = ("--ridge", 1e-2, "--P-min", 2, "--P-max", 400, "--points", 12)
+    ds, _ = run_curve(tmp_path, "--spectrum", "file", "--path", tmp_path / "eig.nc", *grid)
+    P, lam = ds.P.values, ds["lam"].values
+    assert np.array_equal(ds["eg"].values, theory.linear_ridge(eta, w, P, lam, 0.25)["eg"].values)
+    assert json.loads(ds.attrs["spec"])["sigma_eps"] == 0.25 and ds["var_xeps"].values.max() > 0
+    # --sigma-eps wins over the file's; a teacher of its own file (--w-path) over the file's w
+    quiet, _ = run_curve(tmp_path, "--spectrum", "file", "--path", tmp_path / "eig.nc", "--sigma-eps", 0, *grid, name="q.nc")
+    assert np.array_equal(quiet["eg"].values, theory.linear_ridge(eta, w, P, lam, 0.0)["eg"].values)
+    np.save(tmp_path / "w2.npy", 2 * w)
+    other, _ = run_curve(tmp_path, "--spectrum", "file", "--path", tmp_path / "eig.nc", "--w-path", tmp_path / "w2.npy",
+                         *grid, name="o.nc")
+    assert np.array_equal(other["eg"].values, theory.linear_ridge(eta, 2 * w, P, lam, 0.25)["eg"].values)
+
+
+def test_file_without_teacher_is_flat(tmp_path):
+    np.save(tmp_path / "eta.npy", np.array([1.0, 0.5, 0.25]))
+    ds, _ = run_curve(tmp_path, "--spectrum", "file", "--path", tmp_path / "eta.npy", "--ridge", 0.1, "--points", 4)
+    assert json.loads(ds.attrs["spec"])["population"]["teacher"] == {"kind": "flat"}
+    direct = theory.linear_ridge(np.array([1.0, 0.5, 0.25]), np.ones(3), ds.P.values, ds["lam"].values, 0.0)
+    assert np.array_equal(ds["eg"].values, direct["eg"].values)
+
+
+def _bad_kind_inputs(tmp):
+    import xarray as xr
+
+    xr.Dataset({"eta": ("k", [1.0, np.nan])}).to_netcdf(tmp / "nan.nc")
+    xr.Dataset({"lam": ("k", [1.0, 0.5])}).to_netcdf(tmp / "other.nc")
+    xr.Dataset({"eta": ("k", [1.0, 0.5]), "sigma_eps": -1.0}).to_netcdf(tmp / "noise.nc")
+    (tmp / "bad.nc").write_text("not netCDF")
+    np.save(tmp / "eta.npy", np.array([1.0, 0.5, 0.2]))
+    np.save(tmp / "w5.npy", np.ones(5))
+    np.save(tmp / "X.npy", np.ones((5, 8)))
+    np.save(tmp / "Xok.npy", np.random.default_rng(0).normal(size=(30, 3)))
+    np.save(tmp / "y7.npy", np.ones(7))
+
+
+BAD_KIND_INPUTS = [
+    (("--path", "nan.nc"), "error: --path {t}/nan.nc: eta[1] = nan is not finite"),
+    (("--path", "other.nc"), "error: --path {t}/other.nc: has no eigenvalues (expected 'eta'; found 'lam')"),
+    (("--path", "noise.nc"), "error: --path {t}/noise.nc: sigma_eps = -1.0 must be a finite number >= 0"),
+    (("--path", "bad.nc"), "error: --path {t}/bad.nc: not a readable .nc file"),
+    (("--path", "eta.npy", "--w-path", "w5.npy"), "error: --w-path {t}/w5.npy: w has 5 values, expected 3"),
+    (("--path", "eta.npy", "--labels", "y7.npy"), "error: --labels {t}/y7.npy: not a key of spectrum.kind = 'file'"),
+    (("--path", "none.nc"), "error: --path {t}/none.nc: cannot read the file (No such file or directory)"),
+    (("--kind", "dataset", "--path", "X.npy"), "error: --path {t}/X.npy: holds no labels"),
+    (("--kind", "dataset", "--path", "Xok.npy", "--labels", "y7.npy"),
+     "error: --labels {t}/y7.npy: y has 7 values, expected 30 (one per row of the data matrix)"),
+    (("--kind", "dataset", "--path", "X.npy", "--labels", "y7.npy"), "error: --labels {t}/y7.npy: y has 7 values, "
+                                                                      "expected 5"),
+    (("--kind", "dataset", "--path", "eta.npy", "--labels", "y7.npy"), "error: --path {t}/eta.npy: data matrix is a "
+                                                                         "1-D array"),
+    (("--kind", "dataset"), "error: --path: required for spectrum.kind = 'dataset'"),
+    (("--kind", "dataset", "--path", "Xok.npy", "--w-path", "eta.npy"),
+     "error: --w-path {t}/eta.npy: not a key of spectrum.kind = 'dataset'"),
+]
+
+
+@pytest.mark.parametrize("argv, why", BAD_KIND_INPUTS)
+def test_bad_kind_inputs_get_one_line(tmp_path, capsys, argv, why):
+    _bad_kind_inputs(tmp_path)
+    argv = list(argv)
+    kind = argv.pop(argv.index("--kind") + 1) if "--kind" in argv else "file"
+    argv = [a if a.startswith("--") else str(tmp_path / a) for a in argv if a != "--kind"]
+    out = tmp_path / "c.nc"
+    assert cli.main(["curve", "--spectrum", kind, *argv, "--ridge", "0.1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(why.format(t=tmp_path)), err
+    assert not out.exists()
+
+
+def test_no_kind_branch_in_curve():
+    """curve.py reaches every kind through the registry: it names none."""
+    text = (ROOT / "src" / "ridgerenorm" / "curve.py").read_text()
+    for name in ("isotropic", "power_law", "blocks", "dataset", "digits"):
+        assert f'"{name}"' not in text and f"'{name}'" not in text, name

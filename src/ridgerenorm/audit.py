@@ -7,6 +7,12 @@ in a temporary folder (first regenerating the temporary simulation blocks a merg
 compares every variable bit for bit.  Paths are resolved against the checkout the file lives in (the folder
 holding its results/), so audit works from any directory.
 
+A file written by `ridgerenorm curve` records its options as a list of words (`curve_args`) and its input
+files by SHA-256: `--verify` parses the words with the curve command's own parser (never a shell), accepts
+them only if every input file they name is one the record lists (and audit has found unchanged), reruns the
+command with its outputs in a temporary folder, and requires the same recorded parameters and every variable
+bit-identical (the same code on the same inputs; the curve has no random draws).
+
 A file's attributes are not covered by its data checksum, so a record may have been written by anyone:
 `--verify` never runs the recorded command line.  It parses the line with the package's own argument parser,
 accepts only the steps that write a netCDF file (spectrum, spectra-data, simulate, merge, theory), and builds
@@ -183,13 +189,50 @@ def _max_relative_difference(a: np.ndarray, b: np.ndarray) -> float:
     return float(rel.max()) if rel.size else 0.0
 
 
+def curve_arguments(original, root: Path) -> list[str]:
+    """The recorded options of a `ridgerenorm curve` file (its `curve_args`), as data: a JSON list of words that
+    the curve command's own parser accepts, whose input files are each one the record lists with its SHA-256.
+    RecordError (one line) otherwise; nothing of the record is run."""
+    from . import curve
+
+    text = original.attrs["curve_args"]
+    shown = str(text)[:80].encode("unicode_escape").decode()
+    try:
+        words = json.loads(text)
+    except ValueError:
+        words = None
+    if not (isinstance(words, list) and all(isinstance(w, str) for w in words)):
+        raise RecordError(f"recorded curve arguments are not a list of words: {shown}")
+    with contextlib.redirect_stderr(_stdio.StringIO()):
+        try:
+            args = curve.parser().parse_args(words + ["--out", "unused.nc"])
+        except SystemExit:
+            raise RecordError(f"recorded curve arguments are not valid for `ridgerenorm curve`: {shown}") from None
+    recorded = json.loads(original.attrs.get("inputs", "{}"))
+    for name in curve.INPUT_OPTIONS:
+        values = getattr(args, name)
+        for value in values if isinstance(values, list) else [] if values is None else [values]:
+            if value not in recorded:
+                raise RecordError(f"recorded --{name.replace('_', '-')} {value[:80]!r} is not one of the file's "
+                                  "checksummed inputs")
+            if not (root / value).is_file():
+                raise RecordError(f"recorded --{name.replace('_', '-')} {value[:80]!r}: the input file is missing")
+    return words
+
+
 def recompute(path):
     """Recompute `path` in a temporary folder; the original and the recomputed Dataset.  The commands are
-    rebuilt from the record (parse_record, step_argv), never run as recorded."""
+    rebuilt from the record (parse_record, step_argv; a curve's curve_arguments), never run as recorded."""
     original = io.read_dataset(path)
     if "command" not in original.attrs or "spec" not in original.attrs:
         raise RecordError(f"{path} records no command or no parameters to recompute it from")
     root = checkout_root(path)
+    if "curve_args" in original.attrs:  # `ridgerenorm curve`: its options, rerun with outputs in the temporary folder
+        words = curve_arguments(original, root)
+        with tempfile.TemporaryDirectory(prefix="ridgerenorm-audit-") as tmp:
+            out = str(Path(tmp) / "rebuilt.nc")
+            _run(["curve", *words, "--out", out, "--png", str(Path(tmp) / "rebuilt.png")], root)
+            return original, io.read_dataset(out)
     args = parse_record(original.attrs["command"])
     recorded = set(json.loads(original.attrs.get("inputs", "{}")))
     try:
@@ -223,6 +266,13 @@ def recompute_and_compare(path) -> dict[str, float]:
     """Recompute `path` in a temporary folder; return {variable: max relative difference} for the variables
     that are not bit-identical (empty: identical)."""
     return compare_datasets(*recompute(path))
+
+
+def parameter_differences(original, rebuilt) -> list[str]:
+    """The keys of the recorded parameters (`spec`) that the recomputation did not reproduce: a curve's
+    recorded options must give its recorded parameters (else the options or the parameters were edited)."""
+    a, b = json.loads(original.attrs["spec"]), json.loads(rebuilt.attrs["spec"])
+    return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
 
 
 def environment_report(original_attrs: dict, rebuilt_attrs: dict | None = None) -> str:
@@ -293,6 +343,11 @@ def main(path, verify: bool = False) -> int:
         return 0
     if verify:
         original, rebuilt = recompute(path)
+        keys = parameter_differences(original, rebuilt)
+        if keys:
+            print(f"verify: FAILED: the recorded arguments do not give the recorded parameters (they differ in "
+                  f"{', '.join(keys)}): the record was edited")
+            return 1
         differ = compare_datasets(original, rebuilt)
         if differ:
             worst = ", ".join(f"{k} ({v:.1e})" for k, v in sorted(differ.items(), key=lambda kv: -kv[1]))

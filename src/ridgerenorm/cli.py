@@ -137,7 +137,8 @@ def cmd_theory(args) -> None:
 
     t0 = time.perf_counter()
     spec = _spec(args.spec, "theory", "theory")
-    th = model_of(spec).theory(spec, io.read_dataset(args.spectrum))
+    pop = io.read_dataset(args.spectrum)
+    th = spectra.with_structure(model_of(spec).theory(spec, pop), pop)
     io.write_dataset(th, args.out, io.provenance(spec=spec, inputs=[args.spectrum], wall_time=time.perf_counter() - t0))
 
 

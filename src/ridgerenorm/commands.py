@@ -14,21 +14,30 @@ DESCRIPTION = ("Command-line entry point: one subcommand per pipeline step, so e
 
 def _curve_arguments(s: argparse.ArgumentParser) -> None:
     """The options of `ridgerenorm curve` (curve.py reads them; the module is imported only when it runs)."""
-    g = s.add_argument_group("population (one of three)")
+    # every key of a registered spectrum kind is the option of its name (--D, --path, ...); a teacher key k is
+    # --teacher-k (curve.py builds the specs from these names through the registry)
+    g = s.add_argument_group("population (one of two: a spectrum kind, or a config's experiment)")
     g.add_argument("--config", nargs="+", metavar="FILE", help="config YAML files, merged in order (with --experiment)")
     g.add_argument("--experiment", metavar="NAME", help="take spectrum, teacher, model and parameters from this experiment")
-    g.add_argument("--spectrum", metavar="KIND", help="a spectrum kind of the config (isotropic, power_law, blocks)")
+    g.add_argument("--spectrum", metavar="KIND", help="a registered spectrum kind (isotropic, power_law, blocks, file, "
+                   "dataset, digits, ...; docs/spectrum_kinds.md), its keys as the options below")
     g.add_argument("--D", type=int, help="input dimension (isotropic, power_law)")
     g.add_argument("--alpha", type=float, help="power-law exponent: eta_k = k^-alpha")
     g.add_argument("--sizes", type=int, nargs="+", help="block sizes (blocks)")
     g.add_argument("--values", type=float, nargs="+", help="block eigenvalues (blocks)")
-    g.add_argument("--r", type=float, help="source exponent of a power-law teacher (implies --teacher-kind power_law)")
-    g.add_argument("--teacher-kind", help="teacher kind (default: power_law with --r, blocks with --teacher-values, "
-                   "else flat)")
+    g.add_argument("--path", metavar="FILE", help="file: eta (and w, sigma_eps) in a .npy, .csv or .nc file; "
+                   "dataset: the data matrix X (n x D)")
+    g.add_argument("--w-path", metavar="FILE", help="file: the teacher w in its own .npy, .csv or .nc file")
+    g.add_argument("--labels", metavar="FILE", help="dataset: the labels y (n values), when --path does not hold them")
+    g.add_argument("--r", "--teacher-r", dest="teacher_r", type=float,
+                   help="source exponent of a power-law teacher (implies --teacher-kind power_law)")
+    g.add_argument("--teacher-kind", help="teacher kind (default: the kind whose keys are given, e.g. power_law with "
+                   "--r; else the spectrum's own teacher that needs no key (file, dataset); else flat)")
     g.add_argument("--teacher-values", type=float, nargs="+", help="teacher weight on each block (blocks)")
+    g.add_argument("--teacher-target", help="digits: labels or linear")
     g.add_argument("--teacher-norm", type=float, help="rescale the teacher to this Euclidean norm")
-    g.add_argument("--eigenvalues", metavar="FILE", help="population eigenvalues, .npy or .csv (one a line)")
-    g.add_argument("--teacher", metavar="FILE", help="teacher weights in the eigenbasis, .npy or .csv (one a line)")
+    g.add_argument("--eigenvalues", metavar="FILE", help="the same as --spectrum file --path FILE")
+    g.add_argument("--teacher", metavar="FILE", help="the same as --spectrum file --w-path FILE")
     m = s.add_argument_group("model")
     m.add_argument("--model", help="linear_ridge (default) or random_features")
     m.add_argument("--widths", type=int, nargs="+", metavar="N",

@@ -1,12 +1,16 @@
 """Theory learning curves for a spectrum and teacher of your own, without the pipeline (`ridgerenorm curve`).
 
-The population comes from one of three places:
+The population comes from one of two places:
   * an experiment of a config file (--config FILE... --experiment NAME): its spectrum, teacher, model and
     parameters, each of which the command line may override;
-  * a spectrum kind of the config on the command line (--spectrum KIND --D ... --alpha ... --r ...), checked
-    by the same rules as a config's experiment;
-  * two files (--eigenvalues FILE --teacher FILE), .npy or .csv with one number a line: the eigenvalues of
-    the population covariance and the teacher's weights in its eigenbasis.
+  * any registered spectrum kind (spectrum_kinds/) on the command line: --spectrum KIND with the kind's keys as
+    options of the same names (--D, --alpha, --sizes, --values, --path, --w-path, --labels, ...) and a teacher
+    (--teacher-kind, or the kind whose keys --teacher-<key> gives, or the spectrum's own teacher that needs no
+    key, or flat), checked and loaded by the registry's own code: `--spectrum file --path eig.nc` reads eta (and
+    w, sigma_eps) through the file kind's loader, `--spectrum dataset --path X.npy --labels y.npy` takes the
+    dataset's covariance, least-squares teacher and residual noise.  A default the spectrum supplies (a file's
+    sigma_eps) is used when --sigma-eps is not given.  --eigenvalues FILE [--teacher FILE] are the file kind's
+    path and w_path under their older names.  A bad key or file is the registry's one line, naming the option.
 
 The curve is the model's own theory (Model.point_theory, i.e. theory.linear_ridge or
 theory.random_features) on a geometric grid of P, at a fixed ridge (a number or lambda = P^-l) and, with
@@ -14,14 +18,17 @@ theory.random_features) on a geometric grid of P, at a fixed ridge (a number or 
 minimization over log lambda).  Outputs: a CF-1.11 netCDF file with provenance and data checksum
 (io.write_dataset) and a PNG carrying its provenance record (plotting.save_figure).
 
-Nothing here reads a file other than those named on the command line (and the package's own schema), so an
-installed wheel is all it needs.
+The netCDF file records the options as words (`curve_args`, recorded_args) and each input file's SHA-256, so
+`ridgerenorm audit --verify` can parse them with this command's own parser and recompute the curve.  Nothing
+here reads a file other than those named on the command line (and the package's own schema), so an installed
+wheel is all it needs.
 """
 
 from __future__ import annotations
 
+import json
 import time
-import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +37,7 @@ import xarray as xr
 from . import spectra
 from .quantities import attrs
 
-__all__ = ["CurveError", "load_vector", "load_population", "curve_models", "model_spec", "sample_grid",
+__all__ = ["CurveError", "Population", "load_population", "curve_models", "model_spec", "sample_grid",
            "optimal_ridge", "curve_dataset", "run"]
 
 
@@ -40,90 +47,133 @@ class CurveError(ValueError):
 
 # ---------------------------------------------------------------------------------------------- inputs
 
-
-def load_vector(path, option: str) -> np.ndarray:
-    """A 1-D float array from a .npy file or a .csv file with one number a line ('#' starts a comment)."""
-    path = Path(path)
-    where = f"error: {option} {path}"
-    suffix = path.suffix.lower()
-    if suffix not in (".npy", ".csv"):
-        raise CurveError(f"{where}: expected a .npy or .csv file, got suffix {path.suffix or '(none)'!r}")
-    if not path.is_file():
-        raise CurveError(f"{where}: no such file")
-    try:
-        if suffix == ".npy":
-            raw = np.load(path, allow_pickle=False)
-        else:
-            with warnings.catch_warnings():  # an empty file is reported below, in one line
-                warnings.simplefilter("ignore", UserWarning)
-                raw = np.loadtxt(path, delimiter=",", comments="#", dtype=float, ndmin=1)
-    except (OSError, ValueError, EOFError) as err:
-        raise CurveError(f"{where}: cannot read numbers ({' '.join(str(err).split())[:80]})") from None
-    if raw.dtype.kind not in "iuf":
-        raise CurveError(f"{where}: expected real numbers, got dtype {raw.dtype}")
-    values = np.asarray(raw, dtype=float)
-    if values.ndim != 1:
-        raise CurveError(f"{where}: is {values.ndim}-D (shape {values.shape}); expected one number a line (1-D)")
-    if values.size == 0:
-        raise CurveError(f"{where}: holds no numbers")
-    bad = np.flatnonzero(~np.isfinite(values))
-    if bad.size:
-        raise CurveError(f"{where}: number {bad[0] + 1} of the file ({float(values[bad[0]])!r}) is not finite")
-    return values
+# the options that name input files (audit.py checks them against the record before recomputing a curve)
+INPUT_OPTIONS = ("config", "path", "w_path", "labels", "eigenvalues", "teacher")
+# --eigenvalues FILE [--teacher FILE]: the file kind's `path` and `w_path` under their older names
+ALIASES = {"eigenvalues": ("file", "path"), "teacher": ("file", "w_path")}
 
 
-def _spec_from_options(args) -> tuple[dict, dict]:
-    """Spectrum and teacher specs of the command-line options (--spectrum KIND ...), checked like a config's."""
+@dataclass
+class Population:
+    """What the options name: eta and w, the population's description for the record, the config experiment
+    (or None), the input files, and defaults the spectrum supplies (a file's sigma_eps)."""
+
+    eta: np.ndarray
+    w: np.ndarray
+    source: dict
+    experiment: dict | None = None
+    files: list = field(default_factory=list)
+    defaults: dict = field(default_factory=dict)
+
+
+def _option(head: str, key: str, aliased: dict) -> str:
+    """The command-line option of a spectrum or teacher key: spectrum.<key> is --<key> (or the alias the
+    user gave), teacher.<key> is --teacher-<key> (its kind: --teacher-kind), spectrum.kind is --spectrum."""
+    if head == "spectrum":
+        return "--spectrum" if key == "kind" else aliased.get(key, "--" + key.replace("_", "-"))
+    return "--teacher-" + key.replace("_", "-")
+
+
+def _fail(aliased: dict):
+    def fail(path, value, why):
+        option = _option(path[0], path[1] if len(path) > 1 else "kind", aliased)
+        value = value if len(path) <= 2 else None  # an entry of a list: the option as a whole
+        shown = " ".join(str(v) for v in value) if isinstance(value, list) else value
+        raise CurveError(f"error: {option}{'' if value is None else f' {shown}'}: {' '.join(str(why).split())}")
+    return fail
+
+
+def _given(args, prefix: str, keys) -> dict:
+    return {k: getattr(args, prefix + k) for k in keys if getattr(args, prefix + k, None) is not None}
+
+
+def _teacher(spectrum: dict, given: dict, fail) -> dict:
+    """The teacher the options name: --teacher-kind, else the registered kind whose keys were given, else the
+    first kind defined on this spectrum that needs no key and accepts it (a file's own w), else one defined on
+    every spectrum that needs no key (flat)."""
+    from . import spectrum_kinds as sk
+
+    def fits(kind) -> bool:
+        return (kind.needs in (None, spectrum["kind"]) and set(given) <= set(kind.properties)
+                and set(kind.required) <= set(given))
+
+    def accepts(kind) -> bool:
+        problems = []
+        kind.check({"kind": kind.name, **given}, spectrum, lambda *problem: problems.append(problem))
+        return not problems
+
+    kinds = list(sk.TEACHER_KINDS.values())
+    if given:
+        chosen = next((k for k in kinds if fits(k) and k.needs is not None), None) or next(
+            (k for k in kinds if fits(k)), None)
+    else:
+        chosen = next((k for k in kinds if k.needs == spectrum["kind"] and fits(k) and accepts(k)), None) or next(
+            (k for k in kinds if k.needs is None and fits(k)), None)
+    if chosen is None:
+        key = sorted(given)[0] if given else "kind"
+        fail(("teacher", key), given.get(key), f"no teacher kind of spectrum.kind = {spectrum['kind']!r} takes "
+                                                f"{', '.join('--teacher-' + k for k in sorted(given))}: give --teacher-kind")
+    return {"kind": chosen.name, **given}
+
+
+def _spec_from_options(args) -> tuple[dict, dict, dict]:
+    """Spectrum and teacher specs of the command-line options (--spectrum KIND ..., or the file kind's
+    aliases), checked by the registry's own checks, and {spectrum key: option} of the aliases used.  Every
+    registered kind is reachable: a spectrum key is the option of its name (--D, --alpha, --path, ...)."""
+    from . import spectrum_kinds as sk
+
+    aliased = {key: f"--{name}" for name, (_, key) in ALIASES.items() if getattr(args, name) is not None}
+    kind = args.spectrum or ALIASES[next(iter(a for a in ALIASES if getattr(args, a) is not None))][0]
+    if aliased and args.spectrum is not None:
+        raise CurveError(f"error: {next(iter(aliased.values()))}: names a file spectrum; with --spectrum "
+                         f"{args.spectrum} give its keys ({', '.join(sorted(aliased))}) as options")
+    fail = _fail(aliased)
+    if kind not in sk.SPECTRUM_KINDS:
+        fail(("spectrum", "kind"), kind, f"unknown spectrum kind (known: {', '.join(sorted(sk.SPECTRUM_KINDS))})")
+    keys = {k for kd in sk.SPECTRUM_KINDS.values() for k in kd.properties} - {"sha256"}
+    spectrum = {"kind": kind, **_given(args, "", sorted(keys))}
+    spectrum.update({key: getattr(args, name) for name, (_, key) in ALIASES.items() if getattr(args, name) is not None})
+    sk.check(spectrum, None, fail)  # the spectrum first: a teacher may read its files
+    missing = sk.unavailable(spectrum)
+    if missing:
+        raise CurveError(f"error: --spectrum {kind}: {missing}")
+    teacher_keys = {k for kd in sk.TEACHER_KINDS.values() for k in kd.properties}
+    given = _given(args, "teacher_", sorted(teacher_keys))
+    teacher = {"kind": args.teacher_kind, **given} if args.teacher_kind else _teacher(spectrum, given, fail)
+    if args.teacher_norm is not None:
+        teacher["norm"] = args.teacher_norm
+    sk.check(spectrum, teacher, fail)
     from . import config as cfg
 
-    spectrum = {"kind": args.spectrum}
-    for key in ("D", "alpha", "sizes", "values"):
-        value = getattr(args, key)
-        if value is not None:
-            spectrum[key] = value
-    # a teacher kind is implied by the parameter given: r (power law) or block values; flat otherwise
-    kind = args.teacher_kind or ("power_law" if args.r is not None else "blocks" if args.teacher_values else "flat")
-    teacher = {"kind": kind}
-    for key, value in (("r", args.r), ("values", args.teacher_values), ("norm", args.teacher_norm)):
-        if value is not None:
-            teacher[key] = value
     cfg.check_experiment("curve", {"spectrum": spectrum, "teacher": teacher}, path=(), partial=True)
-    return spectrum, teacher
+    return spectrum, teacher, aliased
 
 
-def load_population(args) -> tuple[np.ndarray, np.ndarray, dict, dict | None, list]:
-    """(eta, w, description, experiment spec or None, input files) of the population the options name."""
-    sources = [args.eigenvalues is not None or args.teacher is not None, args.spectrum is not None,
-               args.experiment is not None]
-    if sum(sources) != 1:
-        raise CurveError("error: give exactly one population: --eigenvalues FILE --teacher FILE, "
-                         "--spectrum KIND [...], or --config FILE --experiment NAME")
-    if not sources[1]:
-        for key in ("D", "alpha", "sizes", "values", "r", "teacher_kind", "teacher_values", "teacher_norm"):
-            if getattr(args, key) is not None:
-                raise CurveError(f"error: --{key.replace('_', '-')} {getattr(args, key)}: describes a spectrum kind, "
-                                 "only with --spectrum KIND")
-    if sources[0]:
-        if args.eigenvalues is None or args.teacher is None:
-            missing = "--eigenvalues" if args.eigenvalues is None else "--teacher"
-            raise CurveError(f"error: {missing} FILE: required with {'--teacher' if missing == '--eigenvalues' else '--eigenvalues'}")
-        eta = load_vector(args.eigenvalues, "--eigenvalues")
-        negative = np.flatnonzero(eta < 0)
-        if negative.size:
-            raise CurveError(f"error: --eigenvalues {args.eigenvalues}: number {negative[0] + 1} of the file "
-                             f"({float(eta[negative[0]])!r}) is negative (a covariance has eigenvalues >= 0)")
-        if not np.any(eta > 0):
-            raise CurveError(f"error: --eigenvalues {args.eigenvalues}: every eigenvalue is 0")
-        w = load_vector(args.teacher, "--teacher")
-        if w.size != eta.size:
-            raise CurveError(f"error: --teacher {args.teacher}: has {w.size} values, --eigenvalues "
-                             f"{args.eigenvalues} has {eta.size} (one teacher weight per eigenvalue)")
-        files = [args.eigenvalues, args.teacher]
-        return eta, w, {"eigenvalues": str(args.eigenvalues), "teacher": str(args.teacher)}, None, files
-    if sources[1]:
-        spectrum, teacher = _spec_from_options(args)
-        eta, w = spectra.population(spectrum, teacher)
-        return eta, w, {"spectrum": spectrum, "teacher": teacher}, None, []
+def load_population(args) -> Population:
+    """The population the options name (eta, w, its description, the experiment, input files, defaults)."""
+    from . import spectrum_kinds as sk
+
+    by_kind = args.spectrum is not None or any(getattr(args, a) is not None for a in ALIASES)
+    if by_kind + (args.experiment is not None) != 1:
+        raise CurveError("error: give exactly one population: --spectrum KIND [...] (or --eigenvalues FILE "
+                         "[--teacher FILE]), or --config FILE --experiment NAME")
+    if by_kind:
+        spectrum, teacher, aliased = _spec_from_options(args)
+        exp = {"spectrum": spectrum, "teacher": teacher}
+        sk.resolve(exp)  # the content hash of its files; the label noise a file or dataset supplies
+        try:
+            eta, w = spectra.population(spectrum, teacher)
+        except ValueError as err:
+            raise CurveError(f"error: --spectrum {spectrum['kind']}: {' '.join(str(err).split())}") from None
+        files = sk.spectrum_kind(spectrum).input_files(spectrum)
+        defaults = {k: exp[k] for k in ("sigma_eps",) if k in exp}
+        return Population(eta, w, {"spectrum": spectrum, "teacher": teacher}, None, files, defaults)
+    spectrum_keys = {k for kd in sk.SPECTRUM_KINDS.values() for k in kd.properties}
+    teacher_keys = {"teacher_" + k for kd in sk.TEACHER_KINDS.values() for k in kd.properties}
+    for key in sorted(spectrum_keys | teacher_keys | {"teacher_kind", "teacher_norm"}):
+        if getattr(args, key, None) is not None:
+            raise CurveError(f"error: --{key.replace('_', '-')} {getattr(args, key)}: describes a spectrum kind, "
+                             "only with --spectrum KIND")
     from . import config as cfg
 
     if not args.config:
@@ -135,7 +185,8 @@ def load_population(args) -> tuple[np.ndarray, np.ndarray, dict, dict | None, li
     spec = cfg.experiment_spec(config, args.experiment)
     eta, w = spectra.population(spec["spectrum"], spec["teacher"])
     source = {"experiment": args.experiment, "spectrum": spec["spectrum"], "teacher": spec["teacher"]}
-    return eta, w, source, spec, list(args.config)
+    files = list(args.config) + sk.spectrum_kind(spec["spectrum"]).input_files(spec["spectrum"])
+    return Population(eta, w, source, spec, files)
 
 
 def curve_models() -> dict:
@@ -152,15 +203,16 @@ def _number(value, option: str, *, positive: bool = False) -> float:
     return v
 
 
-def model_spec(args, D: int, experiment: dict | None) -> dict:
-    """The model parameters the theory receives: the experiment's, overridden by the options given."""
+def model_spec(args, D: int, experiment: dict | None, defaults: dict | None = None) -> dict:
+    """The model parameters the theory receives: the experiment's (else the defaults the spectrum supplies,
+    e.g. a file's sigma_eps), overridden by the options given."""
     models = curve_models()
     name = args.model or (experiment or {}).get("model") or "linear_ridge"
     if name not in models:
         raise CurveError(f"error: --model {name!r}: has no theory learning curve (models with one: "
                          f"{', '.join(sorted(models))})")
     model = models[name]
-    spec = {"model": name, "D": int(D), "sigma_eps": 0.0}
+    spec = {"model": name, "D": int(D), "sigma_eps": 0.0, **(defaults or {})}
     if experiment is not None:  # its noise and ridge; its model's own keys when the model is the same
         own = tuple(model.theory_keys) if experiment["model"] == name else ()
         spec.update({k: experiment[k] for k in ("sigma_eps", "ridge") + own if k in experiment})
@@ -311,14 +363,42 @@ def _figure(ds: xr.Dataset, label: str):
 # ---------------------------------------------------------------------------------------------- command
 
 
+def parser():
+    """The parser of `ridgerenorm curve`'s options (the command's own grammar, commands.py)."""
+    import argparse
+
+    from .commands import _curve_arguments
+
+    p = argparse.ArgumentParser(prog="ridgerenorm curve", add_help=False)
+    _curve_arguments(p)
+    return p
+
+
+def recorded_args(args) -> list[str]:
+    """The options of `args` that differ from their defaults, as words (without --out and --png): the
+    record `ridgerenorm audit --verify` parses with `parser()` to recompute the curve.  Numbers are written
+    with repr, so they parse back to the same float."""
+    words = []
+    for action in parser()._actions:
+        value = getattr(args, action.dest, None)
+        if action.dest in ("out", "png") or not action.option_strings or value is None or value == action.default:
+            continue
+        words.append(action.option_strings[0])
+        if action.nargs == 0:
+            continue
+        words += [repr(v) if isinstance(v, float) else str(v) for v in (value if isinstance(value, list) else [value])]
+    return words
+
+
 def run(args) -> xr.Dataset:
     """`ridgerenorm curve`: write the curve's netCDF file and figure; returns the Dataset written."""
     from . import io
     from .plotting import save_figure
 
     t0 = time.perf_counter()
-    eta, w, source, experiment, files = load_population(args)
-    spec = model_spec(args, eta.size, experiment)
+    pop = load_population(args)
+    eta, w, experiment = pop.eta, pop.w, pop.experiment
+    spec = model_spec(args, eta.size, experiment, pop.defaults)
     if "ridge" not in spec and not args.optimal_ridge:
         raise CurveError("error: --ridge: give --ridge LAMBDA, --ridge-power L or --optimal-ridge")
     lo, hi = args.lambda_bounds
@@ -330,9 +410,13 @@ def run(args) -> xr.Dataset:
         ds = curve_dataset(model, spec, eta, w, P, optimal=args.optimal_ridge, bounds=(lo, hi))
     except ValueError as err:  # theory.py names the argument and value (e.g. a width of 0.5)
         raise CurveError(f"error: {' '.join(str(err).split())}") from None
-    record = {**spec, "population": source, "P": [float(P.min()), float(P.max()), int(P.size)],
+    record = {**spec, "population": pop.source, "P": [float(P.min()), float(P.max()), int(P.size)],
               "optimal_ridge": bool(args.optimal_ridge)}
-    io.write_dataset(ds, args.out, io.provenance(spec=record, inputs=files, wall_time=time.perf_counter() - t0))
+    attrs = io.provenance(spec=record, wall_time=time.perf_counter() - t0, extra={"curve_args": recorded_args(args)})
+    # a user's input file is recorded by the SHA-256 of its bytes (a netCDF file of their own records no data
+    # checksum of this package's); `ridgerenorm audit` checks it before it recomputes the curve
+    attrs["inputs"] = json.dumps({str(f): io.sha256(f) for f in pop.files}, sort_keys=True)
+    io.write_dataset(ds, args.out, attrs)
     png = args.png or str(Path(args.out).with_suffix(".png"))
     fig = _figure(ds, _label(spec))
     save_figure(fig, png, "png", io.provenance(spec=record, inputs=[args.out]))

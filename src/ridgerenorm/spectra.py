@@ -13,10 +13,17 @@ import numpy as np
 import xarray as xr
 
 from .grids import grid_q, ridge_values, sample_sizes, width_values
-from .spectrum_kinds import dimension, population
+from .spectrum_kinds import dimension, population, structure
 
 __all__ = ["population", "dimension", "sample_sizes", "grid_q", "ridge_values", "width_values",
-           "population_dataset"]
+           "population_dataset", "with_structure"]
+
+
+def with_structure(ds: xr.Dataset, population: xr.Dataset) -> xr.Dataset:
+    """`ds` (a theory file) with the population file's variables that describe its spectrum's shape (those not
+    over the eigen-index k, e.g. block_size): a figure reads them from the file it draws."""
+    shape = [name for name, v in population.data_vars.items() if "k" not in v.dims]
+    return ds.assign({name: population[name] for name in shape}) if shape else ds
 
 
 def population_dataset(spectrum: dict, teacher: dict) -> xr.Dataset:
@@ -30,6 +37,8 @@ def population_dataset(spectrum: dict, teacher: dict) -> xr.Dataset:
         },
         coords={"k": ("k", k, {"long_name": "eigen-index (descending eigenvalue)", "units": "1"})},
     )
+    for name, (dims, values, var_attrs) in structure(spectrum).items():
+        ds[name] = (dims, values, var_attrs)
     ds.attrs["D"] = int(eta.size)
     ds.attrs["teacher_norm"] = float(np.linalg.norm(w))
     ds.attrs["signal_power"] = float(np.sum(eta * w**2))

@@ -164,8 +164,11 @@ def plot_multiple_descent(spec: dict, data: dict):
     fig, (ax,) = new_figure(1, width=4.4, height=3.6)
     curves = (spec.get("params") or {}).get("curves") or MULTIPLE_DESCENT_DEFAULT
     _errors_panel(ax, sim, th, "P", names=[c for c in curves if c != "gcv"], gcv="gcv" in curves)
-    s = _spec(th)
-    sizes = s["spectrum"]["sizes"]
+    if "block_size" not in th:
+        raise ValueError("B4: the theory file has no block_size variable (made before the theory step carried the "
+                         "spectrum's blocks): rebuild it")
+    # the blocks as the theory file holds them (carried from the population file), not re-read from a config
+    sizes = [int(n) for n in th["block_size"].values]
     for k, n in enumerate(sizes[:-1]):  # N_1, N_2: the sizes of the leading blocks
         ax.axvline(n, ls="--", color="gray", lw=0.8, gid="vline")
         ax.annotate(f"$N_{k + 1}={n:g}$", (n, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -2),
@@ -174,6 +177,6 @@ def plot_multiple_descent(spec: dict, data: dict):
     ylim = (spec.get("params") or {}).get("ylim")
     if ylim:
         ax.set_ylim(*ylim)
-    blocks = ", ".join(f"{n}×{v:g}" for n, v in zip(sizes, s["spectrum"]["values"]))
+    blocks = ", ".join(f"{n}×{v:g}" for n, v in zip(sizes, th["block_value"].values))
     ax.set_title(f"spectrum blocks {blocks}\n" + parameter_line(_spec(sim)), fontsize=7, loc="left")
     return fig

@@ -20,7 +20,7 @@ import numpy as np
 from .base import SpectrumKind, TeacherKind, number
 
 __all__ = ["SpectrumKind", "TeacherKind", "SPECTRUM_KINDS", "TEACHER_KINDS", "register", "version", "spectrum_kind",
-           "teacher_kind", "dimension", "dimension_key", "size_keys", "population", "check", "spectrum_schema",
+           "teacher_kind", "dimension", "dimension_key", "size_keys", "population", "structure", "check", "spectrum_schema",
            "teacher_schema", "resolve", "unavailable", "file_keys", "anchor_paths", "caption_words", "label_parts", "guide_facts"]
 
 SPECTRUM_KINDS: dict[str, SpectrumKind] = {}
@@ -180,6 +180,11 @@ def population(spectrum: dict, teacher: dict) -> tuple[np.ndarray, np.ndarray]:
     if norm is not None:
         w = w * (float(norm) / np.linalg.norm(w))
     return eta, w
+
+
+def structure(spectrum: dict) -> dict:
+    """The spectrum's shape beyond eta as variables {name: (dims, values, attrs)} (SpectrumKind.structure)."""
+    return spectrum_kind(spectrum).structure(spectrum)
 
 
 def resolve(exp: dict) -> None:

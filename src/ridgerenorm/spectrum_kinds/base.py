@@ -72,6 +72,12 @@ class SpectrumKind:
         """Exponents the reference guides read (plotting/guides.py: alpha)."""
         return {}
 
+    def structure(self, spectrum: dict) -> dict:
+        """Variables that describe the spectrum's shape beyond eta, {name: (dims, values, attrs)} with dims not
+        the eigen-index k (the blocks' sizes): written into the population file and carried into the theory
+        file, so a figure reads them from its data (never re-derived from the config)."""
+        return {}
+
     def unavailable(self, spectrum: dict) -> str | None:
         """One line saying what this machine lacks to sample the population (an optional dependency), or
         None; the workflow leaves out the figures of an experiment that cannot run, saying why."""

@@ -30,6 +30,12 @@ class Blocks(SpectrumKind):
     def eigenvalues(self, spectrum):
         return np.repeat(np.asarray(spectrum["values"], dtype=float), spectrum["sizes"])
 
+    def structure(self, spectrum):
+        return {"block_size": ("block", np.asarray(spectrum["sizes"], dtype=np.int64),
+                               {"long_name": "number of modes in each block of the spectrum", "units": "1"}),
+                "block_value": ("block", np.asarray(spectrum["values"], dtype=float),
+                                {"long_name": "population eigenvalue of each block", "units": "1"})}
+
     def caption(self, spectrum):
         return (f"block spectrum, {len(spectrum['sizes'])} blocks of sizes {numbers(spectrum['sizes'])} with "
                 f"eigenvalues {numbers(spectrum['values'])} (D = {number(sum(spectrum['sizes']))})")

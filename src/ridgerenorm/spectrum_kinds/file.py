@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import TeacherKind
-from .files import PATH, SHA256, FileBacked, column, keyed, read_table, scalar, vector
+from .files import PATH, SHA256, FileBacked, KeyedProblem, column, keyed, read_table, scalar, vector
 
 FILE_KEYS = ("path", "w_path")
 
@@ -28,6 +28,8 @@ def load(spectrum: dict):
     table = keyed("path", spectrum, read_table)
     eta = keyed("path", spectrum, lambda p: vector(column(table, ("eta", ""), "eigenvalues"), "eta",
                                                     nonnegative=True))
+    if not np.any(eta > 0):
+        raise KeyedProblem("path", spectrum["path"], "every eigenvalue is 0")
     if "w_path" in spectrum:
         w_table = keyed("w_path", spectrum, read_table)
         w = keyed("w_path", spectrum, lambda p: vector(column(w_table, ("w", ""), "teacher w"), "w", eta.size))
