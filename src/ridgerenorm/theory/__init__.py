@@ -7,10 +7,13 @@ theory.linear_ridge(...)``); its modules are split by model beside one shared so
 
 - checks.py: the argument checks every public function runs;
 - solver.py: the spectral functionals df1, df2, tf1, tf1_prime, tf2 and the kappa solver solve_kappa;
-- linear_ridge.py: linear_ridge (§3);
-- random_features.py: random_features (§4, §5), with its kappa2 solver and feature layers;
+- lr.py: linear_ridge (§3);
+- rf.py: random_features (§4, §5), with its kappa2 solver and feature layers;
 - nonlinear.py: equivalent_theory, the Gaussian equivalent of nonlinear random features (§9);
 - phase.py: the phase diagram phase_rates, PHASE_LABELS (§6) and finite_width_exponent (C7).
+
+(The modules of linear ridge and random features are not named like their functions, so that
+``ridgerenorm.theory.linear_ridge`` is always the function, whichever of them was imported first.)
 
 Inputs that cannot lie: every public function validates its arguments (ValueError naming the argument and
 the offending value, e.g. "sigma_xi must be a finite number >= 0, got nan"); the solvers check their
@@ -27,10 +30,10 @@ of §9, which the simulation uses) lives outside it.
 from __future__ import annotations
 
 from ..errors import ConvergenceError  # re-exported: part of this package's API
-from .linear_ridge import linear_ridge
+from .lr import linear_ridge
 from .nonlinear import equivalent_theory
 from .phase import PHASE_LABELS, finite_width_exponent, phase_rates
-from .random_features import random_features
+from .rf import random_features
 from .solver import df1, df2, solve_kappa, tf1, tf1_prime, tf2
 
 __all__ = [

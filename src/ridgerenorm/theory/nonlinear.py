@@ -1,7 +1,7 @@
 """Theory of nonlinear random features (docs/theory.md §9): equivalent_theory, their Gaussian equivalent.
 
 act(h) - mu0 ~ mu1 h + mu* xi at the mean preactivation variance s = tr(Sigma)/D is the additive-noise model
-of §5 (random_features.py) with one layer of width N, sigma_xi = mu*/mu1 and ridge lam/mu1^2.  The
+of §5 (rf.py) with one layer of width N, sigma_xi = mu*/mu1 and ridge lam/mu1^2.  The
 coefficients mu0, mu1, mu* come from activations.py, which the simulation shares.
 """
 
@@ -11,7 +11,7 @@ import numpy as np
 import xarray as xr
 
 from ..activations import gaussian_equivalent
-from .random_features import random_features
+from .rf import random_features
 
 __all__ = ["equivalent_theory"]
 

@@ -92,7 +92,7 @@ def tf2(eta, w, kappa):
 
 # ---------------------------------------------------------------------------------------------
 # §3 the renormalized ridge kappa (the linear-ridge equation; random features solve it for kappa2
-# in random_features.py)
+# in rf.py)
 # ---------------------------------------------------------------------------------------------
 
 # Relative residual that every returned kappa meets in lam/kappa = (1 - q) + q (1 - df1(kappa)) (unless
