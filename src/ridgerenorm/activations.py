@@ -35,7 +35,17 @@ def _arcsin_minus_x(x):
 def gaussian_equivalent(activation: str, s) -> dict:
     """Coefficients of act(h) = mu0 + mu1 h + (a part uncorrelated with h of variance mu_star^2) for
     h ~ N(0, s) (s is the variance): mu0 = E act(h), mu1 = E[h act(h)]/s = E act'(h) (Stein),
-    mu_star^2 = E act(h)^2 - mu0^2 - mu1^2 s.  Vectorized over s >= 0."""
+    mu_star^2 = E act(h)^2 - mu0^2 - mu1^2 s.  Vectorized over s >= 0.
+
+    Examples
+    --------
+    ReLU: mu0 = sqrt(s/(2 pi)), mu1 = 1/2 and mu_star^2 = s (1/4 - 1/(2 pi)).
+
+    >>> import numpy as np
+    >>> ge = gaussian_equivalent("relu", 1.0)
+    >>> print(f'{ge["mu0"]:.6f} {ge["mu1"]:.6f} {ge["mu_star"]:.6f} {np.sqrt(0.25 - 0.5 / np.pi):.6f}')
+    0.398942 0.500000 0.301405 0.301405
+    """
     _check_activation(activation)
     s = np.asarray(s, dtype=float)
     if activation == "relu":

@@ -291,12 +291,42 @@ def random_features(
     """Theory of linear random-feature ridge regression (docs/theory.md §4) and its additive-noise
     variant (§5), for one (widths=[N]) or several feature layers.
 
-    eta, w: population spectrum and teacher in its eigenbasis (length D).  P, lam: scalars or
-    equal-length 1-D arrays (a per-point lam allows schedules lam = P^-l); lam = 0 is the
-    minimum-norm limit.  sigma_xi: std of the additive feature noise.  weight_spectra: None
-    (isotropic weights) or one entry per layer, None or a 1-D array s of length N_l for
-    F_l = G diag(sqrt(s))/sqrt(N_{l-1}).
+    Parameters
+    ----------
+    eta : array_like
+        Population eigenvalues (length D), finite and >= 0.
+    w : array_like
+        Teacher in the eigenbasis of eta (length D), finite.
+    P : float or array_like
+        Sample sizes, finite and > 0.
+    widths : int or sequence of int
+        Widths N_1, ..., N_L of the feature layers (positive integers; [N] for one layer).
+    lam : float or array_like
+        Readout ridges, finite and >= 0; lam = 0 is the minimum-norm limit.  P and lam are scalars or
+        equal-length 1-D arrays (a per-point lam allows schedules lam = P^-l).
+    sigma_eps : float, optional
+        Standard deviation of the label noise, >= 0.
+    sigma_xi : float, optional
+        Standard deviation of the additive feature noise (§5), >= 0.
+    weight_spectra : sequence, optional
+        None (isotropic weights) or one entry per layer, None or a 1-D array s of length N_l for
+        F_l = G diag(sqrt(s))/sqrt(N_{l-1}).
 
+    Returns
+    -------
+    xarray.Dataset
+        Over ``point`` (squeezed for scalar P and lam): P, lam, kappa1, kappa2, df1 (t at kappa2: df1-bar
+        when sigma_xi > 0), df1_plain, df2, gamma1, gamma2, rho, kappa2_tf1, bias, var_x, var_f, var_xf,
+        var_xeps, var_xfeps, eg and etr; attributes model, D, sigma_eps, sigma_xi, widths and
+        structured_weights.
+
+    Raises
+    ------
+    ConvergenceError
+        If kappa2 misses its residual tolerance at some point.
+
+    Notes
+    -----
     Branch: with t(kappa) = df1(kappa) + sigma_xi^2/kappa (= df1 when sigma_xi = 0, decreasing in
     kappa), the physical kappa2 is the root of lam = kappa2 prod_{l<L}(D/N_l) prod_l X_l (1 - q t)
     above the point kappa* where t = min(P, N_1..N_L)/D, i.e. where every factor is positive; the
@@ -311,9 +341,25 @@ def random_features(
     At lam = 0 the binding constraint is applied exactly (factor 0, rho = 0 for a width bottleneck,
     lam/kappa1 = 0 when P binds) rather than evaluated as 0/0.
 
-    Returns a Dataset over ``point`` with P, lam, kappa1, kappa2, df1 (t at kappa2: df1-bar when
-    sigma_xi > 0), df1_plain, df2, gamma1, gamma2, rho, kappa2_tf1, bias, var_x, var_f, var_xf,
-    var_xeps, var_xfeps, eg and etr.
+    Examples
+    --------
+    Ridgeless random features on isotropic data (D = 100, sum_k w_k^2 = 1, no noise) with fewer features
+    than samples, N = 50 < P = 200: the N features span N/D of the signal, and
+    E_g = (1 - N/D)/(1 - N/P) = 2/3.
+
+    >>> import numpy as np
+    >>> from ridgerenorm import theory
+    >>> D = 100
+    >>> eta, w = np.ones(D), np.full(D, D**-0.5)
+    >>> print(theory.random_features(eta, w, 200, [50], 0.0).eg.values.round(6))
+    0.666667
+
+    A layer much wider than P and D turns the readout ridge (which acts as lam D/N on the data) off: the
+    error is that of ridgeless linear regression, 1 - P/D = 0.5 at P = 50 and 0 at P = 200.
+
+    >>> th = theory.random_features(eta, w, [50, 200], [10**7], 0.1)
+    >>> print(th.eg.values.round(4), theory.linear_ridge(eta, w, [50, 200], 0.0).eg.values)
+    [0.5 0. ] [0.5 0. ]
     """
     eta = _check_spectrum(eta)
     w = _check_teacher(w, eta)

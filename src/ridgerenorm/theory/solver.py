@@ -58,32 +58,144 @@ def _tf1_prime(eta, w, kappa):
 
 
 def df1(eta, kappa):
-    """(1/D) sum_k eta_k / (eta_k + kappa)."""
+    """(1/D) sum_k eta_k / (eta_k + kappa).
+
+    Parameters
+    ----------
+    eta : array_like
+        Population eigenvalues (length D), finite and >= 0.
+    kappa : float or array_like
+        Ridge arguments, finite and >= 0, any shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        df1 at each kappa, with the shape of kappa.  At kappa = 0 a zero eigenvalue contributes its
+        kappa -> 0+ limit 0, so df1(0) = rank/D.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ridgerenorm import theory
+    >>> eta = np.array([1.0, 0.5, 0.25, 0.0])
+    >>> print(theory.df1(eta, [0.0, 1.0]))  # (1/4)(1/2 + 1/3 + 1/5 + 0) at kappa = 1
+    [0.75       0.25833333]
+    """
     eta, kappa = _check_spectrum(eta), _check_kappa(kappa)
     return _df1(eta, kappa)
 
 
 def df2(eta, kappa):
-    """(1/D) sum_k eta_k^2 / (eta_k + kappa)^2."""
+    """(1/D) sum_k eta_k^2 / (eta_k + kappa)^2.
+
+    Parameters
+    ----------
+    eta : array_like
+        Population eigenvalues (length D), finite and >= 0.
+    kappa : float or array_like
+        Ridge arguments, finite and >= 0, any shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        df2 at each kappa, with the shape of kappa (df2(0) = rank/D).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ridgerenorm import theory
+    >>> eta = np.array([1.0, 0.5, 0.25, 0.0])
+    >>> print(theory.df2(eta, [0.0, 1.0]))  # (1/4)(1/4 + 1/9 + 1/25 + 0) at kappa = 1
+    [0.75       0.10027778]
+    """
     eta, kappa = _check_spectrum(eta), _check_kappa(kappa)
     return _df2(eta, kappa)
 
 
 def tf1(eta, w, kappa):
-    """sum_k w_k^2 eta_k / (eta_k + kappa)."""
+    """sum_k w_k^2 eta_k / (eta_k + kappa).
+
+    Parameters
+    ----------
+    eta : array_like
+        Population eigenvalues (length D), finite and >= 0.
+    w : array_like
+        Teacher in the eigenbasis of eta (length D), finite.
+    kappa : float or array_like
+        Ridge arguments, finite and >= 0, any shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        tf1 at each kappa, with the shape of kappa.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ridgerenorm import theory
+    >>> eta, w = np.array([1.0, 0.5, 0.25, 0.0]), np.array([1.0, 1.0, 0.5, 0.5])
+    >>> print(theory.tf1(eta, w, [0.0, 1.0]))  # 1/2 + 1/3 + 0.25/5 at kappa = 1
+    [2.25       0.88333333]
+    """
     eta, kappa = _check_spectrum(eta), _check_kappa(kappa)
     w2 = _check_teacher(w, eta) ** 2
     return (_ratio(eta, kappa) @ w2).reshape(np.shape(kappa))
 
 
 def tf1_prime(eta, w, kappa):
-    """sum_k w_k^2 eta_k / (eta_k + kappa)^2 (minus the kappa-derivative of tf1)."""
+    """sum_k w_k^2 eta_k / (eta_k + kappa)^2 (minus the kappa-derivative of tf1).
+
+    Parameters
+    ----------
+    eta : array_like
+        Population eigenvalues (length D), finite and >= 0.
+    w : array_like
+        Teacher in the eigenbasis of eta (length D), finite.
+    kappa : float or array_like
+        Ridge arguments, finite and >= 0, any shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        tf1' at each kappa, with the shape of kappa; kappa^2 tf1'(kappa) is the linear-ridge Bias^2.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ridgerenorm import theory
+    >>> eta, w = np.array([1.0, 0.5, 0.25, 0.0]), np.array([1.0, 1.0, 0.5, 0.5])
+    >>> print(theory.tf1_prime(eta, w, [0.0, 1.0]))  # sum of w_k^2 / eta_k over eta_k > 0 at kappa = 0
+    [4.         0.51222222]
+    """
     eta, kappa = _check_spectrum(eta), _check_kappa(kappa)
     return _tf1_prime(eta, _check_teacher(w, eta), kappa)
 
 
 def tf2(eta, w, kappa):
-    """sum_k w_k^2 eta_k^2 / (eta_k + kappa)^2."""
+    """sum_k w_k^2 eta_k^2 / (eta_k + kappa)^2.
+
+    Parameters
+    ----------
+    eta : array_like
+        Population eigenvalues (length D), finite and >= 0.
+    w : array_like
+        Teacher in the eigenbasis of eta (length D), finite.
+    kappa : float or array_like
+        Ridge arguments, finite and >= 0, any shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        tf2 at each kappa, with the shape of kappa.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ridgerenorm import theory
+    >>> eta, w = np.array([1.0, 0.5, 0.25, 0.0]), np.array([1.0, 1.0, 0.5, 0.5])
+    >>> print(theory.tf2(eta, w, [0.0, 1.0]))  # 1/4 + 1/9 + 0.25/25 at kappa = 1
+    [2.25       0.37111111]
+    """
     eta, kappa = _check_spectrum(eta), _check_kappa(kappa)
     w2 = _check_teacher(w, eta) ** 2
     return ((_ratio(eta, kappa) ** 2) @ w2).reshape(np.shape(kappa))
@@ -234,6 +346,31 @@ def _solve_kappa(eta: np.ndarray, P_arr: np.ndarray, lam_arr: np.ndarray, rtol: 
 def solve_kappa(eta, P, lam, *, rtol: float = 1e-12, max_iter: int = 500) -> np.ndarray:
     """Renormalized ridge kappa solving lam = kappa (1 - (D/P) df1(kappa)), for every grid point.
 
+    Parameters
+    ----------
+    eta : array_like
+        Population eigenvalues (length D), finite and >= 0.
+    P : float or array_like
+        Sample sizes, finite and > 0.
+    lam : float or array_like
+        Ridges, finite and >= 0 (0 is the ridgeless limit); P and lam broadcast together.
+    rtol : float, optional
+        Newton step tolerance, in (0, 1).
+    max_iter : int, optional
+        Iteration cap of each stage.
+
+    Returns
+    -------
+    numpy.ndarray
+        kappa at each grid point, with the broadcast shape of P and lam.
+
+    Raises
+    ------
+    ConvergenceError
+        If a point misses the residual tolerance after the bisection fallback.
+
+    Notes
+    -----
     g(kappa) = kappa - (1/P) sum_k kappa eta_k/(eta_k + kappa) - lam is convex with g(0) = -lam, so
     Newton's method started above the root (kappa_0 = lam + sum(eta)/P) decreases monotonically to
     the unique positive root (step tolerance rtol, at most max_iter steps).  For lam = 0 the same
@@ -246,6 +383,25 @@ def solve_kappa(eta, P, lam, *, rtol: float = 1e-12, max_iter: int = 500) -> np.
     round-off, and extreme lam -- are re-solved by bisection on that residual (at most max_iter
     steps per stage); points Newton settled are not touched.  A point that still misses the
     tolerance raises ConvergenceError.
+
+    Examples
+    --------
+    For an isotropic spectrum (eta_k = 1) df1(kappa) = 1/(1 + kappa), and the equation is the quadratic
+    kappa^2 + (1 - q - lam) kappa - lam = 0, q = D/P:
+
+    >>> import numpy as np
+    >>> from ridgerenorm import theory
+    >>> D, P, lam = 100, 200, 0.1
+    >>> kappa = theory.solve_kappa(np.ones(D), P, lam)
+    >>> b = 1 - D / P - lam
+    >>> closed = (-b + np.sqrt(b * b + 4 * lam)) / 2
+    >>> print(f"{float(kappa):.12f} {closed:.12f}")
+    0.174165738677 0.174165738677
+
+    Ridgeless (lam = 0): kappa = D/P - 1 below the interpolation threshold P = D, and 0 from there on.
+
+    >>> print(theory.solve_kappa(np.ones(D), [50, 100, 200], 0.0))
+    [1. 0. 0.]
     """
     eta = _check_spectrum(eta)
     _check_solver(rtol, max_iter)
