@@ -127,7 +127,8 @@ def e2():
     b_j for 20 feature draws; Bias^2 (mean over pairs j != j') and Var_F of the exact erf predictors and of the
     same-size Gaussian-equivalent model (mu1 F^T Sigma F + mu*^2 I, noise independent across draws), against the
     theory; Sigma scaled by c and w by 1/sqrt(c) moves only s = tr Sigma / D."""
-    from ridgerenorm.models.nonlinear_features import NonlinearFeatures, equivalent_theory, gaussian_equivalent
+    from ridgerenorm.activations import gaussian_equivalent
+    from ridgerenorm.models.nonlinear_features import NonlinearFeatures
 
     D, N, m, alpha, r, lam = 1000, 250, 20, 1.8, 1.2, 1e-8
     k = np.arange(1, D + 1)
@@ -159,7 +160,7 @@ def e2():
             line.append(f"{kind}: Bias^2 {bias:.3g} +- {se:.2g}, Var_F {np.trace(G) / m - bias:.3g}")
         bias, se = pair_mean(grams["exact"] - grams["equivalent"])
         line.append(f"exact - equivalent (same F): {bias:.3g} +- {se:.2g}")
-        th = equivalent_theory(eta, w, np.array([1e9]), N, np.array([lam]), "erf")
+        th = theory.equivalent_theory(eta, w, np.array([1e9]), N, np.array([lam]), "erf")
         line.append(f"theory: Bias^2 {float(th['bias'].values[0]):.3g}, Var_F {float(th['var_f'].values[0]):.3g}")
         print(" | ".join(line), flush=True)
 

@@ -31,6 +31,7 @@ version = release
 extensions = [
     "myst_nb",  # MyST Markdown pages and the executed tutorial notebook
     "sphinx.ext.autodoc",
+    "sphinx.ext.napoleon",  # numpydoc sections (Parameters, Returns, Examples) of the theory's docstrings
 ]
 
 # Pages are .md, .rst and .ipynb files (paper_parameters.yaml is data); _build and executed copies are output.
@@ -57,6 +58,9 @@ highlight_language = "none"
 autodoc_member_order = "bysource"
 autodoc_default_options = {"members": True, "show-inheritance": True}
 autodoc_typehints = "signature"  # annotations stay with their argument (many arguments have none)
+# Only numpydoc sections are parsed: a Google-style "Returns:" line in other docstrings stays plain text.
+napoleon_google_docstring = False
+napoleon_numpy_docstring = True
 
 html_theme = "alabaster"
 html_title = f"ridgerenorm {release}"

@@ -216,12 +216,10 @@ def test_the_warned_point_is_infinite_in_the_theory():
         eg = theory.random_features(eta, w, P, [400], np.zeros(6), sigma_eps=sigma_eps, sigma_xi=0.1).eg.values
         assert np.isinf(eg[4]) and np.isfinite(eg[[0, 1, 2, 3, 5]]).all(), eg
     # nonlinear features (Gaussian equivalent), ReLU and erf, N below and above D: P = N
-    from ridgerenorm.models.nonlinear_features import equivalent_theory
-
     for activation in ("relu", "erf"):
         for N in (100, 300):
             P = np.array([N - 1.0, N, N + 1.0])
-            eg = equivalent_theory(eta, w, P, N, np.zeros(3), activation, 0.25).eg.values
+            eg = theory.equivalent_theory(eta, w, P, N, np.zeros(3), activation, 0.25).eg.values
             assert np.isinf(eg[1]) and np.isfinite(eg[[0, 2]]).all(), (activation, N, eg)
 
 

@@ -21,7 +21,7 @@ def _results(root):
                     coords={"P": ("P", np.arange(5), {"long_name": "samples", "units": "1"})})
     io.write_dataset(ds, root / "results" / "quick" / "theory" / "x.nc", io.provenance(spec={"name": "x"}, inputs=[]))
     (root / "results" / "quick" / "code").mkdir(parents=True)
-    (root / "results" / "quick" / "code" / "theory.sha256").write_text("0" * 64 + "  ridgerenorm/theory.py\n")
+    (root / "results" / "quick" / "code" / "theory.sha256").write_text("0" * 64 + "  ridgerenorm/theory/solver.py\n")
     (root / "results" / "quick" / "benchmarks" / "theory").mkdir(parents=True)
     (root / "results" / "quick" / "benchmarks" / "theory" / "x.tsv").write_text("s\n1.0\n")
     (root / "Snakefile").write_text("")

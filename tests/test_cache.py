@@ -1,5 +1,5 @@
 """Content-addressed results: a fresh checkout given an exported bundle builds every figure without a
-simulation, an edit to theory.py reruns only what depends on it, corrupt files are rebuilt, and the CI
+simulation, an edit to the theory reruns only what depends on it, corrupt files are rebuilt, and the CI
 workflow that runs this sequence is valid."""
 
 import os
@@ -34,7 +34,7 @@ def test_fresh_clone_with_bundle_builds_every_figure_without_simulating(clone_b)
 
 def test_edit_to_theory_reruns_only_what_depends_on_it(clone_b):
     clone, _, _ = clone_b
-    with edited(clone, clone / "src" / "ridgerenorm" / "theory.py"):
+    with edited(clone, clone / "src" / "ridgerenorm" / "theory" / "solver.py"):
         jobs = job_counts(snakemake(clone, "-n", *QUICK))
     config = yaml.safe_load((clone / "config" / "config.yaml").read_text())
     theory_plots = {m for m in {k.plot_module for k in FIGURE_KINDS.values()} if "ridgerenorm.theory" in closure([m])}
@@ -168,7 +168,7 @@ def test_code_stamps_do_not_depend_on_where_the_package_is_installed(tmp_path):
                              text=True, env=dict(os.environ, PYTHONPATH=str(path)), check=True)
         imported, stamps[where] = res.stdout.split("\n", 1)
         assert imported.startswith(str(path)), imported
-    assert stamps["checkout"] == stamps["copy"] and "  ridgerenorm/theory.py\n" in stamps["copy"], stamps
+    assert stamps["checkout"] == stamps["copy"] and "  ridgerenorm/theory/solver.py\n" in stamps["copy"], stamps
 
 
 def test_a_run_on_other_code_says_so(tmp_path):

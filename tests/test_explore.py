@@ -20,7 +20,6 @@ from ridgerenorm import config as cfg
 from ridgerenorm import io, spectra, theory
 from ridgerenorm.explore.core import Explorer, config_yaml, html_label
 from ridgerenorm.models.base import theory_sample_sizes
-from ridgerenorm.models.nonlinear_features import equivalent_theory
 from ridgerenorm.plotting.style import log_error_bars
 from ridgerenorm.quantities import QUANTITIES, value_of
 
@@ -71,7 +70,7 @@ def tiny_root(tmp_path_factory):
 
 
 def api_theory(exp: dict, P, population=None):
-    """The theory API (theory.py, or the nonlinear model's Gaussian equivalent) at an experiment's parameters
+    """The theory API (theory.linear_ridge, random_features or equivalent_theory) at an experiment's parameters
     (population: the (eta, w) to use instead of the experiment's spectrum and teacher)."""
     eta, w = population if population is not None else spectra.population(exp["spectrum"], exp["teacher"])
     lam = spectra.ridge_values(exp["ridge"], P)
@@ -80,7 +79,7 @@ def api_theory(exp: dict, P, population=None):
     if exp["model"] == "random_features":
         return theory.random_features(eta, w, P, exp["widths"], lam, sigma_eps=exp["sigma_eps"],
                                       sigma_xi=exp["sigma_xi"])
-    return equivalent_theory(eta, w, P, exp["widths"][-1], lam, exp["activation"], exp["sigma_eps"])
+    return theory.equivalent_theory(eta, w, P, exp["widths"][-1], lam, exp["activation"], exp["sigma_eps"])
 
 
 def assert_curves_are_the_theory(curves, exp, rtol=1e-9, population=None):
@@ -555,7 +554,7 @@ def test_page_draws_an_uploaded_spectrum(tiny_root, tmp_path):
         assert {name for name, _, _ in drawn} == {"eg", "etr", "bias", "var_x", "var_xeps"}
         assert_curves_are_the_theory(drawn, state, population=(eta, w))
         _, P, y = next(c for c in drawn if c[0] == "eg")
-        for i in (0, len(P) // 2, len(P) - 1):  # E_g at a few P, from theory.py with the test's own numbers
+        for i in (0, len(P) // 2, len(P) - 1):  # E_g at a few P, from the theory with the test's own numbers
             want = theory.linear_ridge(eta, w, np.array([P[i]]), np.array([state["ridge"]]), state["sigma_eps"])
             assert y[i] == pytest.approx(float(want["eg"].values[0]), rel=1e-9)
         own = driver.find_element("css selector", "#spectrum-kind option[value=file]").text

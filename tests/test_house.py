@@ -15,7 +15,7 @@ PACKAGE = PACKAGE_DIR.name
 # each module's layer, by its first name inside the package (a subpackage's modules share its layer)
 LAYERS = {
     0: ("errors", "finite", "strict_yaml", "limits", "progress", "parallel", "streams", "features", "fits", "costs",
-        "theory", "densities", "io", "quantities", "estimators", "notes", "grids"),
+        "activations", "theory", "densities", "io", "quantities", "estimators", "notes", "grids"),
     1: ("models", "plotting", "spectra", "spectrum_kinds"),
     2: ("config", "commands", "cli", "cache", "deps", "status", "audit", "captions", "report_tables", "agreement",
         "exponents", "curve", "explore", "inventory", "summary", "verdicts", "worker"),

@@ -17,10 +17,11 @@ from ridgerenorm.estimators import (label_noise_components, two_way_components, 
                                    two_way_statistics)
 from ridgerenorm.features import feature_weights
 from ridgerenorm.models import get_model
-from ridgerenorm.models.nonlinear_features import (ACTIVATIONS, NonlinearFeatures, equivalent_theory,
-                                                   gaussian_equivalent, kernel, nl_error_statistics,
-                                                   simulate_nonlinear_features, two_way_statistics_from_blocks)
+from ridgerenorm.activations import ACTIVATIONS, gaussian_equivalent, kernel
+from ridgerenorm.models.nonlinear_features import (NonlinearFeatures, nl_error_statistics, simulate_nonlinear_features,
+                                                   two_way_statistics_from_blocks)
 from ridgerenorm.spectra import population
+from ridgerenorm.theory import equivalent_theory
 from ridgerenorm.streams import STREAM_DATA, seed_sequence
 
 ACT = {"relu": lambda u: np.maximum(u, 0.0), "erf": scipy.special.erf}

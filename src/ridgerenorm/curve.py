@@ -408,7 +408,7 @@ def run(args) -> xr.Dataset:
     model = curve_models()[spec["model"]]
     try:
         ds = curve_dataset(model, spec, eta, w, P, optimal=args.optimal_ridge, bounds=(lo, hi))
-    except ValueError as err:  # theory.py names the argument and value (e.g. a width of 0.5)
+    except ValueError as err:  # the theory names the argument and value (e.g. a width of 0.5)
         raise CurveError(f"error: {' '.join(str(err).split())}") from None
     record = {**spec, "population": pop.source, "P": [float(P.min()), float(P.max()), int(P.size)],
               "optimal_ridge": bool(args.optimal_ridge)}

@@ -4,7 +4,7 @@ A step is a CLI subcommand, `ridgerenorm <step>`.  Its modules are the import cl
 that the subcommand reaches: every module-level import of every module reached, plus the imports placed
 inside the functions that belong to the step (cli.py's `_load_modules`, which every step runs, `cmd_<step>`,
 and functions or model methods named after the step, such as `Model.simulate`).  The package keeps step-specific heavy imports inside those
-functions (models import theory.py only in their `theory` method), so an edit to a module reruns exactly
+functions (models import the theory package only in their `theory` method), so an edit to a module reruns exactly
 the steps that import it.  tests/test_deps.py checks the closure against the modules a real run of each
 subcommand has loaded.
 

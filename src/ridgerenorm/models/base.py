@@ -5,9 +5,12 @@ and checks, and the four steps of an experiment: simulate a block of data draws,
 error components, evaluate the theory on a grid, and the memory and flops a simulation job costs.  It also
 names the equations its captions list and the quantities it produces (quantities.py describes them).
 
-A model imports theory.py inside its `theory` method and estimators.py inside `merge`, on purpose: the code
-stamp a step's results record (deps.py) follows where imports are placed, counting the imports inside the
-functions named after the step, so an edit to the theory reruns the theory step and not the simulations.
+A model imports the theory package inside its `theory` method and estimators.py inside `merge`, on purpose:
+the code stamp a step's results record (deps.py) follows where imports are placed, counting the imports inside
+the functions named after the step, so an edit to the theory reruns the theory step and not the simulations.
+Importing any one theory module (`from ..theory.solver import ...`) runs theory/__init__.py and so loads them
+all: what a simulation needs must not come from the theory package (activations.py holds what the nonlinear
+simulation and its theory share).
 """
 
 from __future__ import annotations
@@ -88,7 +91,7 @@ class Model:
         raise NotImplementedError
 
     def point_theory(self, spec: dict, eta, w, P, lam) -> xr.Dataset:
-        """The theory (theory.py) at sample sizes P and ridges lam (equal-length arrays, one lambda per P)
+        """The theory (the theory package) at sample sizes P and ridges lam (equal-length arrays, one lambda per P)
         for population eigenvalues eta and teacher w, as a Dataset over `point`.  Models whose theory is a
         function of (P, lambda) on a sample grid provide it; `ridgerenorm curve` evaluates it."""
         raise NotImplementedError(f"model {self.name!r} has no theory over (P, lambda)")
@@ -157,7 +160,7 @@ def theory_sample_sizes(spec: dict):
 
 
 def grid_theory_memory_mb(spec: dict) -> int:
-    """Memory (MB) of a theory job on a sample grid: theory.py forms (point, D) arrays, at most three at a time
+    """Memory (MB) of a theory job on a sample grid: the theory forms (point, D) arrays, at most three at a time
     (measured: 24-25 bytes per point per dimension for linear ridge, linear and nonlinear random features)."""
     from ..costs import declared_mb
 
@@ -219,7 +222,7 @@ def two_way_dataset(spec: dict, ds: xr.Dataset, comp: dict, per_draw) -> xr.Data
 
 
 def grid_theory_dataset(th: xr.Dataset, spec: dict, P, P_sim, derived=()) -> xr.Dataset:
-    """A theory Dataset over `point` (theory.py) as the file over P: the `derived` quantities added, every
+    """A theory Dataset over `point` (the theory package's) as the file over P: the `derived` quantities added, every
     variable described, q and the simulated-grid mask as coordinates."""
     values = add_derived({name: th[name] for name in th.data_vars}, derived)
     th = th.assign(**{k: v for k, v in values.items() if k not in th.data_vars})

@@ -18,7 +18,9 @@ estimates of the exact function-space decomposition.
 
 Theory: the Gaussian equivalent act(h) - mu0 ~ mu1 h + mu* xi at the mean preactivation variance
 s = tr(Sigma)/D, i.e. the additive-noise model of §5 with sigma_xi = mu*/mu1 and ridge lam/mu1^2; the readout
-ridge kappa1 is reported in the units of the real features (times mu1^2).
+ridge kappa1 is reported in the units of the real features (times mu1^2).  It is theory.equivalent_theory
+(theory/nonlinear.py), which the `theory` method calls; the closed forms of the activations (mu0, mu1, mu*
+and the kernels) are in activations.py, shared by the simulation and the theory.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import numpy as np
 import scipy.special
 from threadpoolctl import threadpool_limits
 
+from ..activations import ACTIVATIONS, _check_activation, gaussian_equivalent, kernel
 from ..costs import declared_mb, factor_flops, gram_flops
 from ..features import feature_runs, feature_weights
 from ..fits import build_systems, split_grid, systems_flops
@@ -42,61 +45,9 @@ from .base import (FUNCTIONALS, Model, block_provenance, concat_blocks, grid_blo
 from .random_features import RANDOM_FEATURES, RF_COMMON_EQUATIONS, rf_group_bytes
 
 __all__ = ["ACTIVATIONS", "NONLINEAR_RANDOM_FEATURES", "NonlinearFeatures", "gaussian_equivalent", "kernel",
-           "simulate_nonlinear_features", "nl_error_statistics", "two_way_statistics_from_blocks",
-           "equivalent_theory"]
+           "simulate_nonlinear_features", "nl_error_statistics", "two_way_statistics_from_blocks"]
 
-ACTIVATIONS = ("relu", "erf")
 PER_DRAW = ("eg", "etr", "df1_hat", "kappa_hat", "gcv")
-
-
-# -------------------------------------------------------------------- closed forms (docs/theory.md §9)
-
-
-def _check_activation(activation: str) -> None:
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-
-
-def _arcsin_minus_x(x):
-    """arcsin(x) - x without cancellation for small |x| (its Taylor series below 0.02)."""
-    x = np.asarray(x, dtype=float)
-    x2 = x * x
-    series = x * x2 * (1.0 / 6 + x2 * (3.0 / 40 + x2 * (5.0 / 112 + x2 * 35.0 / 1152)))
-    return np.where(np.abs(x) < 0.02, series, np.arcsin(np.clip(x, -1.0, 1.0)) - x)
-
-
-def gaussian_equivalent(activation: str, s) -> dict:
-    """Coefficients of act(h) = mu0 + mu1 h + (a part uncorrelated with h of variance mu_star^2) for
-    h ~ N(0, s) (s is the variance): mu0 = E act(h), mu1 = E[h act(h)]/s = E act'(h) (Stein),
-    mu_star^2 = E act(h)^2 - mu0^2 - mu1^2 s.  Vectorized over s >= 0."""
-    _check_activation(activation)
-    s = np.asarray(s, dtype=float)
-    if activation == "relu":
-        mu0 = np.sqrt(s / (2.0 * np.pi))
-        mu1 = np.full_like(s, 0.5)
-        mu_star2 = s * (0.25 - 0.5 / np.pi)
-    else:
-        mu0 = np.zeros_like(s)
-        mu1 = 2.0 / np.sqrt(np.pi * (1.0 + 2.0 * s))
-        # E erf(h)^2 = (2/pi) arcsin(x), x = 2s/(1+2s); mu1^2 s = (2/pi) x, so mu*^2 = (2/pi)(arcsin x - x)
-        mu_star2 = (2.0 / np.pi) * _arcsin_minus_x(2.0 * s / (1.0 + 2.0 * s))
-    return {"mu0": mu0, "mu1": mu1, "mu_star": np.sqrt(np.maximum(mu_star2, 0.0))}
-
-
-def kernel(activation: str, s_a, s_b, c):
-    """Centred kernel E[(act(u_a) - mu0(s_a)) (act(u_b) - mu0(s_b))] for jointly Gaussian (u_a, u_b) with
-    variances s_a (rows), s_b (columns) and covariances c (len(s_a) x len(s_b))."""
-    _check_activation(activation)
-    s_a, s_b = np.asarray(s_a, dtype=float)[:, None], np.asarray(s_b, dtype=float)[None, :]
-    c = np.asarray(c, dtype=float)
-    if activation == "relu":
-        root = np.sqrt(s_a * s_b)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rho = np.clip(np.where(root > 0, c / np.where(root > 0, root, 1.0), 0.0), -1.0, 1.0)
-        theta = np.arccos(rho)
-        # arc-cosine kernel of degree 1, minus mu0(s_a) mu0(s_b) = root / (2 pi)
-        return root / (2.0 * np.pi) * (np.sin(theta) + (np.pi - theta) * rho - 1.0)
-    return (2.0 / np.pi) * np.arcsin(np.clip(2.0 * c / np.sqrt((1.0 + 2.0 * s_a) * (1.0 + 2.0 * s_b)), -1.0, 1.0))
 
 
 @dataclass(frozen=True, eq=False)
@@ -333,29 +284,6 @@ def nl_error_statistics(v_clean, v_noise, eta, w, fmap: NonlinearFeatures):
     return stats, row_sq, noise_sq - m * row_sq
 
 
-# -------------------------------------------------------------------- theory
-
-
-def equivalent_theory(eta, w, P, N: int, lam, activation: str, sigma_eps: float = 0.0, *, mu_star_scale: float = 1.0):
-    """The Gaussian-equivalent theory (docs/theory.md §9): theory.random_features with one layer of width N,
-    sigma_xi = mu*/mu1 and ridge lam/mu1^2, at the mean preactivation variance s = tr(Sigma)/D; kappa1 back in
-    the units of the real features (times mu1^2).  mu_star_scale multiplies mu* (tests perturb it)."""
-    from .. import theory
-
-    eta = np.asarray(eta, dtype=float)
-    s = float(eta.mean())
-    ge = {k: float(v) for k, v in gaussian_equivalent(activation, s).items()}
-    mu1, mu_star = ge["mu1"], ge["mu_star"] * float(mu_star_scale)
-    th = theory.random_features(eta, w, P, [int(N)], np.asarray(lam, dtype=float) / mu1**2, sigma_eps=sigma_eps,
-                                sigma_xi=mu_star / mu1)
-    th["kappa1"] = th["kappa1"] * mu1**2
-    th["lam"] = th["lam"] * mu1**2
-    th.attrs.update(model="nonlinear_random_features", activation=activation, preactivation_variance=s,
-                    mu0=ge["mu0"], mu1=mu1, mu_star=mu_star, sigma_xi_equivalent=mu_star / mu1,
-                    ridge_scale=1.0 / mu1**2)
-    return th
-
-
 EQUATIONS = [
     "Features φ(x) = σ(Fᵀx) − μ₀(s_k), F_{ik} ~ N(0, 1/D), s_k = f_kᵀΣf_k (docs/theory.md §9).",
     "Simulation: exact population risk vᵀKv − 2vᵀb + wᵀΣw with K from the arc-cosine (ReLU) or arcsine (erf) "
@@ -422,12 +350,12 @@ class NonlinearRandomFeatures(Model):
         return two_way_dataset(spec, ds, comp, PER_DRAW), block_provenance(spec, blocks)
 
     def theory(self, spec, population):
-        from .. import theory  # noqa: F401  (equivalent_theory evaluates it; named here for deps.py)
+        from .. import theory
 
         P, P_sim = theory_sample_sizes(spec)
         lam = ridge_values(spec["ridge"], P)
-        th = equivalent_theory(population.eta.values, population.w.values, P, int(spec["widths"][-1]), lam,
-                               spec["activation"], spec["sigma_eps"])
+        th = theory.equivalent_theory(population.eta.values, population.w.values, P, int(spec["widths"][-1]), lam,
+                                      spec["activation"], spec["sigma_eps"])
         return grid_theory_dataset(th, spec, P, P_sim, self.derived)
 
     def memory_mb(self, spec, n_draws, mem_budget_bytes, threads):
