@@ -83,6 +83,26 @@ def wigner_eigenvalues(N: int, entropy) -> np.ndarray:
     ``np.linalg.eigvalsh`` reads only the lower triangle, so the matrix diagonalized is the symmetric
     matrix whose upper triangle mirrors the lower one of A: off-diagonal entries of variance 1/N, as
     the semicircle on [-2, 2] needs (this is the "symmetrized as in eigh" of docs/figures.md A1).
+
+    Parameters
+    ----------
+    N : int
+        Matrix size.
+    entropy : tuple of int
+        Non-negative ints seeding ``np.random.SeedSequence`` (the same entropy gives the same matrix).
+
+    Returns
+    -------
+    numpy.ndarray
+        The N eigenvalues, ascending, float64.
+
+    Examples
+    --------
+    >>> ev = wigner_eigenvalues(400, (0, 1))
+    >>> ev.shape, bool(np.all(np.diff(ev) >= 0))
+    ((400,), True)
+    >>> [round(float(e), 2) for e in ev[[0, -1]]]  # near the semicircle's edges -2 and 2
+    [-2.01, 2.03]
     """
     N = int(N)
     G = _rng(entropy).standard_normal((N, N))
@@ -100,6 +120,33 @@ def wishart_eigenvalues(eta, P: int, entropy, *, method: str = "auto") -> np.nda
     ZᵀZ ~ Wishart_D(P, I) equals LLᵀ with L lower triangular, L_ii² ~ χ²_{P-i+1} (i = 1..D) and
     L_ij ~ N(0, 1) below the diagonal, so XᵀX = (Σ^½ L)(Σ^½ L)ᵀ.  This costs O(D³) instead of
     O(P D²) (A2's q = 0.1 panel: P = 30000, D = 3000).
+
+    Parameters
+    ----------
+    eta : array_like, shape (D,)
+        Population eigenvalues (the variances of the columns of X), non-negative.
+    P : int
+        Number of samples (rows of X).
+    entropy : tuple of int
+        Non-negative ints seeding ``np.random.SeedSequence``.
+    method : {"auto", "direct"}
+        How XᵀX is drawn (above).
+
+    Returns
+    -------
+    numpy.ndarray
+        The D eigenvalues, ascending, float64; exact zeros beyond the rank min(P, D, #nonzero eta).
+
+    Raises
+    ------
+    ValueError
+        If eta is not a 1-D array of non-negative numbers, or method is unknown.
+
+    Examples
+    --------
+    >>> ev = wishart_eigenvalues(np.ones(100), 40, (0,))
+    >>> ev.shape, int(np.count_nonzero(ev)), float(ev[:60].max())  # P < D: an atom of 60 zeros
+    ((100,), 40, 0.0)
     """
     eta = np.asarray(eta, dtype=float)
     if eta.ndim != 1:
@@ -126,6 +173,24 @@ def product_wishart_eigenvalues(widths, entropy) -> np.ndarray:
     Factor l is widths[l-1] × widths[l] with entries N(0, 1/widths[l-1]).  XᵀX has rank
     min(widths), so (for widths [200, 1000, 6000]) only the 200×200 Gram XXᵀ is diagonalized and the
     other eigenvalues are returned as exact zeros.
+
+    Parameters
+    ----------
+    widths : sequence of int
+        Layer widths [w_0, ..., w_L], at least two, each positive.
+    entropy : tuple of int
+        Non-negative ints seeding ``np.random.SeedSequence``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The widths[-1] eigenvalues, ascending, float64.
+
+    Examples
+    --------
+    >>> ev = product_wishart_eigenvalues([20, 50, 300], (0,))
+    >>> ev.shape, int(np.count_nonzero(ev))  # rank min(widths) = 20
+    ((300,), 20)
     """
     widths = [int(w) for w in widths]
     if len(widths) < 2 or min(widths) < 1:
@@ -144,14 +209,51 @@ def product_wishart_eigenvalues(widths, entropy) -> np.ndarray:
 
 
 def semicircle_density(x, *, radius: float = 2.0) -> np.ndarray:
-    """Semicircle √(R²-x²)·2/(πR²) on [-R, R]; R = 2 is the Wigner law √(4-x²)/(2π)."""
+    """Semicircle √(R²-x²)·2/(πR²) on [-R, R]; R = 2 is the Wigner law √(4-x²)/(2π).
+
+    Parameters
+    ----------
+    x : array_like
+        Evaluation points.
+    radius : float
+        Half-width R of the support.
+
+    Returns
+    -------
+    numpy.ndarray
+        The density at x (0 outside [-R, R]), of x's shape.
+
+    Examples
+    --------
+    >>> semicircle_density([0.0, 2.0, 3.0]).round(6)  # 1/π at 0
+    array([0.31831, 0.     , 0.     ])
+    >>> from scipy.integrate import quad
+    >>> round(quad(semicircle_density, -2, 2)[0], 10)
+    1.0
+    """
     x = np.asarray(x, dtype=float)
     R = float(radius)
     return 2.0 / (np.pi * R**2) * np.sqrt(np.clip(R**2 - x**2, 0.0, None))
 
 
 def marchenko_pastur_edges(q: float) -> tuple[float, float]:
-    """Support edges λ± = (1 ± √q)²."""
+    """Support edges λ± = (1 ± √q)² of the Marchenko-Pastur law.
+
+    Parameters
+    ----------
+    q : float
+        Ratio D/P.
+
+    Returns
+    -------
+    tuple of float
+        (λ₋, λ₊).
+
+    Examples
+    --------
+    >>> [float(e) for e in marchenko_pastur_edges(0.25)]
+    [0.25, 2.25]
+    """
     s = np.sqrt(float(q))
     return (1.0 - s) ** 2, (1.0 + s) ** 2
 
@@ -160,6 +262,33 @@ def marchenko_pastur_density(lam, q: float) -> np.ndarray:
     """Continuous part √((λ₊-λ)(λ-λ₋))/(2πqλ) of the MP law for q = D/P (mass min(1, 1/q)).
 
     Zero at λ ≤ 0 (the atom at 0 for q > 1 is ``marchenko_pastur_zero_mass``).
+
+    Parameters
+    ----------
+    lam : array_like
+        Eigenvalues at which to evaluate.
+    q : float
+        Ratio D/P, positive.
+
+    Returns
+    -------
+    numpy.ndarray
+        The density at lam, of lam's shape.
+
+    Raises
+    ------
+    ValueError
+        If q ≤ 0.
+
+    Examples
+    --------
+    The continuous part and the atom at 0 hold all the mass:
+
+    >>> from scipy.integrate import quad
+    >>> lo, hi = marchenko_pastur_edges(4.0)
+    >>> mass = quad(marchenko_pastur_density, lo, hi, args=(4.0,), limit=200)[0]
+    >>> round(mass, 8), marchenko_pastur_zero_mass(4.0)
+    (0.25, 0.75)
     """
     q = float(q)
     if q <= 0:
@@ -172,12 +301,42 @@ def marchenko_pastur_density(lam, q: float) -> np.ndarray:
 
 
 def marchenko_pastur_zero_mass(q: float) -> float:
-    """Mass of the atom at 0 of the D×D sample covariance: max(0, 1 - 1/q)."""
+    """Mass of the atom at 0 of the D×D sample covariance: max(0, 1 - 1/q).
+
+    Parameters
+    ----------
+    q : float
+        Ratio D/P.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> marchenko_pastur_zero_mass(0.5), marchenko_pastur_zero_mass(4.0)
+    (0.0, 0.75)
+    """
     return max(0.0, 1.0 - 1.0 / float(q))
 
 
 def product_wishart_zero_mass(widths) -> float:
-    """Mass of the atom at 0 of XᵀX (widths[-1]×widths[-1], rank min(widths)): 1 - min(widths)/widths[-1]."""
+    """Mass of the atom at 0 of XᵀX (widths[-1]×widths[-1], rank min(widths)): 1 - min(widths)/widths[-1].
+
+    Parameters
+    ----------
+    widths : sequence of int
+        Layer widths [w_0, ..., w_L].
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> round(product_wishart_zero_mass([200, 1000, 6000]), 6)
+    0.966667
+    """
     w = np.asarray(widths, dtype=float)
     return float(1.0 - w.min() / w[-1])
 
@@ -234,6 +393,34 @@ def product_wishart_density(lam, widths) -> np.ndarray:
     for all grid points at once, from z = λ + iY with Y large (where it is the root t ≈ 1/z near 0)
     down to Y ≈ 0 by Newton continuation, then polished at Y = 0.  Raises ConvergenceError if the
     final residual is not small or the branch left the lower half-plane (Im t ≤ 0 for Im z > 0).
+
+    Parameters
+    ----------
+    lam : array_like
+        Eigenvalues at which to evaluate.
+    widths : sequence of int
+        Layer widths [w_0, ..., w_L], at least two, each positive.
+
+    Returns
+    -------
+    numpy.ndarray
+        The continuous density at lam, of lam's shape.
+
+    Raises
+    ------
+    ValueError
+        If widths are not at least two positive numbers.
+    ConvergenceError
+        If the continuation does not reach the physical root.
+
+    Examples
+    --------
+    The continuous part holds the mass 1 - atom:
+
+    >>> lam = np.linspace(0.0, 100.0, 20001)
+    >>> mass = np.trapezoid(product_wishart_density(lam, [200, 1000, 6000]), lam)
+    >>> round(float(mass), 5), round(1 - product_wishart_zero_mass([200, 1000, 6000]), 5)
+    (0.03333, 0.03333)
     """
     w = np.asarray(widths, dtype=float)
     if w.ndim != 1 or w.size < 2 or np.any(w <= 0):
@@ -271,6 +458,25 @@ def population_powerlaw_density(lam, b: float, N: int) -> np.ndarray:
     """Continuum density of η_k = k^(-b), k = 1..N: ∝ λ^(-1-1/b) on [N^(-b), 1], normalized to 1.
 
     (#{k: η_k > λ} = λ^(-1/b), so the normalized density is λ^(-1-1/b)/(b (N-1)).)
+
+    Parameters
+    ----------
+    lam : array_like
+        Eigenvalues at which to evaluate.
+    b : float
+        Exponent of the power law.
+    N : int
+        Number of population eigenvalues.
+
+    Returns
+    -------
+    numpy.ndarray
+        The density at lam (0 outside [N^(-b), 1]), of lam's shape.
+
+    Examples
+    --------
+    >>> population_powerlaw_density([0.5, 2.0], 1.0, 100).round(6)
+    array([0.040404, 0.      ])
     """
     lam = np.asarray(lam, dtype=float)
     b, N = float(b), float(N)
@@ -395,6 +601,38 @@ def silverstein_density(x, eta, q: float, eps: float = 1e-6, *, tol: float = 1e-
     s = 1 down to eps in factors of 10 (warm start from the previous s, adaptive halving of the step
     for points that fail); points that still fail are restarted from their nearest converged neighbour
     along x.  Raises ConvergenceError if any point misses the residual tolerance.
+
+    Parameters
+    ----------
+    x : array_like
+        Eigenvalues at which to evaluate.
+    eta : array_like, shape (D,)
+        Population eigenvalues, non-negative.
+    q : float
+        Ratio D/P, positive.
+    eps : float
+        Relative broadening of the solve (above).
+    tol : float
+        Relative residual every point must reach.
+
+    Returns
+    -------
+    numpy.ndarray
+        The continuous density at x, of x's shape.
+
+    Raises
+    ------
+    ConvergenceError
+        If a grid point misses the residual tolerance.
+
+    Examples
+    --------
+    White data (eta ≡ 1) give Marchenko-Pastur:
+
+    >>> x = np.linspace(0.05, 3.0, 400)
+    >>> mp = marchenko_pastur_density(x, 0.5)
+    >>> bool(np.abs(silverstein_density(x, np.ones(200), 0.5) - mp).max() < 1e-4)
+    True
     """
     eta = np.asarray(eta, dtype=float)
     if eta.ndim != 1 or eta.size == 0:
@@ -466,7 +704,27 @@ BINNED_POINTS = 80  # grid points per bin for the bin averages (resolve the 1 % 
 def binned_silverstein_density(edges, eta, q: float) -> np.ndarray:
     """The Silverstein density averaged over each bin [edges[k], edges[k+1]] (trapezoid on BINNED_POINTS
     log-spaced points per bin), solved at z = x(1 + i BINNED_EPS): the expected histogram of a sample
-    covariance, which a plot can set against the sampled histogram without resolving every top eigenvalue."""
+    covariance, which a plot can set against the sampled histogram without resolving every top eigenvalue.
+
+    Parameters
+    ----------
+    edges : array_like
+        Increasing, positive bin edges.
+    eta : array_like, shape (D,)
+        Population eigenvalues, non-negative.
+    q : float
+        Ratio D/P, positive.
+
+    Returns
+    -------
+    numpy.ndarray
+        The average density of each of the len(edges) - 1 bins.
+
+    Examples
+    --------
+    >>> binned_silverstein_density(np.geomspace(0.1, 3.0, 6), np.ones(200), 0.5).round(3)
+    array([0.846, 0.795, 0.593, 0.385, 0.162])
+    """
     edges = np.asarray(edges, dtype=float)
     out = np.empty(edges.size - 1)
     x = np.concatenate([np.geomspace(a, b, BINNED_POINTS + 1)[:-1] for a, b in zip(edges[:-1], edges[1:])]
@@ -491,6 +749,36 @@ def ks_distance(samples, grid, density, atom_at_zero: float = 0.0) -> float:
     (apart from the atom) and constant above it.  Both one-sided limits are compared at every distinct
     sample value and at 0, which handles ties (e.g. the exact zeros of a rank-deficient Gram) and the
     jump of the atom correctly.
+
+    Parameters
+    ----------
+    samples : array_like
+        The sampled values (any shape, flattened).
+    grid : array_like
+        Increasing evaluation grid of the density.
+    density : array_like
+        The (continuous) density on grid.
+    atom_at_zero : float
+        Mass of a point mass at 0 added to F.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If grid is not increasing, does not match density, or there are no samples.
+
+    Examples
+    --------
+    Two samples against the uniform law on [0, 1]:
+
+    >>> ks_distance([0.0, 0.5], [0.0, 1.0], [1.0, 1.0])
+    0.5
+    >>> g = np.linspace(-2, 2, 2001)
+    >>> ks_distance(wigner_eigenvalues(1000, (0,)), g, semicircle_density(g)) < 0.01
+    True
     """
     samples = np.sort(np.asarray(samples, dtype=float).ravel())
     grid = np.asarray(grid, dtype=float).ravel()
