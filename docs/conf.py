@@ -31,8 +31,10 @@ version = release
 extensions = [
     "myst_nb",  # MyST Markdown pages and the executed tutorial notebook
     "sphinx.ext.autodoc",
-    "sphinx.ext.napoleon",  # numpydoc sections (Parameters, Returns, Examples) of the theory's docstrings
+    "sphinx.ext.napoleon",  # numpydoc sections (Parameters, Returns, Examples) of the docstrings
 ]
+# only numpydoc's underlined sections are read as such; a docstring's "name: text" lines stay as written
+napoleon_google_docstring = False
 
 # Pages are .md, .rst and .ipynb files (paper_parameters.yaml is data); _build and executed copies are output.
 exclude_patterns = ["_build", "**.ipynb_checkpoints", "jupyter_execute"]

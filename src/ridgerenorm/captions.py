@@ -28,7 +28,7 @@ from .verdicts import Verdict, figure_entry, figure_verdict
 
 
 def _is_spectra_figure(fig: dict) -> bool:
-    """A spectra figure builds its own data (densities.build_*) instead of reading experiments."""
+    """A spectra figure builds its own data (plotting.spectra_data.build_*) instead of reading experiments."""
     return FIGURE_KINDS[fig["kind"]].builder is not None
 
 

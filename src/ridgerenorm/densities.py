@@ -1,4 +1,4 @@
-"""Random-matrix spectra of docs/figures.md section A: samplers, limiting densities and figure datasets.
+"""Random-matrix spectra of docs/figures.md section A: samplers and limiting densities.
 
 Samplers take ``entropy``, a tuple of non-negative ints, and draw from
 ``np.random.default_rng(np.random.SeedSequence(list(entropy)))``.  Sampled eigenvalues are returned
@@ -13,74 +13,20 @@ Densities (all vectorized over the evaluation grid):
   cubic); the atom is ``product_wishart_zero_mass(widths)``.
 * ``silverstein_density``           limiting density of the sample covariance of data with population
   spectrum eta (deterministic equivalent, docs/theory.md §2); continuous part only.
+* ``binned_silverstein_density``    that density averaged over histogram bins (the expected histogram).
 * ``population_powerlaw_density``   continuum version of eta_k = k^(-b), k = 1..N.
 * ``ks_distance``                   Kolmogorov-Smirnov distance between samples and a density (+ atom at 0).
 
-Figure builders ``build_<kind>(spec, entropy) -> xarray.Dataset``; ``spec`` is a plain dict, keys
-not listed are ignored (so the whole figure entry of the config can be passed)::
-
-    wigner (A1)
-        N           int            matrix size (2000)
-        bins        int            histogram bins over xlim (50)
-        xlim        [lo, hi]       histogram / theory range ([-2.5, 2.5])
-        grid_points int, optional  theory grid size (default 1001)
-    white_wishart (A2)
-        N           int            dimension D of the data (3000)
-        q           q-grid         list of q, or {"logspace": [a, b, n]} (q = 10^linspace(a, b, n)); P = int(N/q)
-        bins        int            histogram bins per q, spanning that q's nonzero eigenvalues (50)
-        grid_points int, optional  theory points per q (default 1001)
-    structured_wishart (A3)
-        N           int            dimension D (1000)
-        alpha       float          eta_k = k^(-alpha) (1.2)
-        q           q-grid         as for white_wishart
-        bins        edges          histogram bin edges: a list, or {"logspace": [a, b, n]} = np.logspace(a, b, n)
-                                   (n edges); or an int = that many log-spaced bins over the nonzero eigenvalues
-        grid_points int, optional  points of the shared log-spaced theory grid (default 800); the grid spans
-                                   [first edge * 1e-4, last edge] so the KS distance sees the whole support
-        eps         float, optional relative broadening of the Silverstein solve (default 1e-6)
-    deep_wishart (A4)
-        widths      [w_0, ..., w_L] layer widths ([200, 1000, 6000])
-        lam_max     float          histogram / theory range [0, lam_max] (100)
-        bins        int            histogram bins over [0, lam_max] (100)
-        grid_points int, optional  theory grid size (default 4001)
-
-Datasets (every variable and coordinate has ``long_name`` and ``units``; ``units = "1"`` means
-dimensionless; densities are per unit eigenvalue, which is dimensionless too, so their units are "1" and
-their long_name ends "(density per unit eigenvalue)"; with the atoms they are normalized over all D
-eigenvalues)::
-
-    wigner          dims eig_index (N), grid, edge (bins+1)
-                    eigenvalue(eig_index), lam(grid), density(grid), bin_edges(edge), ks_distance()
-    white_wishart   dims q, eig_index (N), grid, edge
-                    P(q), q_eff(q) = N/P, zero_mass(q), lambda_minus(q), lambda_plus(q),
-                    eigenvalue(q, eig_index), lam(q, grid) [per-q grid, clustered at the MP edges],
-                    density(q, grid), bin_edges(q, edge), ks_distance(q), ks_distance_nonzero(q)
-    structured_wishart  dims q, eig_index (N), k (N), grid, edge
-                    eta(k), P(q), q_eff(q), zero_mass(q), eigenvalue(q, eig_index), lam(grid),
-                    population_density(grid), density(q, grid) [Silverstein], bin_edges(edge),
-                    ks_distance(q) [vs Silverstein + atom], ks_distance_nonzero(q),
-                    ks_distance_population(q) [vs population density]
-    deep_wishart    dims eig_index (widths[-1]), grid, edge, layer (len(widths))
-                    widths(layer), eigenvalue(eig_index), lam(grid), density(grid), zero_mass(),
-                    bin_edges(edge), ks_distance(), ks_distance_nonzero()
-
-ks_distance compares all eigenvalues with density + atom; ks_distance_nonzero compares the nonzero
-eigenvalues with the continuous density divided by its exact mass 1 - atom (not diluted by the atom).
-Per-q panels draw from entropy + (i,) for the i-th q, so panels are independent and reproducible.
-Dataset attrs: title, kind, figure, entropy (int array), spec_json.
+The figure datasets of section A built from them are plotting/spectra_data.py's.
 """
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
-import xarray as xr
 from scipy.integrate import cumulative_trapezoid
 from scipy.optimize import brentq
 
 from .errors import ConvergenceError, not_eigenvalues
-from .grids import sizes_from_q
 
 __all__ = [
     "ConvergenceError",
@@ -94,12 +40,9 @@ __all__ = [
     "product_wishart_density",
     "product_wishart_zero_mass",
     "silverstein_density",
+    "binned_silverstein_density",
     "population_powerlaw_density",
     "ks_distance",
-    "build_wigner",
-    "build_white_wishart",
-    "build_structured_wishart",
-    "build_deep_wishart",
 ]
 
 
@@ -140,6 +83,26 @@ def wigner_eigenvalues(N: int, entropy) -> np.ndarray:
     ``np.linalg.eigvalsh`` reads only the lower triangle, so the matrix diagonalized is the symmetric
     matrix whose upper triangle mirrors the lower one of A: off-diagonal entries of variance 1/N, as
     the semicircle on [-2, 2] needs (this is the "symmetrized as in eigh" of docs/figures.md A1).
+
+    Parameters
+    ----------
+    N : int
+        Matrix size.
+    entropy : tuple of int
+        Non-negative ints seeding ``np.random.SeedSequence`` (the same entropy gives the same matrix).
+
+    Returns
+    -------
+    numpy.ndarray
+        The N eigenvalues, ascending, float64.
+
+    Examples
+    --------
+    >>> ev = wigner_eigenvalues(400, (0, 1))
+    >>> ev.shape, bool(np.all(np.diff(ev) >= 0))
+    ((400,), True)
+    >>> [round(float(e), 2) for e in ev[[0, -1]]]  # near the semicircle's edges -2 and 2
+    [-2.01, 2.03]
     """
     N = int(N)
     G = _rng(entropy).standard_normal((N, N))
@@ -157,6 +120,33 @@ def wishart_eigenvalues(eta, P: int, entropy, *, method: str = "auto") -> np.nda
     ZᵀZ ~ Wishart_D(P, I) equals LLᵀ with L lower triangular, L_ii² ~ χ²_{P-i+1} (i = 1..D) and
     L_ij ~ N(0, 1) below the diagonal, so XᵀX = (Σ^½ L)(Σ^½ L)ᵀ.  This costs O(D³) instead of
     O(P D²) (A2's q = 0.1 panel: P = 30000, D = 3000).
+
+    Parameters
+    ----------
+    eta : array_like, shape (D,)
+        Population eigenvalues (the variances of the columns of X), non-negative.
+    P : int
+        Number of samples (rows of X).
+    entropy : tuple of int
+        Non-negative ints seeding ``np.random.SeedSequence``.
+    method : {"auto", "direct"}
+        How XᵀX is drawn (above).
+
+    Returns
+    -------
+    numpy.ndarray
+        The D eigenvalues, ascending, float64; exact zeros beyond the rank min(P, D, #nonzero eta).
+
+    Raises
+    ------
+    ValueError
+        If eta is not a 1-D array of non-negative numbers, or method is unknown.
+
+    Examples
+    --------
+    >>> ev = wishart_eigenvalues(np.ones(100), 40, (0,))
+    >>> ev.shape, int(np.count_nonzero(ev)), float(ev[:60].max())  # P < D: an atom of 60 zeros
+    ((100,), 40, 0.0)
     """
     eta = np.asarray(eta, dtype=float)
     if eta.ndim != 1:
@@ -183,6 +173,24 @@ def product_wishart_eigenvalues(widths, entropy) -> np.ndarray:
     Factor l is widths[l-1] × widths[l] with entries N(0, 1/widths[l-1]).  XᵀX has rank
     min(widths), so (for widths [200, 1000, 6000]) only the 200×200 Gram XXᵀ is diagonalized and the
     other eigenvalues are returned as exact zeros.
+
+    Parameters
+    ----------
+    widths : sequence of int
+        Layer widths [w_0, ..., w_L], at least two, each positive.
+    entropy : tuple of int
+        Non-negative ints seeding ``np.random.SeedSequence``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The widths[-1] eigenvalues, ascending, float64.
+
+    Examples
+    --------
+    >>> ev = product_wishart_eigenvalues([20, 50, 300], (0,))
+    >>> ev.shape, int(np.count_nonzero(ev))  # rank min(widths) = 20
+    ((300,), 20)
     """
     widths = [int(w) for w in widths]
     if len(widths) < 2 or min(widths) < 1:
@@ -201,14 +209,51 @@ def product_wishart_eigenvalues(widths, entropy) -> np.ndarray:
 
 
 def semicircle_density(x, *, radius: float = 2.0) -> np.ndarray:
-    """Semicircle √(R²-x²)·2/(πR²) on [-R, R]; R = 2 is the Wigner law √(4-x²)/(2π)."""
+    """Semicircle √(R²-x²)·2/(πR²) on [-R, R]; R = 2 is the Wigner law √(4-x²)/(2π).
+
+    Parameters
+    ----------
+    x : array_like
+        Evaluation points.
+    radius : float
+        Half-width R of the support.
+
+    Returns
+    -------
+    numpy.ndarray
+        The density at x (0 outside [-R, R]), of x's shape.
+
+    Examples
+    --------
+    >>> semicircle_density([0.0, 2.0, 3.0]).round(6)  # 1/π at 0
+    array([0.31831, 0.     , 0.     ])
+    >>> from scipy.integrate import quad
+    >>> round(quad(semicircle_density, -2, 2)[0], 10)
+    1.0
+    """
     x = np.asarray(x, dtype=float)
     R = float(radius)
     return 2.0 / (np.pi * R**2) * np.sqrt(np.clip(R**2 - x**2, 0.0, None))
 
 
 def marchenko_pastur_edges(q: float) -> tuple[float, float]:
-    """Support edges λ± = (1 ± √q)²."""
+    """Support edges λ± = (1 ± √q)² of the Marchenko-Pastur law.
+
+    Parameters
+    ----------
+    q : float
+        Ratio D/P.
+
+    Returns
+    -------
+    tuple of float
+        (λ₋, λ₊).
+
+    Examples
+    --------
+    >>> [float(e) for e in marchenko_pastur_edges(0.25)]
+    [0.25, 2.25]
+    """
     s = np.sqrt(float(q))
     return (1.0 - s) ** 2, (1.0 + s) ** 2
 
@@ -217,6 +262,33 @@ def marchenko_pastur_density(lam, q: float) -> np.ndarray:
     """Continuous part √((λ₊-λ)(λ-λ₋))/(2πqλ) of the MP law for q = D/P (mass min(1, 1/q)).
 
     Zero at λ ≤ 0 (the atom at 0 for q > 1 is ``marchenko_pastur_zero_mass``).
+
+    Parameters
+    ----------
+    lam : array_like
+        Eigenvalues at which to evaluate.
+    q : float
+        Ratio D/P, positive.
+
+    Returns
+    -------
+    numpy.ndarray
+        The density at lam, of lam's shape.
+
+    Raises
+    ------
+    ValueError
+        If q ≤ 0.
+
+    Examples
+    --------
+    The continuous part and the atom at 0 hold all the mass:
+
+    >>> from scipy.integrate import quad
+    >>> lo, hi = marchenko_pastur_edges(4.0)
+    >>> mass = quad(marchenko_pastur_density, lo, hi, args=(4.0,), limit=200)[0]
+    >>> round(mass, 8), marchenko_pastur_zero_mass(4.0)
+    (0.25, 0.75)
     """
     q = float(q)
     if q <= 0:
@@ -229,12 +301,42 @@ def marchenko_pastur_density(lam, q: float) -> np.ndarray:
 
 
 def marchenko_pastur_zero_mass(q: float) -> float:
-    """Mass of the atom at 0 of the D×D sample covariance: max(0, 1 - 1/q)."""
+    """Mass of the atom at 0 of the D×D sample covariance: max(0, 1 - 1/q).
+
+    Parameters
+    ----------
+    q : float
+        Ratio D/P.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> marchenko_pastur_zero_mass(0.5), marchenko_pastur_zero_mass(4.0)
+    (0.0, 0.75)
+    """
     return max(0.0, 1.0 - 1.0 / float(q))
 
 
 def product_wishart_zero_mass(widths) -> float:
-    """Mass of the atom at 0 of XᵀX (widths[-1]×widths[-1], rank min(widths)): 1 - min(widths)/widths[-1]."""
+    """Mass of the atom at 0 of XᵀX (widths[-1]×widths[-1], rank min(widths)): 1 - min(widths)/widths[-1].
+
+    Parameters
+    ----------
+    widths : sequence of int
+        Layer widths [w_0, ..., w_L].
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> round(product_wishart_zero_mass([200, 1000, 6000]), 6)
+    0.966667
+    """
     w = np.asarray(widths, dtype=float)
     return float(1.0 - w.min() / w[-1])
 
@@ -291,6 +393,34 @@ def product_wishart_density(lam, widths) -> np.ndarray:
     for all grid points at once, from z = λ + iY with Y large (where it is the root t ≈ 1/z near 0)
     down to Y ≈ 0 by Newton continuation, then polished at Y = 0.  Raises ConvergenceError if the
     final residual is not small or the branch left the lower half-plane (Im t ≤ 0 for Im z > 0).
+
+    Parameters
+    ----------
+    lam : array_like
+        Eigenvalues at which to evaluate.
+    widths : sequence of int
+        Layer widths [w_0, ..., w_L], at least two, each positive.
+
+    Returns
+    -------
+    numpy.ndarray
+        The continuous density at lam, of lam's shape.
+
+    Raises
+    ------
+    ValueError
+        If widths are not at least two positive numbers.
+    ConvergenceError
+        If the continuation does not reach the physical root.
+
+    Examples
+    --------
+    The continuous part holds the mass 1 - atom:
+
+    >>> lam = np.linspace(0.0, 100.0, 20001)
+    >>> mass = np.trapezoid(product_wishart_density(lam, [200, 1000, 6000]), lam)
+    >>> round(float(mass), 5), round(1 - product_wishart_zero_mass([200, 1000, 6000]), 5)
+    (0.03333, 0.03333)
     """
     w = np.asarray(widths, dtype=float)
     if w.ndim != 1 or w.size < 2 or np.any(w <= 0):
@@ -328,6 +458,25 @@ def population_powerlaw_density(lam, b: float, N: int) -> np.ndarray:
     """Continuum density of η_k = k^(-b), k = 1..N: ∝ λ^(-1-1/b) on [N^(-b), 1], normalized to 1.
 
     (#{k: η_k > λ} = λ^(-1/b), so the normalized density is λ^(-1-1/b)/(b (N-1)).)
+
+    Parameters
+    ----------
+    lam : array_like
+        Eigenvalues at which to evaluate.
+    b : float
+        Exponent of the power law.
+    N : int
+        Number of population eigenvalues.
+
+    Returns
+    -------
+    numpy.ndarray
+        The density at lam (0 outside [N^(-b), 1]), of lam's shape.
+
+    Examples
+    --------
+    >>> population_powerlaw_density([0.5, 2.0], 1.0, 100).round(6)
+    array([0.040404, 0.      ])
     """
     lam = np.asarray(lam, dtype=float)
     b, N = float(b), float(N)
@@ -452,6 +601,38 @@ def silverstein_density(x, eta, q: float, eps: float = 1e-6, *, tol: float = 1e-
     s = 1 down to eps in factors of 10 (warm start from the previous s, adaptive halving of the step
     for points that fail); points that still fail are restarted from their nearest converged neighbour
     along x.  Raises ConvergenceError if any point misses the residual tolerance.
+
+    Parameters
+    ----------
+    x : array_like
+        Eigenvalues at which to evaluate.
+    eta : array_like, shape (D,)
+        Population eigenvalues, non-negative.
+    q : float
+        Ratio D/P, positive.
+    eps : float
+        Relative broadening of the solve (above).
+    tol : float
+        Relative residual every point must reach.
+
+    Returns
+    -------
+    numpy.ndarray
+        The continuous density at x, of x's shape.
+
+    Raises
+    ------
+    ConvergenceError
+        If a grid point misses the residual tolerance.
+
+    Examples
+    --------
+    White data (eta ≡ 1) give Marchenko-Pastur:
+
+    >>> x = np.linspace(0.05, 3.0, 400)
+    >>> mp = marchenko_pastur_density(x, 0.5)
+    >>> bool(np.abs(silverstein_density(x, np.ones(200), 0.5) - mp).max() < 1e-4)
+    True
     """
     eta = np.asarray(eta, dtype=float)
     if eta.ndim != 1 or eta.size == 0:
@@ -515,6 +696,47 @@ def silverstein_density(x, eta, q: float, eps: float = 1e-6, *, tol: float = 1e-
     return out.reshape(x.shape)
 
 
+
+BINNED_EPS = 0.01  # relative smoothing of the bin-averaged density (well below a log bin's width)
+BINNED_POINTS = 80  # grid points per bin for the bin averages (resolve the 1 % smoothing)
+
+
+def binned_silverstein_density(edges, eta, q: float) -> np.ndarray:
+    """The Silverstein density averaged over each bin [edges[k], edges[k+1]] (trapezoid on BINNED_POINTS
+    log-spaced points per bin), solved at z = x(1 + i BINNED_EPS): the expected histogram of a sample
+    covariance, which a plot can set against the sampled histogram without resolving every top eigenvalue.
+
+    Parameters
+    ----------
+    edges : array_like
+        Increasing, positive bin edges.
+    eta : array_like, shape (D,)
+        Population eigenvalues, non-negative.
+    q : float
+        Ratio D/P, positive.
+
+    Returns
+    -------
+    numpy.ndarray
+        The average density of each of the len(edges) - 1 bins.
+
+    Examples
+    --------
+    >>> binned_silverstein_density(np.geomspace(0.1, 3.0, 6), np.ones(200), 0.5).round(3)
+    array([0.846, 0.795, 0.593, 0.385, 0.162])
+    """
+    edges = np.asarray(edges, dtype=float)
+    out = np.empty(edges.size - 1)
+    x = np.concatenate([np.geomspace(a, b, BINNED_POINTS + 1)[:-1] for a, b in zip(edges[:-1], edges[1:])]
+                       + [edges[-1:]])
+    dens = silverstein_density(x, eta, q, BINNED_EPS)
+    for k in range(out.size):
+        sl = slice(k * BINNED_POINTS, (k + 1) * BINNED_POINTS + 1)
+        out[k] = np.trapezoid(dens[sl], x[sl]) / (edges[k + 1] - edges[k])
+    return out
+
+
+
 # ---------------------------------------------------------------------------------------------
 # Kolmogorov-Smirnov distance
 # ---------------------------------------------------------------------------------------------
@@ -527,6 +749,36 @@ def ks_distance(samples, grid, density, atom_at_zero: float = 0.0) -> float:
     (apart from the atom) and constant above it.  Both one-sided limits are compared at every distinct
     sample value and at 0, which handles ties (e.g. the exact zeros of a rank-deficient Gram) and the
     jump of the atom correctly.
+
+    Parameters
+    ----------
+    samples : array_like
+        The sampled values (any shape, flattened).
+    grid : array_like
+        Increasing evaluation grid of the density.
+    density : array_like
+        The (continuous) density on grid.
+    atom_at_zero : float
+        Mass of a point mass at 0 added to F.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If grid is not increasing, does not match density, or there are no samples.
+
+    Examples
+    --------
+    Two samples against the uniform law on [0, 1]:
+
+    >>> ks_distance([0.0, 0.5], [0.0, 1.0], [1.0, 1.0])
+    0.5
+    >>> g = np.linspace(-2, 2, 2001)
+    >>> ks_distance(wigner_eigenvalues(1000, (0,)), g, semicircle_density(g)) < 0.01
+    True
     """
     samples = np.sort(np.asarray(samples, dtype=float).ravel())
     grid = np.asarray(grid, dtype=float).ravel()
@@ -544,225 +796,3 @@ def ks_distance(samples, grid, density, atom_at_zero: float = 0.0) -> float:
     Fn_right = np.searchsorted(samples, pts, side="right") / n
     Fn_left = np.searchsorted(samples, pts, side="left") / n
     return float(max(np.abs(Fn_right - F_right).max(), np.abs(Fn_left - F_left).max()))
-
-
-# ---------------------------------------------------------------------------------------------
-# Figure datasets
-# ---------------------------------------------------------------------------------------------
-
-
-def _values(spec_value) -> np.ndarray:
-    """A list, or {"logspace": [a, b, n]} / {"linspace": [a, b, n]} (numpy semantics)."""
-    if isinstance(spec_value, dict):
-        if len(spec_value) != 1 or next(iter(spec_value)) not in ("logspace", "linspace"):
-            raise ValueError(f"expected a list, {{logspace: [a, b, n]}} or {{linspace: [a, b, n]}}, got {spec_value!r}")
-        (name, (a, b, n)), = spec_value.items()
-        return getattr(np, name)(float(a), float(b), int(n))
-    return np.atleast_1d(np.asarray(spec_value, dtype=float))
-
-
-def _attrs(long_name: str, units: str = "1", **extra) -> dict:
-    return {"long_name": long_name, "units": units, **extra}
-
-
-def _density_attrs(long_name: str, **extra) -> dict:
-    # A density per unit eigenvalue has the inverse units of the eigenvalue, which is dimensionless here;
-    # "1/eigenvalue" is not a UDUNITS unit, so the units are "1" and the long_name says what it is per.
-    return _attrs(long_name + " (density per unit eigenvalue)", "1", **extra)
-
-
-def _finish(ds: xr.Dataset, kind: str, spec: dict, entropy) -> xr.Dataset:
-    # the title and the figure id come from the figure kind's registry entry (plotting.build_data)
-    ds.attrs.update(
-        kind=kind,
-        entropy=np.asarray([int(e) for e in entropy], dtype=np.int64),
-        spec_json=json.dumps(spec, sort_keys=True, default=str),
-    )
-    return ds
-
-
-_KS_NZ_NAME = "Kolmogorov-Smirnov distance, nonzero samples vs continuous density / (1 - atom)"
-
-
-def _ks_nonzero(ev, lam, dens, zero_mass):
-    # The full KS distance is diluted by the atom (e.g. 29/30 of A4's eigenvalues are 0); this one
-    # compares the nonzero eigenvalues with the continuous part normalized by its exact mass.
-    return ks_distance(ev[ev != 0], lam, dens / (1.0 - zero_mass))
-
-
-def _q_grid(spec, D):
-    q_nominal = _values(spec["q"])
-    P = sizes_from_q(D, q_nominal).astype(np.int64)
-    if np.any(P < 1):
-        raise ValueError(f"q grid {spec['q']!r} gives P < 1 for N = {D}")
-    return q_nominal, P, D / P
-
-
-def _common_coords(D):
-    return {"eig_index": ("eig_index", np.arange(D), _attrs("index of the sorted eigenvalue (ascending)"))}
-
-
-def build_wigner(spec: dict, entropy) -> xr.Dataset:
-    """A1: eigenvalues of a Wigner matrix and the semicircle (see module docstring for keys/layout)."""
-    N, bins = int(spec["N"]), int(spec["bins"])
-    lo, hi = (float(v) for v in spec.get("xlim", [-2.5, 2.5]))
-    ev = wigner_eigenvalues(N, tuple(entropy))
-    lam = np.linspace(lo, hi, int(spec.get("grid_points", 1001)))
-    dens = semicircle_density(lam)
-    ds = xr.Dataset(
-        {
-            "eigenvalue": ("eig_index", ev, _attrs("eigenvalue of the symmetrized G/sqrt(N)")),
-            "density": ("grid", dens, _density_attrs("semicircle density")),
-            "bin_edges": ("edge", np.linspace(lo, hi, bins + 1), _attrs("histogram bin edge")),
-            "ks_distance": ((), ks_distance(ev, lam, dens), _attrs("Kolmogorov-Smirnov distance, samples vs semicircle")),
-        },
-        coords={**_common_coords(N), "lam": ("grid", lam, _attrs("eigenvalue (theory grid)"))},
-    )
-    ds.attrs["N"] = N
-    return _finish(ds, "wigner", spec, entropy)
-
-
-def _mp_grid(q, n):
-    # Points cluster at the edges (cosine spacing) where the square roots vary fastest.
-    lm, lp = marchenko_pastur_edges(q)
-    u = np.linspace(0.0, 1.0, n)
-    return lm + (lp - lm) * 0.5 * (1.0 - np.cos(np.pi * u))
-
-
-def build_white_wishart(spec: dict, entropy) -> xr.Dataset:
-    """A2: sample-covariance eigenvalues of white data vs Marchenko-Pastur, one panel per q."""
-    D, bins = int(spec["N"]), int(spec["bins"])
-    n_grid = int(spec.get("grid_points", 1001))
-    q_nom, P, q_eff = _q_grid(spec, D)
-    eta = np.ones(D)
-    ev = np.stack([wishart_eigenvalues(eta, p, tuple(entropy) + (i,)) for i, p in enumerate(P)])
-    lam = np.stack([_mp_grid(q, n_grid) for q in q_eff])
-    dens = np.stack([marchenko_pastur_density(lam[i], q) for i, q in enumerate(q_eff)])
-    zero = np.array([marchenko_pastur_zero_mass(q) for q in q_eff])
-    edges = np.stack([np.linspace(e[e > 0].min(), e.max(), bins + 1) for e in ev])
-    ks = np.array([ks_distance(ev[i], lam[i], dens[i], zero[i]) for i in range(q_eff.size)])
-    ks_nz = np.array([_ks_nonzero(ev[i], lam[i], dens[i], zero[i]) for i in range(q_eff.size)])
-    lm, lp = np.array([marchenko_pastur_edges(q) for q in q_eff]).T
-    ds = xr.Dataset(
-        {
-            "P": ("q", P, _attrs("number of samples P = int(N/q)")),
-            "q_eff": ("q", q_eff, _attrs("effective ratio D/P used by the theory")),
-            "zero_mass": ("q", zero, _attrs("mass of the atom at 0, max(0, 1-1/q)")),
-            "lambda_minus": ("q", lm, _attrs("lower MP edge (1-sqrt(q))^2")),
-            "lambda_plus": ("q", lp, _attrs("upper MP edge (1+sqrt(q))^2")),
-            "eigenvalue": (("q", "eig_index"), ev, _attrs("eigenvalue of the sample covariance X^T X/P")),
-            "density": (("q", "grid"), dens, _density_attrs("Marchenko-Pastur density, continuous part")),
-            "bin_edges": (("q", "edge"), edges, _attrs("histogram bin edge (over the nonzero eigenvalues)")),
-            "ks_distance": ("q", ks, _attrs("Kolmogorov-Smirnov distance, samples vs MP (with atom)")),
-            "ks_distance_nonzero": ("q", ks_nz, _attrs(_KS_NZ_NAME)),
-        },
-        coords={
-            "q": ("q", q_nom, _attrs("nominal ratio q = N/P")),
-            **_common_coords(D),
-            "lam": (("q", "grid"), lam, _attrs("eigenvalue (theory grid of each q)")),
-        },
-    )
-    ds.attrs["N"] = D
-    return _finish(ds, "white_wishart", spec, entropy)
-
-
-BINNED_EPS = 0.01  # relative smoothing of the bin-averaged density (well below a log bin's width)
-BINNED_POINTS = 80  # grid points per bin for the bin averages (resolve the 1 % smoothing)
-
-
-def binned_silverstein_density(edges, eta, q: float) -> np.ndarray:
-    """The Silverstein density averaged over each bin [edges[k], edges[k+1]] (trapezoid on BINNED_POINTS
-    log-spaced points per bin), solved at z = x(1 + i BINNED_EPS): the expected histogram of a sample
-    covariance, which a plot can set against the sampled histogram without resolving every top eigenvalue."""
-    edges = np.asarray(edges, dtype=float)
-    out = np.empty(edges.size - 1)
-    x = np.concatenate([np.geomspace(a, b, BINNED_POINTS + 1)[:-1] for a, b in zip(edges[:-1], edges[1:])]
-                       + [edges[-1:]])
-    dens = silverstein_density(x, eta, q, BINNED_EPS)
-    for k in range(out.size):
-        sl = slice(k * BINNED_POINTS, (k + 1) * BINNED_POINTS + 1)
-        out[k] = np.trapezoid(dens[sl], x[sl]) / (edges[k + 1] - edges[k])
-    return out
-
-
-def build_structured_wishart(spec: dict, entropy) -> xr.Dataset:
-    """A3: sample-covariance eigenvalues of power-law data, population density and Silverstein density."""
-    D, alpha = int(spec["N"]), float(spec["alpha"])
-    n_grid = int(spec.get("grid_points", 800))
-    eps = float(spec.get("eps", 1e-6))
-    q_nom, P, q_eff = _q_grid(spec, D)
-    eta = np.arange(1, D + 1, dtype=float) ** (-alpha)
-    ev = np.stack([wishart_eigenvalues(eta, p, tuple(entropy) + (i,)) for i, p in enumerate(P)])
-    bins = spec["bins"]
-    if isinstance(bins, (int, np.integer)):
-        nz = ev[ev > 0]
-        edges = np.geomspace(nz.min(), nz.max(), int(bins) + 1)
-    else:
-        edges = _values(bins)
-    lam = np.geomspace(edges[0] * 1e-4, edges[-1], n_grid)
-    pop = population_powerlaw_density(lam, alpha, D)
-    dens = np.stack([silverstein_density(lam, eta, q, eps) for q in q_eff])
-    zero = np.array([marchenko_pastur_zero_mass(q) for q in q_eff])
-    ks = np.array([ks_distance(ev[i], lam, dens[i], zero[i]) for i in range(q_eff.size)])
-    ks_nz = np.array([_ks_nonzero(ev[i], lam, dens[i], zero[i]) for i in range(q_eff.size)])
-    ks_pop = np.array([ks_distance(ev[i], lam, pop) for i in range(q_eff.size)])
-    binned = np.stack([binned_silverstein_density(edges, eta, q) for q in q_eff])
-    ds = xr.Dataset(
-        {
-            "density_binned": (("q", "bin"), binned,
-                               _density_attrs("Silverstein density averaged over each histogram bin (smoothed at "
-                                              "1 % of lambda, so the resolved top eigenvalues do not show as a comb)",
-                                              eps=BINNED_EPS)),
-            "eta": ("k", eta, _attrs("population eigenvalue eta_k = k^-alpha")),
-            "P": ("q", P, _attrs("number of samples P = int(N/q)")),
-            "q_eff": ("q", q_eff, _attrs("effective ratio D/P used by the theory")),
-            "zero_mass": ("q", zero, _attrs("mass of the atom at 0, max(0, 1-1/q)")),
-            "eigenvalue": (("q", "eig_index"), ev, _attrs("eigenvalue of the sample covariance X^T X/P")),
-            "population_density": ("grid", pop, _density_attrs("continuum population density ~ lam^(-1-1/alpha)")),
-            "density": (("q", "grid"), dens,
-                        _density_attrs("limiting density of the sample covariance (Silverstein), continuous part",
-                                       eps=eps)),
-            "bin_edges": ("edge", edges, _attrs("histogram bin edge (log-spaced)")),
-            "ks_distance": ("q", ks, _attrs("Kolmogorov-Smirnov distance, samples vs Silverstein density (with atom)")),
-            "ks_distance_nonzero": ("q", ks_nz, _attrs(_KS_NZ_NAME)),
-            "ks_distance_population": ("q", ks_pop, _attrs("Kolmogorov-Smirnov distance, samples vs population density")),
-        },
-        coords={
-            "q": ("q", q_nom, _attrs("nominal ratio q = N/P")),
-            "k": ("k", np.arange(1, D + 1), _attrs("population eigen-index")),
-            **_common_coords(D),
-            "lam": ("grid", lam, _attrs("eigenvalue (log-spaced theory grid)")),
-            "bin_center": ("bin", np.sqrt(edges[1:] * edges[:-1]), _attrs("geometric centre of a histogram bin")),
-        },
-    )
-    ds.attrs.update(N=D, alpha=alpha)
-    return _finish(ds, "structured_wishart", spec, entropy)
-
-
-def build_deep_wishart(spec: dict, entropy) -> xr.Dataset:
-    """A4: eigenvalues of XᵀX for a product of white factors vs the S-transform density."""
-    widths = [int(w) for w in spec["widths"]]
-    lam_max, bins = float(spec["lam_max"]), int(spec["bins"])
-    ev = product_wishart_eigenvalues(widths, tuple(entropy))
-    lam = np.linspace(0.0, lam_max, int(spec.get("grid_points", 4001)))
-    dens = product_wishart_density(lam, widths)
-    zero = product_wishart_zero_mass(widths)
-    ds = xr.Dataset(
-        {
-            "widths": ("layer", np.asarray(widths, dtype=np.int64), _attrs("layer width")),
-            "eigenvalue": ("eig_index", ev, _attrs("eigenvalue of X^T X, X = X_1 ... X_L")),
-            "density": ("grid", dens, _density_attrs("product-Wishart density, continuous part")),
-            "zero_mass": ((), zero, _attrs("mass of the atom at 0, 1 - min(widths)/widths[-1]")),
-            "bin_edges": ("edge", np.linspace(0.0, lam_max, bins + 1), _attrs("histogram bin edge")),
-            "ks_distance": ((), ks_distance(ev, lam, dens, zero),
-                            _attrs("Kolmogorov-Smirnov distance, samples vs product-Wishart law (with atom)")),
-            "ks_distance_nonzero": ((), _ks_nonzero(ev, lam, dens, zero), _attrs(_KS_NZ_NAME)),
-        },
-        coords={
-            "layer": ("layer", np.arange(len(widths)), _attrs("layer index (0 = input)")),
-            **_common_coords(widths[-1]),
-            "lam": ("grid", lam, _attrs("eigenvalue (theory grid)")),
-        },
-    )
-    return _finish(ds, "deep_wishart", spec, entropy)
-

@@ -18,7 +18,13 @@ RIDGE_SCHEDULE_KEY = "power"
 def grid_q(grid: dict | list) -> np.ndarray:
     """Values of q = D/P from a grid spec: a list, {logspace: [a, b, n]} (q = 10^linspace(a, b, n)) or
     {inverse_linspace: [a, b, n]} (q = 1/linspace(a, b, n), i.e. P/D evenly spaced); optional
-    drop_first: true removes the first point (docs/figures.md "without its first point")."""
+    drop_first: true removes the first point (docs/figures.md "without its first point").
+
+    Examples
+    --------
+    >>> grid_q({"inverse_linspace": [0.5, 2, 4]})
+    array([2.        , 1.        , 0.66666667, 0.5       ])
+    """
     if isinstance(grid, (list, tuple)):
         return np.asarray(grid, dtype=float)
     if "logspace" in grid:
@@ -41,7 +47,13 @@ def sizes_from_q(n, q) -> np.ndarray:
 
 
 def sample_sizes(grid, D: int) -> np.ndarray:
-    """Integer sample sizes P = int(D/q), unique and ascending (P >= 1)."""
+    """Integer sample sizes P = int(D/q), unique and ascending (P >= 1).
+
+    Examples
+    --------
+    >>> sample_sizes({"logspace": [-1, 1, 5]}, 100)
+    array([  10,   31,  100,  316, 1000])
+    """
     P = sizes_from_q(D, grid_q(grid)).astype(np.int64)
     if np.any(P < 1):
         raise ValueError(f"grid {grid!r} gives P < 1 for D = {D}")
@@ -56,7 +68,13 @@ def ridge_power(ridge) -> float | None:
 
 
 def ridge_values(ridge, P) -> np.ndarray:
-    """Lambda at each P: a constant, or P^-l for a {power: l} schedule."""
+    """Lambda at each P: a constant, or P^-l for a {power: l} schedule.
+
+    Examples
+    --------
+    >>> ridge_values({"power": 1.0}, [10, 100]), ridge_values(0.01, [10, 100])
+    (array([0.1 , 0.01]), array([0.01, 0.01]))
+    """
     P = np.asarray(P, dtype=float)
     power = ridge_power(ridge)
     if power is not None:
@@ -72,6 +90,12 @@ def check_ridge(ridge, fail) -> None:
 
 
 def width_values(grid: dict) -> np.ndarray:
-    """Integer widths of a width_grid spec: unique ints of 10^linspace(a, b, n)."""
+    """Integer widths of a width_grid spec: unique ints of 10^linspace(a, b, n).
+
+    Examples
+    --------
+    >>> width_values({"logspace": [1, 3, 5]})
+    array([  10,   31,  100,  316, 1000])
+    """
     a, b, n = grid["logspace"]
     return np.unique(np.logspace(a, b, int(n)).astype(np.int64))

@@ -27,7 +27,24 @@ def with_structure(ds: xr.Dataset, population: xr.Dataset) -> xr.Dataset:
 
 
 def population_dataset(spectrum: dict, teacher: dict) -> xr.Dataset:
-    """The population spectrum and teacher as a Dataset over the eigen-index k."""
+    """The population spectrum and teacher as a Dataset over the eigen-index k.
+
+    Parameters
+    ----------
+    spectrum, teacher : dict
+        A spectrum spec and a teacher spec, as ``population`` takes them.
+
+    Returns
+    -------
+    xarray.Dataset
+        Variables eta(k) and w(k); attributes D, teacher_norm (|w|) and signal_power (Σ_k η_k w_k²).
+
+    Examples
+    --------
+    >>> ds = population_dataset({"kind": "power_law", "D": 100, "alpha": 1.5}, {"kind": "flat"})
+    >>> dict(ds.sizes), ds.attrs["D"], ds.attrs["teacher_norm"]
+    ({'k': 100}, 100, 10.0)
+    """
     eta, w = population(spectrum, teacher)
     k = np.arange(1, eta.size + 1)
     ds = xr.Dataset(

@@ -119,9 +119,10 @@ def _in(module: str, function: str) -> str:
 
 
 def _spectra(name: str, figure_words: str, equations: tuple, memory, memory_key: str = "N", check=None) -> FigureKind:
-    """A random-matrix figure (section A): it samples its own matrices (densities.build_<name>, whose peak
-    memory `memory` estimates) and reads no experiment."""
-    return FigureKind(name, _in("plotting.spectra", f"plot_{name}"), builder=_in("densities", f"build_{name}"),
+    """A random-matrix figure (section A): it samples its own matrices (plotting.spectra_data.build_<name>,
+    whose peak memory `memory` estimates) and reads no experiment."""
+    return FigureKind(name, _in("plotting.spectra", f"plot_{name}"),
+                      builder=_in("plotting.spectra_data", f"build_{name}"),
                       title="ridgerenorm random-matrix spectra of figure {figure}: " + figure_words,
                       equations=equations, params=SCHEMAS[name], check=check, memory=memory, memory_key=memory_key)
 

@@ -139,7 +139,7 @@ _PAIR = {"type": "array", "minItems": 2, "maxItems": 2, "items": _NUMBER, "descr
 
 
 def _values_schema(max_items: int, description: str) -> dict:
-    """densities._values: a list, {logspace: [a, b, n]} or {linspace: [a, b, n]}."""
+    """spectra_data._values: a list, {logspace: [a, b, n]} or {linspace: [a, b, n]}."""
     range3 = {"type": "array", "minItems": 3, "maxItems": 3,
               "prefixItems": [_NUMBER, _NUMBER, {"type": "integer", "minimum": 1, "maximum": max_items}]}
     return {"description": description, "oneOf": [
@@ -199,7 +199,7 @@ SCHEMAS = {
 
 
 def _grid(value) -> np.ndarray:
-    """densities._values without numpy's warnings (10^a may overflow; checked by the caller)."""
+    """spectra_data._values without numpy's warnings (10^a may overflow; checked by the caller)."""
     with np.errstate(all="ignore"):
         if isinstance(value, dict):
             (name, (a, b, n)), = value.items()
@@ -231,7 +231,7 @@ def _wishart_bytes(N: int, P: float) -> float:
 
 
 def wigner_job_bytes(params: dict) -> float:
-    """Rough peak memory of a Wigner figure's data job (densities.build_wigner)."""
+    """Rough peak memory of a Wigner figure's data job (spectra_data.build_wigner)."""
     N = float(params["N"])
     return 8.0 * 3 * N * N + 8.0 * 3 * _grid_points(params)
 
@@ -246,17 +246,17 @@ def _wishart_job_bytes(params: dict, silverstein: bool) -> float:
 
 
 def white_wishart_job_bytes(params: dict) -> float:
-    """Rough peak memory of a white-data figure's data job (densities.build_white_wishart)."""
+    """Rough peak memory of a white-data figure's data job (spectra_data.build_white_wishart)."""
     return _wishart_job_bytes(params, silverstein=False)
 
 
 def structured_wishart_job_bytes(params: dict) -> float:
-    """Rough peak memory of a power-law-data figure's data job (densities.build_structured_wishart)."""
+    """Rough peak memory of a power-law-data figure's data job (spectra_data.build_structured_wishart)."""
     return _wishart_job_bytes(params, silverstein=True)
 
 
 def deep_wishart_job_bytes(params: dict) -> float:
-    """Rough peak memory of a product-Wishart figure's data job (densities.build_deep_wishart)."""
+    """Rough peak memory of a product-Wishart figure's data job (spectra_data.build_deep_wishart)."""
     w = [float(x) for x in params["widths"]]
     chain = max(w[0] * a + a * b + w[0] * b for a, b in zip(w[:-1], w[1:]))  # X, the next factor, X F
     return 8.0 * (chain + 3 * min(w) ** 2 + 2 * w[-1] + 3 * _grid_points(params))

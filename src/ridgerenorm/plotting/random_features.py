@@ -48,82 +48,26 @@ optionally l_max, q_max (2, 3) and n_grid (grid points along l; q gets 1.5 times
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
-from matplotlib.patches import Circle, Patch, Rectangle
+from matplotlib.patches import Patch
 
 from .. import theory
-from ..quantities import value_of
 from .guides import guide_line, vline_position
+from .panels import (EMPIRICAL, Venn, data_spec, errors_panel, finish, median_band, params_panel,
+                     plot_venn_diagram, theory_values)
 from .params import ERROR_CURVES, PARAM_CURVES, REFERENCE_KEYS, check_scaling
 from .params import check_names as _check_names
-from .style import (COLORS, ERROR_AXIS, LABELS, PARAMETER_AXIS, guide_curve, new_figure, panel_label, panels_line,
-                    parameter_line, sim_points, theory_line, wrapped)
+from .style import (COLORS, ERROR_AXIS, PARAMETER_AXIS, guide_curve, new_figure, panel_label, panels_line,
+                    parameter_line, sim_points, wrapped)
 
-OPTIONAL_THEORY = ("k2sq_tf1p", "k2_tf1")  # drawn only if the theory provides them
 DEFAULT_CURVES = ("eg", "bias", "var_x", "var_f_xf", "gcv")
 DEFAULT_PARAM_CURVES = ("kappa2", "kappa1", "gamma2", "gamma1", "df1", "df2", "df1_hat", "kappa_hat")
 ISOTROPIC_CURVES = ("eg", "etr", "bias", "var_x", "var_f", "var_xf", "var_xeps", "var_xfeps", "gcv")
-# empirical parameter estimates: simulation variable -> (colour of the theory it estimates, marker)
-EMPIRICAL = {"df1_hat": ("df1", "o"), "kappa_hat": ("kappa_hat", "s")}
 
 
 # --------------------------------------------------------------------------------------------- helpers
-
-
-def _spec(ds) -> dict:
-    return json.loads(ds.attrs["spec"])
-
-
-def _theory_values(th, name: str):
-    """Theory curve `name` over P (stored, or derived as quantities.py says), or None when unavailable."""
-    values = value_of(th, name)
-    return None if values is None else values.values
-
-
-def _is_empty(values) -> bool:
-    """Nothing to draw on a log axis: absent, all zero (e.g. noise terms at sigma_eps = 0) or all NaN."""
-    if values is None:
-        return True
-    v = np.asarray(values, dtype=float)
-    return bool(np.all((v == 0) | np.isnan(v)))
-
-
-def _errors_panel(ax, sim, th, x_sim, x_th, names) -> None:
-    order = np.argsort(x_th)
-    for name in names:
-        if name == "gcv":
-            if np.isfinite(sim["gcv"].values).any():  # all NaN when lam = 0
-                sim_points(ax, x_sim, sim["gcv"].values, sim["gcv_se"].values, "gcv", label=True)
-            continue
-        y = _theory_values(th, name)
-        if _is_empty(y):
-            continue
-        theory_line(ax, x_th[order], y[order], name, gid=f"theory:{name}")
-        sim_points(ax, x_sim, sim[name].values, sim[name + "_se"].values, name)
-
-
-def _params_panel(ax, sim, th, x_sim, x_th, names) -> None:
-    order = np.argsort(x_th)
-    noisy = bool(_spec(th).get("sigma_xi"))
-    for name in names:
-        if name in EMPIRICAL:
-            continue  # markers go on top of the lines
-        y = _theory_values(th, name)
-        if y is None and name in OPTIONAL_THEORY:
-            continue
-        if y is None:
-            raise ValueError(f"theory Dataset has no variable for parameter curve {name!r}")
-        # with additive feature noise the theory's df1 is df1-bar = df1 + sigma_xi^2/kappa (docs/theory.md §5)
-        label = r"$\bar{\mathrm{df}}_1$" if name == "df1" and noisy else LABELS.get(name, name)
-        theory_line(ax, x_th[order], y[order], name, gid=f"theory:{name}", **({"label": label} if label else {}))
-    for name in names:
-        if name in EMPIRICAL:
-            color_of, _ = EMPIRICAL[name]
-            sim_points(ax, x_sim, sim[name].values, sim[name + "_std"].values, name, color_of=color_of, label=True)
 
 
 def _range(ref, spec, P):
@@ -145,7 +89,7 @@ def _references(ax, th, refs, spec, default_anchor: str, allowed) -> None:
             raise ValueError(f"unknown reference keys {sorted(extra)}; allowed: {sorted(REFERENCE_KEYS)}")
         anchor = ref.get("anchor", default_anchor)
         _check_names([anchor], [a for a in allowed if a not in EMPIRICAL and a != "gcv"], "reference anchor")
-        y = _theory_values(th, anchor)
+        y = theory_values(th, anchor)
         if y is None:
             raise ValueError(f"reference anchor {anchor!r} is not in the theory Dataset")
         sel = _range(ref, spec, P)
@@ -166,66 +110,15 @@ def _vlines(ax, vlines, spec, with_labels: bool) -> None:
                 ax.plot([], [], ls=":", color="dimgray", lw=0.9, label=definition, gid="vline-key")
 
 
-def _median_band(ax, sim, x_sim, name: str) -> None:
-    """Median (open diamonds) and 16-84 % band of single (data, feature) draws: at small P single draws
-    are heavy-tailed, so the mean +- SE alone hides where typical draws sit against the theory."""
-    per = sim[name + "_per_draw"].values
-    per = per.reshape(-1, per.shape[-1])
-    lo, med, hi = np.nanpercentile(per, [16, 50, 84], axis=0)
-    ax.fill_between(x_sim, np.maximum(lo, 1e-300), hi, color=COLORS[name], alpha=0.15, lw=0,
-                    label="16–84 % of draws", gid=f"band:{name}")
-    ax.plot(x_sim, med, ls="none", marker="D", ms=3, mfc="none", color=COLORS[name], alpha=0.8,
-            label="median of draws", gid=f"median:{name}")
-
-
-def _finish(ax, xlabel: str, ylabel: str, ncol: int = 3) -> None:
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    # below the axes: with up to ten curves plus references no corner of the panel stays free
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=ncol, handlelength=1.6,
-              columnspacing=0.9, labelspacing=0.3)
-
-
 # --------------------------------------------------------------------------------------------- figures
 
 
-def venn_label_points(circles: dict, radius: float = 1.0, n: int = 241) -> dict:
-    """For every non-empty region of overlapping circles (keyed by the frozenset of circles it lies in),
-    the grid point deepest inside it: the largest distance to any circle's outline, so a label placed
-    there does not cross an outline."""
-    names = list(circles)
-    centers = np.array([circles[k] for k in names])
-    lo, hi = centers.min(axis=0) - radius, centers.max(axis=0) + radius
-    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], n), np.linspace(lo[1], hi[1], n))
-    pts = np.stack([gx.ravel(), gy.ravel()], axis=1)
-    dist = np.linalg.norm(pts[:, None, :] - centers[None], axis=2)  # (points, circles)
-    inside = dist < radius
-    margin = np.abs(dist - radius).min(axis=1)
-    best = {}
-    for i, row in enumerate(inside):
-        if not row.any():
-            continue
-        key = frozenset(np.array(names)[row])
-        if key not in best or margin[i] > margin[best[key]]:
-            best[key] = i
-    return {key: tuple(pts[i]) for key, i in best.items()}
-
-
-def plot_venn(spec: dict, data: dict):
-    """C1: the variance decomposition over the three sources of randomness (X, eps, F)."""
-    fig, (ax,) = new_figure(1, width=4.8, height=3.6)
-    ax.set_aspect("equal")
-    ax.axis("off")
-    circles = {"X": (-0.6, 0.35), "eps": (0.6, 0.35), "F": (0.0, -0.7)}
-    fills = {"X": COLORS["var_x"], "eps": "0.6", "F": COLORS["var_f"]}
-    names = {"X": "X", "eps": r"$\epsilon$", "F": "F"}
-    name_at = {"X": (-1.55, 1.3), "eps": (1.55, 1.3), "F": (0.0, -1.95)}
-    for key, center in circles.items():
-        ax.add_patch(Circle(center, 1.0, facecolor=fills[key], alpha=0.15, edgecolor="0.2", lw=1.3))
-        ax.text(*name_at[key], names[key], ha="center", va="center", fontsize=12)
-    labels = {
+# C1: the sources X, eps and F of randomness
+VENN = Venn(
+    circles={"X": (-0.6, 0.35), "eps": (0.6, 0.35), "F": (0.0, -0.7)},
+    fills={"X": COLORS["var_x"], "eps": "0.6", "F": COLORS["var_f"]},
+    names={"X": ("X", (-1.55, 1.3)), "eps": (r"$\epsilon$", (1.55, 1.3)), "F": ("F", (0.0, -1.95))},
+    regions={
         frozenset({"X"}): (r"Var$_X$", COLORS["var_x"]),
         frozenset({"eps"}): (r"Var$_\epsilon$", "0.35"),
         frozenset({"F"}): (r"Var$_F$", COLORS["var_f"]),
@@ -233,33 +126,29 @@ def plot_venn(spec: dict, data: dict):
         frozenset({"X", "F"}): (r"Var$_{XF}$", COLORS["var_xf"]),
         frozenset({"eps", "F"}): (r"Var$_{\epsilon F}$", "0.35"),
         frozenset({"X", "eps", "F"}): (r"Var$_{X\epsilon F}$", COLORS["var_xfeps"]),
-    }
-    for region, xy in venn_label_points(circles).items():
-        text, color = labels[region]
-        ax.text(*xy, text, ha="center", va="center", color=color, fontsize=8.5, fontweight="bold",
-                gid="region")
-    ax.add_patch(Rectangle((2.0, -0.35), 1.2, 0.7, facecolor=COLORS["bias"], alpha=0.15, edgecolor="0.2", lw=1.3))
-    ax.text(2.6, 0.0, r"Bias$^2$", ha="center", va="center", color=COLORS["bias"], fontsize=10, fontweight="bold")
-    ax.text(0.7, -2.35, r"$E_g$ = Bias$^2$ + the seven variances;  Var$_\epsilon$ = Var$_{\epsilon F}$ = 0"
+    },
+    caption=r"$E_g$ = Bias$^2$ + the seven variances;  Var$_\epsilon$ = Var$_{\epsilon F}$ = 0"
             "\nfor a predictor linear in the labels",
-            ha="center", va="top", fontsize=7)
-    ax.set_xlim(-1.9, 3.4)
-    ax.set_ylim(-2.8, 1.55)
-    return fig
+    caption_y=-2.35, size=(4.8, 3.6), xlim=(-1.9, 3.4), ylim=(-2.8, 1.55),
+    region_size=8.5, region_gid="region", bias_size=10, alpha=0.15,
+)
+
+
+def plot_venn(spec: dict, data: dict):
+    """C1: the variance decomposition over the three sources of randomness (X, eps, F)."""
+    return plot_venn_diagram(VENN)
 
 
 def plot_isotropic(spec: dict, data: dict):
     """C2: isotropic data and weights; (a) errors and (b) renormalized parameters vs P/D."""
     sim, th = data["main"]
-    D = _spec(th)["D"]
-    x_sim, x_th = sim.P.values.astype(float) / D, th.P.values.astype(float) / D
     fig, axes = new_figure(2, width=3.6, height=3.7)
-    _errors_panel(axes[0], sim, th, x_sim, x_th, ISOTROPIC_CURVES)
-    _finish(axes[0], "P/D", ERROR_AXIS)
+    errors_panel(axes[0], sim, th, "P/D", ISOTROPIC_CURVES)
+    finish(axes[0], "P/D", ERROR_AXIS)
     panel_label(axes[0], "a")
-    fig.suptitle(parameter_line(_spec(sim)), fontsize=8)
-    _params_panel(axes[1], sim, th, x_sim, x_th, DEFAULT_PARAM_CURVES)
-    _finish(axes[1], "P/D", PARAMETER_AXIS, ncol=4)
+    fig.suptitle(parameter_line(data_spec(sim)), fontsize=8)
+    params_panel(axes[1], sim, th, "P/D", DEFAULT_PARAM_CURVES)
+    finish(axes[1], "P/D", PARAMETER_AXIS, ncol=4)
     panel_label(axes[1], "b")
     return fig
 
@@ -275,14 +164,11 @@ def plot_nonlinear(spec: dict, data: dict):
     fig, axes = new_figure(len(roles), width=3.6, height=3.8)
     for ax, role, letter in zip(axes, roles, "ab"):
         sim, th = data[role]
-        D = float(_spec(th)["D"])
-        scale = D if axis == "P/D" else 1.0
-        _errors_panel(ax, sim, th, sim.P.values.astype(float) / scale, th.P.values.astype(float) / scale,
-                      NONLINEAR_CURVES)
-        _finish(ax, axis, ERROR_AXIS, ncol=3)
+        errors_panel(ax, sim, th, axis, NONLINEAR_CURVES)
+        finish(ax, axis, ERROR_AXIS, ncol=3)
         panel_label(ax, letter)
         ax.set_title(f"{role}: simulation vs Gaussian equivalent", loc="right", fontsize=8)
-    panels = [(f"({letter}) {role}", _spec(data[role][0])) for role, letter in zip(roles, "ab")]
+    panels = [(f"({letter}) {role}", data_spec(data[role][0])) for role, letter in zip(roles, "ab")]
     fig.suptitle(wrapped(panels_line(panels), 60 * len(roles)), fontsize=8)
     return fig
 
@@ -295,19 +181,18 @@ def plot_scaling(spec: dict, data: dict):
     pcurves = list(params.get("param_curves", DEFAULT_PARAM_CURVES))
     panels = params.get("panels", ["a", "b"])
     sim, th = data["main"]
-    spec_th = _spec(th)
-    x_sim, x_th = sim.P.values.astype(float), th.P.values.astype(float)
+    spec_th = data_spec(th)
     fig, axes = new_figure(len(panels), width=3.6, height=3.8)
     axes = dict(zip(panels, axes))
 
     if "a" in axes:
         ax = axes["a"]
         if params.get("median_band"):
-            _median_band(ax, sim, x_sim, "eg")
-        _errors_panel(ax, sim, th, x_sim, x_th, curves)
+            median_band(ax, sim, "P", "eg")
+        errors_panel(ax, sim, th, "P", curves)
         _references(ax, th, params.get("references", []), spec_th, "eg", ERROR_CURVES)
         _vlines(ax, params.get("vlines", []), spec_th, with_labels=True)
-        _finish(ax, "P", ERROR_AXIS, ncol=2)  # reference labels are long
+        finish(ax, "P", ERROR_AXIS, ncol=2)  # reference labels are long
         if params.get("xlim"):
             ax.set_xlim(*params["xlim"])
         if params.get("ylim"):
@@ -317,13 +202,13 @@ def plot_scaling(spec: dict, data: dict):
 
     if "b" in axes:
         ax = axes["b"]
-        _params_panel(ax, sim, th, x_sim, x_th, pcurves)
+        params_panel(ax, sim, th, "P", pcurves)
         _references(ax, th, params.get("param_references", []), spec_th, "kappa2", PARAM_CURVES)
         _vlines(ax, params.get("vlines", []), spec_th, with_labels="a" not in axes)
-        _finish(ax, "P", PARAMETER_AXIS, ncol=4)
+        finish(ax, "P", PARAMETER_AXIS, ncol=4)
         if len(axes) > 1:  # a figure with one panel needs no letter
             panel_label(ax, "b")
-    fig.suptitle(wrapped(parameter_line(_spec(sim)), 60 * len(axes)), fontsize=8)
+    fig.suptitle(wrapped(parameter_line(data_spec(sim)), 60 * len(axes)), fontsize=8)
     return fig
 
 
@@ -479,7 +364,7 @@ def plot_width_sweep(spec: dict, data: dict):
     ax.set_xlabel("N (features)")
     ax.set_ylabel(r"Var$_F$ + Var$_{XF}$")
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7, title="lines: theory", title_fontsize=7)
-    spec_sim = json.loads(sim.attrs["spec"])
+    spec_sim = data_spec(sim)
     fig.suptitle(parameter_line(spec_sim).replace(", $\\sigma_\\epsilon$=0", "") + f", P={P:g}, ridgeless",
                  fontsize=8)
     return fig

@@ -1,6 +1,6 @@
 """Figures A1-A4: random-matrix spectra (histograms of sampled eigenvalues vs limiting densities).
 
-Each ``plot_<kind>(spec, data)`` draws from the Dataset made by ``densities.build_<kind>`` (layouts in
+Each ``plot_<kind>(spec, data)`` draws from the Dataset made by ``spectra_data.build_<kind>`` (layouts in
 that module's docstring).  ``data`` maps a role to a Dataset or a one-element list of Datasets; these
 figures read a single Dataset (role ``data``, or the only one given).  Everything the figure needs is
 in the Dataset; from ``spec`` only optional display keys are read: ``xlim``/``ylim`` (all kinds).

@@ -147,7 +147,13 @@ def _under(head: str, fail):
 
 
 def dimension(spectrum: dict) -> int:
-    """Input dimension D of a spectrum spec."""
+    """Input dimension D of a spectrum spec.
+
+    Examples
+    --------
+    >>> dimension({"kind": "blocks", "sizes": [10, 90], "values": [1.0, 0.1]})
+    100
+    """
     return spectrum_kind(spectrum).dimension(spectrum)
 
 
@@ -160,16 +166,32 @@ def population(spectrum: dict, teacher: dict) -> tuple[np.ndarray, np.ndarray]:
     """The population eigenvalues eta of Sigma (descending) and the teacher w in its eigenbasis, as float64
     arrays of length D: the two arrays the theory API (ridgerenorm.theory) takes.
 
-    spectrum: a registered spectrum kind, e.g. {"kind": "isotropic", "D": D}, {"kind": "power_law", "D": D,
+    Parameters
+    ----------
+    spectrum : dict
+        A registered spectrum kind, e.g. {"kind": "isotropic", "D": D}, {"kind": "power_law", "D": D,
         "alpha": a} (eta_k = k^-a), {"kind": "blocks", "sizes": [...], "values": [...]}, or a population of
         your own ({"kind": "file", ...}, {"kind": "dataset", ...}; docs/spectrum_kinds.md).
-    teacher: {"kind": "flat"} (w_k = 1), {"kind": "power_law", "r": r} (needs a power_law spectrum),
+    teacher : dict
+        {"kind": "flat"} (w_k = 1), {"kind": "power_law", "r": r} (needs a power_law spectrum),
         {"kind": "blocks", "values": [...]} (needs a blocks spectrum), or the file/dataset teachers; an
         optional "norm" rescales w to that Euclidean norm.
 
-        >>> eta, w = population({"kind": "power_law", "D": 1000, "alpha": 1.5}, {"kind": "power_law", "r": 0.5})
+    Returns
+    -------
+    eta, w : numpy.ndarray
+        Both of length D.
 
-    An unknown or missing kind, or a teacher that does not fit the spectrum, raises ValueError with one line.
+    Raises
+    ------
+    ValueError
+        An unknown or missing kind, or a teacher that does not fit the spectrum (one line).
+
+    Examples
+    --------
+    >>> eta, w = population({"kind": "power_law", "D": 1000, "alpha": 1.5}, {"kind": "power_law", "r": 0.5})
+    >>> eta.shape, eta[:3].round(4), w[:3].round(4)
+    ((1000,), array([1.    , 0.3536, 0.1925]), array([1.    , 0.7071, 0.5774]))
     """
     sk, tk = spectrum_kind(spectrum), teacher_kind(teacher)
     if tk.needs is not None and tk.needs != sk.name:
