@@ -118,7 +118,8 @@ def test_bundle_with_a_tampered_member_is_refused(bundle, tmp_path):
             if m.name.endswith("theory/b2_isotropic.nc"):
                 data = data[:-1] + bytes([data[-1] ^ 1])
             dst.addfile(m, BytesIO(data))
-    (tmp_path / "Snakefile").write_text("")
+    (tmp_path / "workflow").mkdir()
+    (tmp_path / "workflow" / "Snakefile").write_text("")
     with pytest.raises(cache.BundleError, match="b2_isotropic.nc does not match its checksum"):
         cache.import_bundle(bad, tmp_path)
     assert not (tmp_path / "results").exists()  # nothing installed

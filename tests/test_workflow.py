@@ -19,7 +19,7 @@ def run(*cmd):
 
 
 def test_snakefmt_clean():
-    res = run("snakefmt", "--check", "Snakefile", "workflow/")
+    res = run("snakefmt", "--check", "workflow/")
     assert res.returncode == 0, res.stdout + res.stderr
 
 
@@ -45,7 +45,7 @@ def test_snakemake_floor_agrees_and_profiles_are_read_by_it():
     file name every Snakemake from that floor reads (config.yaml: profile.yaml is read only from 9.19 on)."""
     import tomllib
 
-    floor = re.search(r'min_version\("([\d.]+)"\)', (ROOT / "Snakefile").read_text()).group(1)
+    floor = re.search(r'min_version\("([\d.]+)"\)', (ROOT / "workflow" / "Snakefile").read_text()).group(1)
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     env = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
     assert f"snakemake>={floor}" in deps

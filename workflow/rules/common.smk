@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.sourcecache import LocalSourceFile
 from snakemake.utils import validate
 
 from ridgerenorm import config as rr_config
@@ -45,6 +46,25 @@ if workflow.is_main_process:
 validate(config, schema="../schemas/config.schema.yaml")
 
 R = f"results/{config['scale']}"
+
+# The checkout this workflow comes from (its workflow/ folder holds this file), found from the file itself
+# and not from the main Snakefile or the working directory: run as a module of another folder (a snakedeploy
+# deployment holds only workflow/Snakefile, config/ and results/), the package's sources and the benchmark
+# summary script are still the checkout's.  The script is named relative to the working directory when it is
+# below it, so a run from the checkout prints `python benchmarks/summary.py ...` as before.
+_RULES_DIR = workflow.current_basedir
+SUMMARY_SCRIPT = (
+    Path(_RULES_DIR.get_path_or_uri(secret_free=False), "../../benchmarks/summary.py")
+    if isinstance(_RULES_DIR, LocalSourceFile)
+    # a module read from a repository host: Snakemake's local copy of the script
+    else Path(str(workflow.source_path("../../benchmarks/summary.py")))
+).resolve()
+CHECKOUT = SUMMARY_SCRIPT.parents[1]
+SUMMARY_COMMAND = (
+    SUMMARY_SCRIPT.relative_to(Path.cwd().resolve())
+    if SUMMARY_SCRIPT.is_relative_to(Path.cwd().resolve())
+    else SUMMARY_SCRIPT
+)
 
 
 def start_worker():
@@ -101,8 +121,13 @@ if workflow.is_main_process:
         print(_busy, file=sys.stderr)
     for line in scan(R):
         print(line, file=sys.stderr)
-    # The jobs run `ridgerenorm` from PATH: say so when that is not this checkout's own code (one line).
-    _notice = foreign_package_notice(workflow.basedir)
+    # The jobs run `ridgerenorm` from PATH: say so when that is not this checkout's own code (one line).  A
+    # module read from a repository host has no checkout to compare with.
+    _notice = (
+        foreign_package_notice(CHECKOUT)
+        if isinstance(_RULES_DIR, LocalSourceFile)
+        else None
+    )
     if _notice:
         print(_notice, file=sys.stderr)
 # Code stamps (ridgerenorm.cache): one file per step holding the SHA-256 of every package file the step's
@@ -110,9 +135,7 @@ if workflow.is_main_process:
 # its stamp as input, so an edit to a module reruns exactly the steps that import it, and a fresh clone
 # given an earlier run's results reruns nothing.
 CODE = {
-    step.replace("-", "_"): code_stamp(
-        R, step, step_files(step, workflow.basedir), workflow.basedir
-    )
+    step.replace("-", "_"): code_stamp(R, step, step_files(step, CHECKOUT), CHECKOUT)
     for step in (
         "spectrum",
         "simulate",
@@ -127,16 +150,14 @@ CODE = {
 CODE["benchmark_summary"] = code_stamp(
     R,
     "benchmark_summary",
-    module_files(
-        closure(["ridgerenorm.costs", "ridgerenorm.report_tables"]), workflow.basedir
-    )
-    + ["benchmarks/summary.py"],
-    workflow.basedir,
+    module_files(closure(["ridgerenorm.costs", "ridgerenorm.report_tables"]), CHECKOUT)
+    + [str(SUMMARY_SCRIPT)],
+    CHECKOUT,
 )
 # the plot module and the data module of each figure kind, which plotting loads by name
 CODE.update(
     {
-        name: code_stamp(R, name, stamp_files(name, workflow.basedir), workflow.basedir)
+        name: code_stamp(R, name, stamp_files(name, CHECKOUT), CHECKOUT)
         for name in sorted(
             {kind_stamp("plot_", kind.plot_module) for kind in FIGURE_KINDS.values()}
             | {
