@@ -17,7 +17,7 @@ from ridgerenorm.cache import (
     scan,
     spec_file,
 )
-from ridgerenorm.captions import FigureFacts, spec_words
+from ridgerenorm.captions import FigureFacts
 from ridgerenorm.deps import (
     closure,
     kind_stamp,
@@ -25,6 +25,7 @@ from ridgerenorm.deps import (
     stamp_files,
     step_files,
 )
+from ridgerenorm.inventory import figure_rule
 from ridgerenorm.plotting import FIGURE_KINDS
 from ridgerenorm.models import model_of
 
@@ -184,8 +185,9 @@ wildcard_constraints:
 # config or another, can change what a running job reads.  The parameter files are also rule inputs, and
 # their modification time is set from the results themselves (align_spec_triggers below): a result whose
 # recorded parameters differ from today's is planned again, with or without Snakemake's .snakemake/ records.
-# Each rule also lists the JSON text itself as a parameter (`settings`), which Snakemake's params trigger
-# compares where it has records.
+# The experiment rules and spectra_data also list the JSON text itself as a parameter (`settings`), which
+# Snakemake's params trigger compares where it has records; the figure rules, whose parameters the report
+# lists, leave it to their spec file.
 SPECS = f"{R}/specs"
 
 
@@ -272,27 +274,32 @@ def figure_json(fid):
     return json.dumps(dict(FIGURES[fid], id=fid), sort_keys=True)
 
 
-class SpecArg(str):
-    """A figure's spec as a job parameter (`settings`).  Its value is the shell-quoted JSON: what Snakemake
-    compares to decide a rerun.  Formatted (the report's "Job parameters"), it reads as words instead of an
-    escaped JSON dump."""
-
-    def __new__(cls, spec):
-        arg = super().__new__(cls, shlex.quote(json.dumps(spec, sort_keys=True)))
-        arg.spec = spec
-        return arg
-
-    def __format__(self, format_spec):
-        return spec_words(self.spec)
-
-
 def figure_settings(fid):
-    return SpecArg(dict(FIGURES[fid], id=fid))
+    return shlex.quote(figure_json(fid))
 
 
 def figure_spec_arg(fid):
     """The `@file` argument holding a figure's config entry (with its id)."""
     return arg_file(f"figure_{fid}.json", figure_json(fid) + "\n")
+
+
+def figure_data_arg(fid):
+    """The `@file` argument listing a figure's data files by role, one ROLE=FILE[,FILE] a line: a figure of many
+    experiments (R1 reads eight) keeps its printed command short."""
+    return arg_file(
+        f"figure_{fid}_data.txt",
+        "".join(
+            f"{role}={','.join(files)}\n" for role, files in figure_inputs(fid).items()
+        ),
+    )
+
+
+def figure_ids(rule):
+    """The wildcard constraint of a figure rule: the ids of the figures it draws (inventory.figure_rule)."""
+    ids = sorted(fid for fid in FIGURES if figure_rule(FIGURES[fid]) == rule)
+    return (
+        "|".join(ids) if ids else "(?!)"
+    )  # (?!) matches nothing: a config without such figures
 
 
 def to_simulate(workflow):
