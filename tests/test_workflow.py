@@ -54,3 +54,16 @@ def test_snakemake_floor_agrees_and_profiles_are_read_by_it():
     for profile in ("default", "slurm"):
         assert (ROOT / "profiles" / profile / "config.yaml").is_file()
         assert not (ROOT / "profiles" / profile / "profile.yaml").exists()  # two files: either may be read
+
+
+def test_catalog_layout():
+    """The Snakemake workflow catalog's standardized layout: workflow/Snakefile (and no Snakefile at the root,
+    which Snakemake would read first), config/README.md, and .snakemake-workflow-catalog.yml with its usage
+    keys; tests/test_snakedeploy.py deploys it as a module."""
+    assert (ROOT / "workflow" / "Snakefile").is_file() and not (ROOT / "Snakefile").exists()
+    readme = (ROOT / "config" / "README.md").read_text()
+    for name in ("config.yaml", "quick.yaml", "preprint-v1.yaml"):
+        assert (ROOT / "config" / name).is_file() and f"`{name}`" in readme, name
+    usage = yaml.safe_load((ROOT / ".snakemake-workflow-catalog.yml").read_text())["usage"]
+    assert {"mandatory-flags", "software-stack-deployment", "report"} <= set(usage), usage
+    assert {"desc", "flags"} <= set(usage["mandatory-flags"])
