@@ -24,7 +24,8 @@ def _results(root):
     (root / "results" / "quick" / "code" / "theory.sha256").write_text("0" * 64 + "  ridgerenorm/theory/solver.py\n")
     (root / "results" / "quick" / "benchmarks" / "theory").mkdir(parents=True)
     (root / "results" / "quick" / "benchmarks" / "theory" / "x.tsv").write_text("s\n1.0\n")
-    (root / "Snakefile").write_text("")
+    (root / "workflow").mkdir()
+    (root / "workflow" / "Snakefile").write_text("")
     return root
 
 

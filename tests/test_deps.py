@@ -9,6 +9,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 
 from ridgerenorm import config as cfg
 from ridgerenorm import deps
+from ridgerenorm.inventory import figure_rule
 from ridgerenorm.plotting import FIGURE_KINDS
 
 from clones import QUICK, edited, job_counts, snakemake
@@ -106,7 +108,7 @@ def imported(quick, tmp_path_factory):
     for fid, fig in sorted(config["figures"].items()):
         module = FIGURE_KINDS[fig["kind"]].plot_module
         if module not in plots:
-            (cmd,) = pick("figure", f"figures/{fid}_")
+            (cmd,) = pick(figure_rule(fig), f"figures/{fid}_")
             plots[module] = run_recorded(cmd, tmp)
     return out, plots, config
 
@@ -140,14 +142,13 @@ def expected_jobs(module: str, imported_by: dict, plots: dict, config: dict) -> 
         jobs[rule] = blocks if rule == "simulate" else n_exp
     if "spectra_data" in hit:
         jobs["spectra_data"] = sum(1 for fig in config["figures"].values() if FIGURE_KINDS[fig["kind"]].builder)
-    figures = 0
+    figures = Counter()  # figure rule -> figures it redraws
     for fig in config["figures"].values():
         kind = FIGURE_KINDS[fig["kind"]]
         if ("figure" in hit or module in plots[kind.plot_module] or (fig.get("experiments") and rerun)
                 or (kind.builder and "spectra_data" in hit)):
-            figures += 1
-    if figures:
-        jobs["figure"] = figures
+            figures[figure_rule(fig)] += 1
+    jobs.update(figures)
     if rerun or "agreement" in hit:
         jobs["agreement"] = 1
     if figures or module in imported_by["contact_sheet"]:

@@ -85,7 +85,7 @@ def test_outputs_carry_provenance(quick):
 
 def workflow_copy(dest: Path) -> Path:
     dest.mkdir(parents=True)
-    for name in ("Snakefile", "workflow", "config", "src", "profiles", "benchmarks"):
+    for name in ("workflow", "config", "src", "profiles", "benchmarks"):
         src = ROOT / name
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, dest / name, **({"symlinks": True} if src.is_dir() else {}))
     return dest

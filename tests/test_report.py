@@ -67,3 +67,20 @@ def test_agreement_page_fits_the_viewer_and_states_the_rules_verdicts(quick, qui
     for f, verdict in expected.items():
         assert f"{f} {config['figures'][f]['name']} {verdict.text} {verdict.worst_words()}".strip() in text, f
     assert f"Agreement verdict: {expected[fid].text}." in screenshots._text(doms["figure"])
+
+
+def test_rule_graph_shows_each_rule_once_and_job_parameters_hold_no_internals(quick, quick_report):
+    """The report's rule graph draws a rule once per depth of the DAG: each figure rule sits at one depth
+    (inventory.figure_rule), so every rule is one node.  A figure's "Job parameters" are its wildcards' and
+    the scale, not the argument files its command reads (those are input files)."""
+    from ridgerenorm.inventory import FIGURE_RULES
+
+    text = quick_report.read_text()
+    nodes = re.findall(r'\{"rule": "(\w+)", "fx": ', text)
+    assert nodes and len(nodes) == len(set(nodes)), nodes
+    assert set(FIGURE_RULES) <= set(nodes), nodes
+    params = dict(re.findall(r'\{"rule": "\w+", "wildcards": "fid=(\w+), [^"]*", "params": "([^"]*)"', text))
+    _, config = quick
+    assert set(params) == set(config["figures"]), sorted(params)
+    for fid, line in params.items():
+        assert line.startswith("scale=quick, caption_facts=") and "@" not in line and "settings" not in line, line

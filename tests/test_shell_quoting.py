@@ -65,7 +65,8 @@ def test_bundle_member_names_with_shell_syntax_are_refused(tmp_path):
             info = tarfile.TarInfo(member)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
-    (tmp_path / "Snakefile").write_text("")
+    (tmp_path / "workflow").mkdir()
+    (tmp_path / "workflow" / "Snakefile").write_text("")
     res = subprocess.run(["ridgerenorm", "cache", "import", str(archive), "--root", str(tmp_path)],
                          capture_output=True, text=True)
     assert res.returncode == 2 and "not a file a bundle may hold" in res.stderr, res.stderr

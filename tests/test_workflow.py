@@ -19,7 +19,7 @@ def run(*cmd):
 
 
 def test_snakefmt_clean():
-    res = run("snakefmt", "--check", "Snakefile", "workflow/")
+    res = run("snakefmt", "--check", "workflow/")
     assert res.returncode == 0, res.stdout + res.stderr
 
 
@@ -45,7 +45,7 @@ def test_snakemake_floor_agrees_and_profiles_are_read_by_it():
     file name every Snakemake from that floor reads (config.yaml: profile.yaml is read only from 9.19 on)."""
     import tomllib
 
-    floor = re.search(r'min_version\("([\d.]+)"\)', (ROOT / "Snakefile").read_text()).group(1)
+    floor = re.search(r'min_version\("([\d.]+)"\)', (ROOT / "workflow" / "Snakefile").read_text()).group(1)
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     env = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
     assert f"snakemake>={floor}" in deps
@@ -54,3 +54,16 @@ def test_snakemake_floor_agrees_and_profiles_are_read_by_it():
     for profile in ("default", "slurm"):
         assert (ROOT / "profiles" / profile / "config.yaml").is_file()
         assert not (ROOT / "profiles" / profile / "profile.yaml").exists()  # two files: either may be read
+
+
+def test_catalog_layout():
+    """The Snakemake workflow catalog's standardized layout: workflow/Snakefile (and no Snakefile at the root,
+    which Snakemake would read first), config/README.md, and .snakemake-workflow-catalog.yml with its usage
+    keys; tests/test_snakedeploy.py deploys it as a module."""
+    assert (ROOT / "workflow" / "Snakefile").is_file() and not (ROOT / "Snakefile").exists()
+    readme = (ROOT / "config" / "README.md").read_text()
+    for name in ("config.yaml", "quick.yaml", "preprint-v1.yaml"):
+        assert (ROOT / "config" / name).is_file() and f"`{name}`" in readme, name
+    usage = yaml.safe_load((ROOT / ".snakemake-workflow-catalog.yml").read_text())["usage"]
+    assert {"mandatory-flags", "software-stack-deployment", "report"} <= set(usage), usage
+    assert {"desc", "flags"} <= set(usage["mandatory-flags"])

@@ -120,11 +120,6 @@ def _value(v) -> str:
     return str(v)
 
 
-def spec_words(spec: dict) -> str:
-    """A figure spec in words, for the report's job parameters (no quotes, no JSON; the note is the caption's)."""
-    return ", ".join(f"{k}: {_value(v)}" for k, v in sorted(spec.items()) if k != "note")
-
-
 def _grid(values, name: str) -> str:
     values = [float(x) for x in values]
     if len(values) == 1:

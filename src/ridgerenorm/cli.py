@@ -281,8 +281,9 @@ def cmd_cache(args) -> None:
     from . import cache
 
     root = Path(args.root)
-    if not (root / "Snakefile").is_file():
-        raise InputError(f"error: --root {root}: not a ridgerenorm checkout (no Snakefile there)")
+    if not any((root / name).is_file() for name in ("workflow/Snakefile", "Snakefile")):
+        raise InputError(f"error: --root {root}: not a ridgerenorm checkout or deployment "
+                         "(no workflow/Snakefile there)")
     t0 = time.perf_counter()
     try:
         if args.action == "export":

@@ -26,17 +26,33 @@ from pathlib import Path
 
 from . import config as cfg
 
-__all__ = ["BASE", "config_files", "load_alone_or_overlay", "scale_configs", "produced", "orphans", "list_main", "clean_main"]
+__all__ = ["BASE", "FIGURE_RULES", "figure_rule", "config_files", "load_alone_or_overlay", "scale_configs", "produced", "orphans", "list_main", "clean_main"]
 
 BASE = "config/config.yaml"
 QUICK = "config/quick.yaml"
 
 # <exp>.<step>[.<sha>].json argument files and figure_<ID>[.<sha>].json (common.smk's arg_file names)
 _EXP_SPEC = re.compile(r"(?P<exp>[a-z][a-z0-9_]*)\.(spectrum|simulate|theory)(\.[0-9a-f]{16})?\.json\Z")
-# a figure's spec and the @file listing its data files by role (workflow/rules/figures.smk)
+# a figure's spec and the @file listing its data files by role (common.smk: figure_spec_arg, figure_data_arg)
 _FIG_SPEC = re.compile(r"figure_(?P<fid>[A-Z][0-9]+)(\.[0-9a-f]{16}\.json|_data\.[0-9a-f]{16}\.txt|\.json)\Z")
 _FIG_FILE = re.compile(r"(?P<fid>[A-Z][0-9]+)_(?P<name>[a-z0-9-]+)\Z")
 _EXP_STEPS = ("spectrum", "merge", "theory")  # logs/<step>/<exp>.log, benchmarks/<step>/<exp>.tsv
+
+# The workflow's figure rules (workflow/rules/figures.smk), named by what a figure is drawn from: its
+# experiments' simulation and theory files, the sampled spectra of its own data job, or its parameters alone.
+# One rule per source keeps each rule at one depth of the DAG, so the report's rule graph, which draws a rule
+# once per depth, shows each rule once.  (Here, not in plotting: no job imports this module, so a change to
+# it reruns nothing.)
+FIGURE_RULES = ("figure", "spectra_figure", "diagram")
+
+
+def figure_rule(fig: dict) -> str:
+    """The rule of FIGURE_RULES that draws the figure of config entry `fig`."""
+    from .plotting import FIGURE_KINDS
+
+    if FIGURE_KINDS[fig["kind"]].builder:
+        return "spectra_figure"
+    return "figure" if fig.get("experiments") else "diagram"
 
 
 def config_files(configfiles=None, scale: str | None = None, root=".") -> list[str]:

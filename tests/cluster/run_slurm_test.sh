@@ -17,7 +17,7 @@ python -m venv --system-site-packages "$work/venv"  # sees this Python's snakema
 
 copy() {  # a fresh copy of the workflow
     mkdir -p "$1"
-    cp -a "$repo/Snakefile" "$repo/workflow" "$repo/config" "$repo/src" "$repo/profiles" "$repo/benchmarks" "$1/"
+    cp -a "$repo/workflow" "$repo/config" "$repo/src" "$repo/profiles" "$repo/benchmarks" "$1/"
 }
 copy "$work/local"
 copy "$work/slurm"

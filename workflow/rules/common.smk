@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.sourcecache import LocalSourceFile
 from snakemake.utils import validate
 
 from ridgerenorm import config as rr_config
@@ -16,7 +17,7 @@ from ridgerenorm.cache import (
     scan,
     spec_file,
 )
-from ridgerenorm.captions import FigureFacts, spec_words
+from ridgerenorm.captions import FigureFacts
 from ridgerenorm.deps import (
     closure,
     kind_stamp,
@@ -24,6 +25,7 @@ from ridgerenorm.deps import (
     stamp_files,
     step_files,
 )
+from ridgerenorm.inventory import figure_rule
 from ridgerenorm.plotting import FIGURE_KINDS
 from ridgerenorm.models import model_of
 
@@ -45,6 +47,25 @@ if workflow.is_main_process:
 validate(config, schema="../schemas/config.schema.yaml")
 
 R = f"results/{config['scale']}"
+
+# The checkout this workflow comes from (its workflow/ folder holds this file), found from the file itself
+# and not from the main Snakefile or the working directory: run as a module of another folder (a snakedeploy
+# deployment holds only workflow/Snakefile, config/ and results/), the package's sources and the benchmark
+# summary script are still the checkout's.  The script is named relative to the working directory when it is
+# below it, so a run from the checkout prints `python benchmarks/summary.py ...` as before.
+_RULES_DIR = workflow.current_basedir
+SUMMARY_SCRIPT = (
+    Path(_RULES_DIR.get_path_or_uri(secret_free=False), "../../benchmarks/summary.py")
+    if isinstance(_RULES_DIR, LocalSourceFile)
+    # a module read from a repository host: Snakemake's local copy of the script
+    else Path(str(workflow.source_path("../../benchmarks/summary.py")))
+).resolve()
+CHECKOUT = SUMMARY_SCRIPT.parents[1]
+SUMMARY_COMMAND = (
+    SUMMARY_SCRIPT.relative_to(Path.cwd().resolve())
+    if SUMMARY_SCRIPT.is_relative_to(Path.cwd().resolve())
+    else SUMMARY_SCRIPT
+)
 
 
 def start_worker():
@@ -101,8 +122,13 @@ if workflow.is_main_process:
         print(_busy, file=sys.stderr)
     for line in scan(R):
         print(line, file=sys.stderr)
-    # The jobs run `ridgerenorm` from PATH: say so when that is not this checkout's own code (one line).
-    _notice = foreign_package_notice(workflow.basedir)
+    # The jobs run `ridgerenorm` from PATH: say so when that is not this checkout's own code (one line).  A
+    # module read from a repository host has no checkout to compare with.
+    _notice = (
+        foreign_package_notice(CHECKOUT)
+        if isinstance(_RULES_DIR, LocalSourceFile)
+        else None
+    )
     if _notice:
         print(_notice, file=sys.stderr)
 # Code stamps (ridgerenorm.cache): one file per step holding the SHA-256 of every package file the step's
@@ -110,9 +136,7 @@ if workflow.is_main_process:
 # its stamp as input, so an edit to a module reruns exactly the steps that import it, and a fresh clone
 # given an earlier run's results reruns nothing.
 CODE = {
-    step.replace("-", "_"): code_stamp(
-        R, step, step_files(step, workflow.basedir), workflow.basedir
-    )
+    step.replace("-", "_"): code_stamp(R, step, step_files(step, CHECKOUT), CHECKOUT)
     for step in (
         "spectrum",
         "simulate",
@@ -127,16 +151,14 @@ CODE = {
 CODE["benchmark_summary"] = code_stamp(
     R,
     "benchmark_summary",
-    module_files(
-        closure(["ridgerenorm.costs", "ridgerenorm.report_tables"]), workflow.basedir
-    )
-    + ["benchmarks/summary.py"],
-    workflow.basedir,
+    module_files(closure(["ridgerenorm.costs", "ridgerenorm.report_tables"]), CHECKOUT)
+    + [str(SUMMARY_SCRIPT)],
+    CHECKOUT,
 )
 # the plot module and the data module of each figure kind, which plotting loads by name
 CODE.update(
     {
-        name: code_stamp(R, name, stamp_files(name, workflow.basedir), workflow.basedir)
+        name: code_stamp(R, name, stamp_files(name, CHECKOUT), CHECKOUT)
         for name in sorted(
             {kind_stamp("plot_", kind.plot_module) for kind in FIGURE_KINDS.values()}
             | {
@@ -163,8 +185,9 @@ wildcard_constraints:
 # config or another, can change what a running job reads.  The parameter files are also rule inputs, and
 # their modification time is set from the results themselves (align_spec_triggers below): a result whose
 # recorded parameters differ from today's is planned again, with or without Snakemake's .snakemake/ records.
-# Each rule also lists the JSON text itself as a parameter (`settings`), which Snakemake's params trigger
-# compares where it has records.
+# The experiment rules and spectra_data also list the JSON text itself as a parameter (`settings`), which
+# Snakemake's params trigger compares where it has records; the figure rules, whose parameters the report
+# lists, leave it to their spec file.
 SPECS = f"{R}/specs"
 
 
@@ -251,27 +274,32 @@ def figure_json(fid):
     return json.dumps(dict(FIGURES[fid], id=fid), sort_keys=True)
 
 
-class SpecArg(str):
-    """A figure's spec as a job parameter (`settings`).  Its value is the shell-quoted JSON: what Snakemake
-    compares to decide a rerun.  Formatted (the report's "Job parameters"), it reads as words instead of an
-    escaped JSON dump."""
-
-    def __new__(cls, spec):
-        arg = super().__new__(cls, shlex.quote(json.dumps(spec, sort_keys=True)))
-        arg.spec = spec
-        return arg
-
-    def __format__(self, format_spec):
-        return spec_words(self.spec)
-
-
 def figure_settings(fid):
-    return SpecArg(dict(FIGURES[fid], id=fid))
+    return shlex.quote(figure_json(fid))
 
 
 def figure_spec_arg(fid):
     """The `@file` argument holding a figure's config entry (with its id)."""
     return arg_file(f"figure_{fid}.json", figure_json(fid) + "\n")
+
+
+def figure_data_arg(fid):
+    """The `@file` argument listing a figure's data files by role, one ROLE=FILE[,FILE] a line: a figure of many
+    experiments (R1 reads eight) keeps its printed command short."""
+    return arg_file(
+        f"figure_{fid}_data.txt",
+        "".join(
+            f"{role}={','.join(files)}\n" for role, files in figure_inputs(fid).items()
+        ),
+    )
+
+
+def figure_ids(rule):
+    """The wildcard constraint of a figure rule: the ids of the figures it draws (inventory.figure_rule)."""
+    ids = sorted(fid for fid in FIGURES if figure_rule(FIGURES[fid]) == rule)
+    return (
+        "|".join(ids) if ids else "(?!)"
+    )  # (?!) matches nothing: a config without such figures
 
 
 def to_simulate(workflow):

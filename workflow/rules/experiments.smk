@@ -136,6 +136,8 @@ rule benchmark_summary:
         figures=[figure_file(fid, "pdf") for fid in sorted(FIGURES)],
         agreement=rules.agreement.output.csv,
         code=CODE["benchmark_summary"],
+        # the script this job runs (its content is in the code stamp, so its file time does not count)
+        script=ancient(str(SUMMARY_COMMAND)),
     output:
         md=f"{R}/benchmark_summary.md",
         html=report(
@@ -152,4 +154,4 @@ rule benchmark_summary:
     # (all_local_cores); on a cluster, where there is no --cores, the configured threads per job.
     threads: all_local_cores
     shell:
-        'python benchmarks/summary.py "$(dirname {output.md})" --threads {threads} --out {output.md} --html {output.html} 2> {log}'
+        'python {input.script:q} "$(dirname {output.md})" --threads {threads} --out {output.md} --html {output.html} 2> {log}'

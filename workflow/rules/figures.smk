@@ -1,4 +1,9 @@
-# Figures: one generic rule; the figure kind (config) picks the plot function and its inputs.
+# Figures: one generic rule; the figure kind (config) picks the plot function and its inputs.  It is used
+# as three rules, one per source a figure is drawn from (ridgerenorm.inventory.figure_rule), so that each rule
+# sits at one depth of the DAG: Snakemake's report draws a rule once per depth in its rule graph.
+#   figure          the simulation and theory files of the figure's experiments
+#   spectra_figure  the sampled spectra of its own data job (spectra_data; section A)
+#   diagram         its parameters alone (the Venn diagrams and the phase diagram)
 
 
 rule figure:
@@ -8,6 +13,9 @@ rule figure:
         # the code stamp of the kind's plot module, which plotting loads by name
         plot=lambda wc: CODE[kind_stamp("plot_", figure_kind(wc.fid).plot_module)],
         spec=lambda wc: figure_spec_arg(wc.fid).path,
+        # its data files by role (figure_data_arg), named by their content, which the spec determines: the
+        # file's time does not count
+        data_list=lambda wc: ancient(figure_data_arg(wc.fid).path),
     output:
         pdf=f"{R}/figures/{{fid}}_{{name}}.pdf",
         png=report(
@@ -22,25 +30,29 @@ rule figure:
         f"{R}/logs/figure/{{fid}}_{{name}}.log",
     benchmark:
         f"{R}/benchmarks/figure/{{fid}}_{{name}}.tsv"
+    wildcard_constraints:
+        fid=figure_ids("figure"),
+    # What the report lists under "Job parameters": the spec and the data list are input files (`@` them in
+    # the command), so they are not repeated there.  A changed spec is caught by its input file, whose name is
+    # its content and whose time says whether the figure agrees with it (common.smk, align_spec_trigger).
     params:
-        spec=lambda wc: figure_spec_arg(wc.fid),
-        settings=lambda wc: figure_settings(wc.fid),
-        # the data files by role, one ROLE=FILE[,FILE] a line, as an @file: a figure of many experiments
-        # (R1 reads eight) keeps its printed command short
-        data=lambda wc: arg_file(
-            f"figure_{wc.fid}_data.txt",
-            "".join(
-                f"{role}={','.join(files)}\n"
-                for role, files in figure_inputs(wc.fid).items()
-            ),
-        ),
         # a figure of any scale but paper says so in its footnote band
         scale=config["scale"],
         # Read only by the report caption; not a plain value, so Snakemake's params trigger ignores it.
         caption_facts=lambda wc: FigureFacts(config, wc.fid, R),
     shell:
-        "ridgerenorm figure --spec {params.spec} --data {params.data} --scale {params.scale:q}"
+        "ridgerenorm figure --spec @{input.spec} --data @{input.data_list} --scale {params.scale:q}"
         " --out {output.pdf} --png {output.png} 2> {log}"
+
+
+use rule figure as spectra_figure with:
+    wildcard_constraints:
+        fid=figure_ids("spectra_figure"),
+
+
+use rule figure as diagram with:
+    wildcard_constraints:
+        fid=figure_ids("diagram"),
 
 
 rule contact_sheet:
