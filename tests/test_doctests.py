@@ -1,5 +1,5 @@
 """The examples in the docstrings run and print what they show: doctest over the theory's modules, the
-activations' closed forms and the spectrum kinds' registry.  Each module must hold examples (attempted > 0),
+activations' closed forms, the spectrum kinds' registry and the curve command's library.  Each module must hold examples (attempted > 0),
 so a test that finds none fails rather than passes, and every public function of the theory has one."""
 
 import doctest
@@ -12,7 +12,7 @@ from ridgerenorm import theory
 
 MODULES = ["ridgerenorm.theory.solver", "ridgerenorm.theory.lr", "ridgerenorm.theory.rf",
            "ridgerenorm.theory.nonlinear", "ridgerenorm.theory.phase", "ridgerenorm.activations",
-           "ridgerenorm.spectrum_kinds"]
+           "ridgerenorm.spectrum_kinds", "ridgerenorm.curve"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -297,7 +297,41 @@ def optimal_ridge(model, spec: dict, eta, w, P, bounds=(1e-10, 1e4), xatol: floa
 def curve_dataset(model, spec: dict, eta, w, P, *, optimal: bool = False, bounds=(1e-10, 1e4)) -> xr.Dataset:
     """The theory learning curve over P: the model's theory at the spec's ridge (when it has one) and, with
     `optimal`, lam_opt, eg_opt and lam_opt_at_bound; the theory at lambda*(P) is the main curve when no
-    fixed ridge is given."""
+    fixed ridge is given.
+
+    Parameters
+    ----------
+    model : Model
+        A registered model with a theory in (P, lambda): one of `curve_models()`.
+    spec : dict
+        The experiment's keys the model's theory reads (at least ``model`` and ``D``; ``ridge``, ``sigma_eps``,
+        ``widths``, ... as the model needs).
+    eta, w : array_like
+        Population eigenvalues and the teacher in their eigenbasis (length D).
+    P : array_like
+        Sample sizes.
+    optimal : bool, optional
+        Add the theory-optimal ridge lambda*(P) (searched in `bounds`) and the E_g there.
+
+    Returns
+    -------
+    xarray.Dataset
+        The theory's quantities over the coordinate P (CF attributes), with lam_opt, eg_opt and
+        lam_opt_at_bound when `optimal`.
+
+    Examples
+    --------
+    Isotropic data with label noise: the optimal ridge is sigma_eps^2 D / (P |w|^2).
+
+    >>> import numpy as np
+    >>> from ridgerenorm.curve import curve_dataset, curve_models
+    >>> D = 100
+    >>> eta, w = np.ones(D), np.full(D, 0.1)  # |w| = 1
+    >>> spec = {"model": "linear_ridge", "D": D, "sigma_eps": 0.5}
+    >>> ds = curve_dataset(curve_models()["linear_ridge"], spec, eta, w, [50.0, 200.0], optimal=True)
+    >>> print(np.round(ds["lam_opt"].values, 4), 0.5**2 * D / np.array([50.0, 200.0]))
+    [0.5   0.125] [0.5   0.125]
+    """
     from .models.base import grid_theory_dataset
 
     P = np.asarray(P, dtype=float)
