@@ -108,3 +108,58 @@ def test_ctrl_c_in_the_live_display_prints_one_line(tmp_path):
     words = [line for line in after.replace("\r", "\n").splitlines() if line.strip() and not line.startswith(("│", "╭", "╰"))]
     assert [w.strip() for w in words[1:]] == [INTERRUPTED], words
     check_stopped(clone, text)
+
+
+def test_a_job_stopped_by_the_same_ctrl_c_before_snakemakes_own_line_is_the_interrupt():
+    """The race the pipeline tests above can lose under load: the job's command ends (status 130) and
+    Snakemake reports its failure before its main thread has handled the KeyboardInterrupt.  With a SIGINT
+    received, that report becomes the one line and everything after it goes; without one (a job stopped by a
+    signal sent to it alone), it is reported as the failure it is."""
+    import logging
+
+    import snakemake_logger_plugin_ridgerenorm as plugin
+
+    def record(msg, event=None):
+        rec = logging.LogRecord("snakemake.logging", logging.ERROR, __file__, 1, msg, (), None)
+        if event is not None:
+            rec.event = event
+        return rec
+
+    failure = ("RuleException:\nCalledProcessError in file workflow/rules/experiments.smk, line 47:\n"
+               "Command 'set -euo pipefail; ridgerenorm simulate ...' returned non-zero exit status 130.")
+    plugin.SIGINT_RECEIVED.clear()
+    alone = plugin.InterruptFilter()
+    t0 = time.monotonic()
+    rec = record(failure, event="error")
+    assert alone.filter(rec) and rec.msg == failure  # no SIGINT here: the failure is reported as it is
+    assert 0.9 < time.monotonic() - t0 < 5.0  # after waiting its second for a handler that never ran
+    assert alone.filter(record("Error in rule simulate:", event="job_error"))
+
+    plugin.SIGINT_RECEIVED.set()
+    try:
+        raced = plugin.InterruptFilter()
+        rec = record(failure, event="error")
+        assert raced.filter(rec) and rec.msg == INTERRUPTED
+        assert not raced.filter(record("Error in rule simulate:", event="job_error"))
+        assert not raced.filter(record(plugin.TERMINATING))  # Snakemake's own line, later: dropped too
+    finally:
+        plugin.SIGINT_RECEIVED.clear()
+
+
+def test_note_sigint_marks_the_signal_and_keeps_the_keyboard_interrupt():
+    import snakemake_logger_plugin_ridgerenorm as plugin
+
+    previous = signal.getsignal(signal.SIGINT)
+    plugin.SIGINT_RECEIVED.clear()
+    try:
+        plugin.note_sigint()
+        plugin.note_sigint()  # once: the second call sees its own handler
+        handler = signal.getsignal(signal.SIGINT)
+        assert getattr(handler, "notes_sigint", False)
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1.0)  # the handler runs at the next bytecode boundary
+        assert plugin.SIGINT_RECEIVED.is_set()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        plugin.SIGINT_RECEIVED.clear()

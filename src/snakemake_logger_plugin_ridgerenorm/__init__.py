@@ -12,21 +12,30 @@ dry run, the handler stands aside and Snakemake prints its usual plain text, unc
 Ctrl-C, in either mode, prints one line (INTERRUPTED) instead of a failure report, log and traceback per
 stopped job: a filter on Snakemake's logger (InterruptFilter) rewrites Snakemake's "Terminating processes"
 line and drops every record after it; the stopped jobs' own `ridgerenorm` commands exit with one line too.
+The same Ctrl-C also reaches the jobs, and a job can end (status 130) before Snakemake's main thread has
+handled it: the failure Snakemake then reports for that job comes before its own line.  The filter counts
+such a report as the interrupt when this process did receive a SIGINT (note_sigint marks it; the filter,
+running on the job's thread, waits up to a second for the main thread to run the signal handler).
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
 
 from rich.progress import ProgressColumn
 from rich.text import Text
 from snakemake_logger_plugin_rich import LogHandler as RichLogHandler
 
-__all__ = ["LogHandler", "RunETA", "InterruptFilter", "INTERRUPTED"]
+__all__ = ["LogHandler", "RunETA", "InterruptFilter", "INTERRUPTED", "note_sigint"]
 
 TOTAL = "Total Progress"  # the rich plugin's name for the whole-run bar
 TERMINATING = "Terminating processes on user request"  # Snakemake's line on Ctrl-C
+# how Snakemake reports a job whose command a SIGINT stopped (our commands exit 130 on it)
+STOPPED_BY_SIGINT = ("returned non-zero exit status 130", "died with <Signals.SIGINT")
+SIGINT_RECEIVED = threading.Event()  # set by note_sigint's handler
 INTERRUPTED = ("Interrupted: the running jobs were stopped and their partial outputs removed; every finished "
                "result is kept, so the same command resumes from there.")
 
@@ -42,10 +51,30 @@ class InterruptFilter(logging.Filter):
     def filter(self, record) -> bool:
         if self.interrupted:
             return False
-        if getattr(record, "event", None) is None and str(record.msg).startswith(TERMINATING):
+        message = str(record.msg)
+        ours = getattr(record, "event", None) is None and message.startswith(TERMINATING)
+        if ours or (any(s in message for s in STOPPED_BY_SIGINT) and SIGINT_RECEIVED.wait(1.0)):
             self.interrupted = True
             record.msg, record.args = INTERRUPTED, ()
         return True
+
+
+def note_sigint() -> None:
+    """Wrap this process's SIGINT handler so that SIGINT_RECEIVED is set before the previous handler runs
+    (Snakemake's KeyboardInterrupt).  Only from the main thread, once, and only over a Python handler."""
+    previous = signal.getsignal(signal.SIGINT)
+    if not callable(previous) or getattr(previous, "notes_sigint", False):
+        return
+
+    def handler(signum, frame):
+        SIGINT_RECEIVED.set()
+        return previous(signum, frame)
+
+    handler.notes_sigint = True
+    try:
+        signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread: no handler can be set here
+        pass
 
 
 def install_interrupt_filter(logger=None) -> InterruptFilter:
@@ -76,6 +105,7 @@ class RunETA(ProgressColumn):
 class LogHandler(RichLogHandler):
     def __post_init__(self) -> None:
         install_interrupt_filter()
+        note_sigint()
         self.live = bool(sys.stderr.isatty()) and not getattr(self.common_settings, "dryrun", False)
         if self.live:
             super().__post_init__()
