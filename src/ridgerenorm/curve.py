@@ -301,7 +301,7 @@ def curve_dataset(model, spec: dict, eta, w, P, *, optimal: bool = False, bounds
 
     Parameters
     ----------
-    model : Model
+    model : ridgerenorm.models.Model
         A registered model with a theory in (P, lambda): one of `curve_models()`.
     spec : dict
         The experiment's keys the model's theory reads (at least ``model`` and ``D``; ``ridge``, ``sigma_eps``,
@@ -321,12 +321,12 @@ def curve_dataset(model, spec: dict, eta, w, P, *, optimal: bool = False, bounds
 
     Examples
     --------
-    Isotropic data with label noise: the optimal ridge is sigma_eps^2 D / (P |w|^2).
+    Isotropic data with label noise: the optimal ridge is sigma_eps^2 D / P over the squared norm of w.
 
     >>> import numpy as np
     >>> from ridgerenorm.curve import curve_dataset, curve_models
     >>> D = 100
-    >>> eta, w = np.ones(D), np.full(D, 0.1)  # |w| = 1
+    >>> eta, w = np.ones(D), np.full(D, 0.1)  # a teacher of norm 1
     >>> spec = {"model": "linear_ridge", "D": D, "sigma_eps": 0.5}
     >>> ds = curve_dataset(curve_models()["linear_ridge"], spec, eta, w, [50.0, 200.0], optimal=True)
     >>> print(np.round(ds["lam_opt"].values, 4), 0.5**2 * D / np.array([50.0, 200.0]))
