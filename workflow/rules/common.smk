@@ -54,8 +54,19 @@ R = f"results/{config['scale']}"
 # summary script are still the checkout's.  The script is named relative to the working directory when it is
 # below it, so a run from the checkout prints `python benchmarks/summary.py ...` as before.
 _RULES_DIR = workflow.current_basedir
+
+
+def local_source_path(source):
+    """A local source file's path (get_path_or_uri takes `secret_free` in later Snakemake 9 releases, not in
+    9.0, the lowest the project declares)."""
+    try:
+        return source.get_path_or_uri(secret_free=False)
+    except TypeError:
+        return source.get_path_or_uri()
+
+
 SUMMARY_SCRIPT = (
-    Path(_RULES_DIR.get_path_or_uri(secret_free=False), "../../benchmarks/summary.py")
+    Path(local_source_path(_RULES_DIR), "../../benchmarks/summary.py")
     if isinstance(_RULES_DIR, LocalSourceFile)
     # a module read from a repository host: Snakemake's local copy of the script
     else Path(str(workflow.source_path("../../benchmarks/summary.py")))
